@@ -1,0 +1,308 @@
+"""NEWS-C ("Liao et al. 2020") early-warning score and colour level per vital-sign assessment.
+
+The definition is data: the bands are in ``definitions/liao_news_c_bands.csv`` and the level
+rules in ``definitions/liao_levels.csv``; this module only reads them (see
+``shared/reference/liao-2020-score.md`` for the source of every number).
+
+Band boundaries
+---------------
+Every band states its bounds and whether each is inclusive (``lower_op``, ``upper_op``), and
+applies to the value as recorded, without rounding. The physiological bands are half-open,
+``lower < x <= upper``: the published integer (or 0.1 degC) bands are reproduced exactly, and a
+value between two published bands goes up to the next one (36.05 degC is in 36.1-38.0 and
+scores 0; a respiratory rate of 20.5/min is in 21-24 and scores 2). Age is ``age < 65`` scores 0,
+``age >= 65`` scores ``age_points``, so 64.9 years is not ">=65".
+
+Missing values
+--------------
+A parameter that cannot be scored (value missing; on SpO2 scale 2 also a saturation of 93 % or
+more with unknown oxygen status) has ``<NA>`` points and adds nothing to ``liao_total``, which is
+then a lower bound; the row is flagged ``incomplete``. ``liao_level`` is still derived from that
+lower bound: read it together with ``incomplete``.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["LIAO_LEVELS", "LIAO_PARAMETERS", "liao_bands", "liao_level_rules", "liao_score"]
+
+#: Colour levels, lowest to highest risk; ``liao_level`` is an ordered categorical of these.
+LIAO_LEVELS: tuple[str, ...] = ("green", "yellow", "orange", "red")
+
+#: Scored parameter (as named in the bands table) -> the input column it reads.
+#: The first seven are physiological; ``age`` comes from ``subjects``.
+LIAO_PARAMETERS: dict[str, str] = {
+    "resp_rate": "resp_rate_per_min",
+    "spo2": "spo2_pct",
+    "oxygen": "on_oxygen",
+    "temperature": "temp_c",
+    "sbp": "sbp_mmhg",
+    "heart_rate": "heart_rate_bpm",
+    "consciousness": "consciousness",
+    "age": "age_years",
+}
+_PHYSIOLOGY = tuple(LIAO_PARAMETERS)[:7]
+_NUMERIC_COLUMNS = ("resp_rate_per_min", "spo2_pct", "temp_c", "sbp_mmhg", "heart_rate_bpm")
+_SCORE_COLUMNS = (*(f"{p}_points" for p in LIAO_PARAMETERS), "liao_total", "max_physiology_points",
+                  "n_parameters_missing", "incomplete", "liao_level")
+_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+def _read_definition(name: str) -> pd.DataFrame:
+    with (files("msc_analysis") / "definitions" / name).open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _bands() -> pd.DataFrame:
+    bands = _read_definition("liao_news_c_bands.csv")
+    for bound in ("lower", "upper"):
+        bands[bound] = pd.to_numeric(bands[bound].replace("", np.nan))
+        op = bands[f"{bound}_op"]
+        if (op.ne("") != bands[bound].notna()).any() or not op.isin(["", *_OPS]).all():
+            raise ValueError(f"liao_news_c_bands.csv: bad {bound} bound or operator")
+    bands["points"] = bands["points"].astype("int64")
+    return bands
+
+
+@functools.lru_cache(maxsize=1)
+def _levels() -> pd.DataFrame:
+    levels = _read_definition("liao_levels.csv")
+    for column in ("min_total", "min_single_parameter_points"):
+        levels[column] = pd.to_numeric(levels[column].replace("", np.nan))
+    return levels
+
+
+def liao_bands() -> pd.DataFrame:
+    """Return a copy of the NEWS-C band table (``liao_news_c_bands.csv``) for display."""
+    return _bands().copy()
+
+
+def liao_level_rules() -> pd.DataFrame:
+    """Return a copy of the level-rule table (``liao_levels.csv``) for display."""
+    return _levels().copy()
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_switches(age_points, age_triggers, spo2_scale, consciousness_scale, level_rule):
+    bands, problems = _bands(), []
+    spo2_scales, consciousness_scales = (
+        sorted(set(bands.loc[bands["parameter"] == p, "scale"])) for p in ("spo2", "consciousness"))
+    level_rules = sorted(set(_levels()["level_rule"]))
+    if not (_is_int(age_points) and 0 <= age_points <= 3):
+        problems.append(f"age_points must be an integer 0-3, got {age_points!r}")
+    if not isinstance(age_triggers, (bool, np.bool_)):
+        problems.append("age_triggers_single_parameter_rule must be True or False, "
+                        f"got {age_triggers!r}")
+    if not (_is_int(spo2_scale) and str(spo2_scale) in spo2_scales):
+        problems.append(f"spo2_scale must be an integer in {spo2_scales}, got {spo2_scale!r}")
+    if consciousness_scale not in consciousness_scales:
+        problems.append(f"consciousness_scale must be one of {consciousness_scales}, "
+                        f"got {consciousness_scale!r}")
+    if level_rule not in level_rules:
+        problems.append(f"level_rule must be one of {level_rules}, got {level_rule!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _check_inputs(vitals: pd.DataFrame, subjects: pd.DataFrame | None, age_points: int) -> None:
+    required = ["subject_id", "measured_at", *(LIAO_PARAMETERS[p] for p in _PHYSIOLOGY)]
+    missing = [c for c in required if c not in vitals.columns]
+    if missing:
+        raise ValueError(f"vitals lacks required column(s): {missing}")
+    if "age_years" in vitals.columns:
+        raise ValueError("vitals has an age_years column; pass age in `subjects` instead")
+    clash = [c for c in _SCORE_COLUMNS if c in vitals.columns]
+    if clash:
+        raise ValueError(f"vitals already has output column(s) {clash}")
+    if not pd.api.types.is_datetime64_any_dtype(vitals["measured_at"]):
+        raise TypeError(f"vitals.measured_at must be datetime64, got {vitals['measured_at'].dtype}")
+    for column in _NUMERIC_COLUMNS:
+        dtype = vitals[column].dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            raise TypeError(f"vitals.{column} must be numeric, got {dtype}")
+    allowed = set(_bands().loc[_bands()["parameter"] == "consciousness", "category"])
+    known = vitals["consciousness"].isna() | vitals["consciousness"].isin(allowed)
+    if not known.all():
+        bad = sorted(map(str, vitals.loc[~known, "consciousness"].unique()))
+        raise ValueError(f"vitals.consciousness must be one of {sorted(allowed)} or missing, "
+                         f"got {bad}")
+    if subjects is None:
+        if age_points != 0:
+            raise ValueError("subjects (subject_id, age_years) is required unless age_points=0")
+        return
+    missing = [c for c in ("subject_id", "age_years") if c not in subjects.columns]
+    if missing:
+        raise ValueError(f"subjects lacks required column(s): {missing}")
+    if subjects["subject_id"].duplicated().any():
+        raise ValueError("subjects.subject_id must be unique")
+    if not pd.api.types.is_numeric_dtype(subjects["age_years"]):
+        raise TypeError(f"subjects.age_years must be numeric, got {subjects['age_years'].dtype}")
+
+
+def _band_points(values, bands: pd.DataFrame, on_oxygen: dict[str, np.ndarray]) -> np.ndarray:
+    """Points of the band each value falls in, as float; NaN where no band applies."""
+    if bands["category"].ne("").all():
+        codes = pd.Categorical(values, categories=list(bands["category"])).codes
+        return np.append(bands["points"].to_numpy(float), np.nan)[codes]
+    x = np.asarray(values, dtype=float)
+    conditions = []
+    for band in bands.itertuples():
+        condition = np.ones(len(x), dtype=bool)
+        if band.lower_op:
+            condition &= _OPS[band.lower_op](x, band.lower)
+        if band.upper_op:
+            condition &= _OPS[band.upper_op](x, band.upper)
+        if band.on_oxygen:
+            condition &= on_oxygen[band.on_oxygen]
+        conditions.append(condition)
+    return np.select(conditions, bands["points"].to_numpy(float), default=np.nan)
+
+
+def liao_score(
+    vitals: pd.DataFrame,
+    subjects: pd.DataFrame | None = None,
+    *,
+    age_points: int = 3,
+    age_triggers_single_parameter_rule: bool = False,
+    spo2_scale: int = 1,
+    consciousness_scale: str = "ACVPU",
+    level_rule: str = "total",
+) -> pd.DataFrame:
+    """Score every vital-sign assessment with NEWS-C (Liao et al. 2020) and assign its level.
+
+    Parameters
+    ----------
+    vitals : pandas.DataFrame
+        One row per assessment, with columns ``subject_id``; ``measured_at`` (datetime64);
+        ``resp_rate_per_min`` (breaths/min); ``spo2_pct`` (%); ``on_oxygen`` (bool, any
+        supplemental oxygen, may be missing); ``temp_c`` (degC); ``sbp_mmhg``;
+        ``heart_rate_bpm``; ``consciousness`` (one of A, C, V, P, U, or missing). Numeric
+        values may be missing. It must not hold ``age_years``: age comes from ``subjects``.
+    subjects : pandas.DataFrame, optional
+        One row per subject (unique ``subject_id``) with ``age_years`` (completed years). Age
+        is looked up by ``subject_id``; a subject absent here has missing age. Required unless
+        ``age_points=0``.
+    age_points : int, default 3
+        Points for age >= 65 years (0-3). 0 gives plain NEWS; age then never makes a row
+        incomplete.
+    age_triggers_single_parameter_rule : bool, default False
+        Whether age counts as a "single parameter" for the level rules (with ``True`` and the
+        default ``age_points``, everyone aged >= 65 is at least orange).
+    spo2_scale : {1, 2}, default 1
+        NEWS2 SpO2 scale; 2 is for hypercapnic respiratory failure and uses ``on_oxygen``.
+    consciousness_scale : {"ACVPU", "AVPU"}, default "ACVPU"
+        ACVPU (NEWS2): new confusion "C" scores 3. AVPU (NEWS): "C" is not a category and is
+        scored as alert, 0.
+    level_rule : {"total", "cell"}, default "total"
+        "total": green total 0; yellow 1-4; orange 5-6 or any single parameter scoring 3;
+        red >= 7. "cell" (the colour of the worst cell of the chart): red if any single
+        parameter scores 3, else orange if any scores 2, else yellow if the total is >= 1,
+        else green. In both, "single parameter" means the seven physiological ones, plus age
+        only when ``age_triggers_single_parameter_rule``. Thresholds: ``liao_levels.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index and row order as ``vitals``, with columns:
+
+        - ``subject_id``, ``measured_at`` and every other column of ``vitals`` except the seven
+          scored vital signs (e.g. ``days_since_infusion``), in input order;
+        - ``resp_rate_points``, ``spo2_points``, ``oxygen_points``, ``temperature_points``,
+          ``sbp_points``, ``heart_rate_points``, ``consciousness_points``, ``age_points``
+          (Int64, 0-3; ``<NA>`` when the parameter could not be scored);
+        - ``liao_total`` (int): sum of the points, missing counted as 0 (a lower bound when
+          ``incomplete``);
+        - ``max_physiology_points`` (int): largest of the seven physiological points
+          (missing counted as 0);
+        - ``n_parameters_missing`` (int): parameters that could not be scored;
+        - ``incomplete`` (bool): ``n_parameters_missing > 0``;
+        - ``liao_level`` (ordered categorical, ``LIAO_LEVELS``): from ``liao_total`` and the
+          single-parameter points under ``level_rule``.
+
+    Raises
+    ------
+    ValueError
+        A switch out of range, a required column missing, an unknown consciousness code,
+        duplicated ``subjects.subject_id`` or an output column already present in ``vitals``.
+    TypeError
+        ``measured_at`` not datetime64, a vital sign or age not numeric, or ``on_oxygen`` not
+        boolean.
+
+    Examples
+    --------
+    >>> vitals = pd.DataFrame({
+    ...     "subject_id": ["S01"], "measured_at": pd.to_datetime(["2020-08-01 08:00"]),
+    ...     "resp_rate_per_min": [22], "spo2_pct": [93], "on_oxygen": [True], "temp_c": [38.4],
+    ...     "sbp_mmhg": [105], "heart_rate_bpm": [112], "consciousness": ["A"]})
+    >>> subjects = pd.DataFrame({"subject_id": ["S01"], "age_years": [67]})
+    >>> out = liao_score(vitals, subjects)
+    >>> out[["liao_total", "max_physiology_points", "incomplete", "liao_level"]]
+       liao_total  max_physiology_points  incomplete liao_level
+    0          13                      2       False        red
+    """
+    _check_switches(age_points, age_triggers_single_parameter_rule, spo2_scale,
+                    consciousness_scale, level_rule)
+    _check_inputs(vitals, subjects, age_points)
+    bands = _bands()
+    scale = {"spo2": str(spo2_scale), "consciousness": consciousness_scale}
+    try:
+        oxygen = vitals["on_oxygen"].astype("boolean")
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"vitals.on_oxygen must hold True, False or missing ({error})") from None
+    on_oxygen = {"yes": oxygen.fillna(False).to_numpy(bool),
+                 "no": (~oxygen).fillna(False).to_numpy(bool)}
+    inputs = {p: vitals[c].to_numpy(float, na_value=np.nan) for p, c in LIAO_PARAMETERS.items()
+              if c in _NUMERIC_COLUMNS}
+    inputs["oxygen"] = pd.Categorical.from_codes(
+        np.where(oxygen.isna(), -1, on_oxygen["yes"]), categories=["no", "yes"])
+    inputs["consciousness"] = vitals["consciousness"]
+
+    points = np.zeros((len(vitals), len(LIAO_PARAMETERS)))
+    for i, parameter in enumerate(LIAO_PARAMETERS):
+        applies = bands["scale"].isin(["", scale.get(parameter, "")])
+        rows = bands[(bands["parameter"] == parameter) & applies]
+        if parameter == "age":
+            if subjects is None:
+                continue  # age_points == 0: age scores 0 and is never missing
+            rows = rows.assign(points=rows["points"].where(rows["points"] == 0, age_points))
+            ages = np.append(subjects["age_years"].to_numpy(float, na_value=np.nan), np.nan)
+            inputs["age"] = ages[pd.Index(subjects["subject_id"]).get_indexer(vitals["subject_id"])]
+        points[:, i] = _band_points(inputs[parameter], rows, on_oxygen)
+
+    is_missing = np.isnan(points)
+    scored = np.where(is_missing, 0, points).astype("int64")
+    physiology = scored[:, : len(_PHYSIOLOGY)]
+    total = scored.sum(axis=1)
+    single = scored.max(axis=1) if age_triggers_single_parameter_rule else physiology.max(axis=1)
+
+    rules = _levels()[_levels()["level_rule"] == level_rule].iloc[::-1]  # highest level first
+    conditions = [(total >= r.min_total) | (single >= r.min_single_parameter_points)
+                  for r in rules.itertuples()]
+    codes = np.select(conditions, [LIAO_LEVELS.index(lv) for lv in rules["level"]], default=-1)
+
+    result = pd.DataFrame(
+        {f"{p}_points": pd.array(points[:, i], dtype="Int64")
+         for i, p in enumerate(LIAO_PARAMETERS)}
+        | {
+            "liao_total": total,
+            "max_physiology_points": physiology.max(axis=1),
+            "n_parameters_missing": is_missing.sum(axis=1),
+            "incomplete": is_missing.any(axis=1),
+            "liao_level": pd.Categorical.from_codes(
+                codes, dtype=pd.CategoricalDtype(LIAO_LEVELS, ordered=True)),
+        },
+        index=vitals.index,
+    )
+    dropped = {"subject_id", "measured_at", *LIAO_PARAMETERS.values()}
+    keep = ["subject_id", "measured_at", *(c for c in vitals.columns if c not in dropped)]
+    return pd.concat([vitals[keep], result], axis=1)
