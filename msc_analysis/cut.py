@@ -1,0 +1,212 @@
+"""Load one interim data cut: read, validate everything at once, then type and derive.
+
+``load_cut`` is the only way the kit reads data. It either returns a :class:`Cut` whose
+tables are typed and ready for the endpoint modules, or raises
+:class:`~msc_analysis.io.problems.CutValidationError` listing every problem in the files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .derive.populations import POPULATIONS, assess_eligibility, screening_liao
+from .derive.time_origin import add_days_since_infusion
+from .io.parse import parse_table
+from .io.problems import CutValidationError, Problem
+from .io.read import read_raw_cut
+from .io.rules import check_rules
+from .io.schema import check_columns
+from .io.spec import TABLES, lab_units, table_columns, trial_facts
+
+__all__ = ["Cut", "load_cut", "EVENT_DATE_COLUMNS"]
+
+#: The date that places each record in time (used for the cutoff and for day 0).
+EVENT_DATE_COLUMNS = {
+    "infusions": "infused_on",
+    "vitals": "measured_at",
+    "labs": "collected_at",
+    "blood_gases": "collected_at",
+    "pcr": "collected_on",
+    "imaging": "performed_on",
+    "adverse_events": "onset_on",
+}
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A validated interim data cut.
+
+    Attributes
+    ----------
+    cut_id, study_id, description : str
+    cutoff_date : pandas.Timestamp
+    subjects : DataFrame
+        One row per screened subject, with ``arm``, ``infused_on`` and the population flags
+        ``screened``, ``eligible``, ``enrolled``, ``treated`` and the screening Liao score.
+    infusions, vitals, labs, blood_gases, pcr, imaging, adverse_events : DataFrame
+        Typed tables; each holds ``days_since_infusion`` (infusion day = 0). Lab values of
+        tests listed in ``lab_units.csv`` are in the reporting unit (CRP in mg/dL);
+        ``fio2`` is a fraction.
+    eligibility : DataFrame
+        ``subject_id``, ``criterion``, ``kind``, ``label``, ``met``.
+    data_quality : DataFrame
+        What was excluded, converted or flagged: ``table``, ``column``, ``issue``,
+        ``n_rows``, ``action``.
+    files : DataFrame
+        ``file``, ``bytes``, ``sha256`` of every file in the cut folder.
+    """
+
+    path: Path
+    cut_id: str
+    study_id: str
+    cutoff_date: pd.Timestamp
+    description: str
+    subjects: pd.DataFrame
+    infusions: pd.DataFrame
+    vitals: pd.DataFrame
+    labs: pd.DataFrame
+    blood_gases: pd.DataFrame
+    pcr: pd.DataFrame
+    imaging: pd.DataFrame
+    adverse_events: pd.DataFrame
+    eligibility: pd.DataFrame
+    data_quality: pd.DataFrame
+    files: pd.DataFrame = field(repr=False)
+
+    def population(self, name: str) -> pd.DataFrame:
+        """Subjects of one population: ``screened``, ``eligible``, ``enrolled`` or ``treated``."""
+        if name not in POPULATIONS:
+            raise ValueError(f"unknown population {name!r}; choose one of {', '.join(POPULATIONS)}")
+        return self.subjects[self.subjects[name]].reset_index(drop=True)
+
+
+def load_cut(path: str | Path) -> Cut:
+    """Read and validate the cut folder ``path``; return its typed tables.
+
+    Raises
+    ------
+    CutValidationError
+        If anything in the files is wrong: the message lists every problem (file, row,
+        column, value, what was expected). The files are only read, never written.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise CutValidationError(str(path), [Problem(str(path), None, None, None,
+                                 "no such folder; a cut is a folder holding cut.yaml and the table files")])
+    raw = read_raw_cut(path)
+    problems = list(raw.problems)
+    typed: dict[str, pd.DataFrame] = {}
+    for table, frame in raw.tables.items():
+        t, unreadable = parse_table(table, raw.sources[table], frame)
+        problems += unreadable
+        seen = {(p.row, p.column) for p in unreadable}
+        problems += check_columns(table, raw.sources[table], t, frame, seen)
+        typed[table] = t
+    problems += check_rules(typed, raw.tables, raw.sources)
+    if problems:
+        raise CutValidationError(str(path), problems)
+    return _build(path, raw.meta, typed, raw.files)
+
+
+def _build(path: Path, meta: dict, typed: dict[str, pd.DataFrame], files: pd.DataFrame) -> Cut:
+    cutoff = pd.Timestamp(meta["cutoff_date"])
+    quality: list[tuple] = []
+    t = {name: _complete_columns(name, frame.reset_index(drop=True)) for name, frame in typed.items()}
+    t = _apply_cutoff(t, cutoff, quality)
+    t["labs"] = _convert_lab_units(t["labs"], quality)
+    t["blood_gases"] = _fio2_as_fraction(t["blood_gases"], quality)
+
+    subjects = t["subjects"]
+    subjects["arm"] = subjects["arm"].fillna(trial_facts()["default_arm"])
+    infusions = t["infusions"]
+    for name, column in EVENT_DATE_COLUMNS.items():
+        t[name] = add_days_since_infusion(t[name], infusions, column)
+    subjects = subjects.merge(infusions[["subject_id", "infused_on"]], on="subject_id", how="left")
+    subjects = subjects.merge(screening_liao(subjects, t["vitals"]), on="subject_id", how="left")
+    eligibility = assess_eligibility(subjects)
+    eligible = eligibility.groupby("subject_id", sort=False)["met"].all()
+    subjects["screened"] = True
+    subjects["eligible"] = subjects["subject_id"].map(eligible).astype(bool)
+    subjects["enrolled"] = subjects["enrolled"].astype(bool)
+    subjects["treated"] = subjects["infused_on"].notna()
+    _flag(quality, "subjects", "enrolled", "enrolled although not eligible by the recorded criteria",
+          int((subjects["enrolled"] & ~subjects["eligible"]).sum()), "kept; review as a protocol deviation")
+    _flag(quality, "vitals", "(screening assessment)",
+          "no vital-sign assessment on the screening day: Liao level unknown",
+          int(subjects["liao_level_at_screening"].isna().sum()), "counted as not meeting inclusion 3")
+    _flag(quality, "vitals", "(screening assessment)",
+          "screening Liao score from an incomplete assessment (score is a lower bound)",
+          int(subjects["liao_incomplete_at_screening"].fillna(False).astype(bool).sum()), "kept; flagged")
+    dq = pd.DataFrame(quality, columns=["table", "column", "issue", "n_rows", "action"])
+    return Cut(path=path, cut_id=str(meta["cut_id"]), study_id=str(meta["study_id"]),
+               cutoff_date=cutoff, description=str(meta.get("description") or ""),
+               subjects=subjects, eligibility=eligibility,
+               data_quality=dq[dq["n_rows"] > 0].reset_index(drop=True), files=files,
+               **{name: t[name] for name in TABLES if name != "subjects"})
+
+
+def _flag(quality: list, table: str, column: str, issue: str, n: int, action: str) -> None:
+    quality.append((table, column, issue, n, action))
+
+
+def _complete_columns(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add optional columns that the file left out, as missing values."""
+    for spec in table_columns(table):
+        if spec.column not in frame:
+            frame[spec.column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame[[s.column for s in table_columns(table)]]
+
+
+def _apply_cutoff(t: dict[str, pd.DataFrame], cutoff: pd.Timestamp, quality: list) -> dict:
+    subjects = t["subjects"]
+    late = subjects["screened_on"] > cutoff
+    _flag(quality, "subjects", "screened_on", "screened after the cutoff date", int(late.sum()),
+          "subject and all their records excluded")
+    dropped = set(subjects.loc[late, "subject_id"])
+    subjects = subjects.loc[~late].reset_index(drop=True)
+    # As for any data cutoff: what happened later is not yet known, but a subject seen alive
+    # (or dying) after the cutoff was alive at it, so is followed up to the cutoff date.
+    alive_later = (subjects["died_on"] > cutoff) | (subjects["last_known_alive_on"] > cutoff)
+    for column in ("admitted_on", "discharged_on", "died_on"):
+        after = subjects[column] > cutoff
+        _flag(quality, "subjects", column, "dated after the cutoff date", int(after.sum()),
+              "treated as not yet known (blanked)")
+        subjects.loc[after, column] = pd.NaT
+    _flag(quality, "subjects", "last_known_alive_on", "alive or died after the cutoff date",
+          int(alive_later.sum()), "last known alive set to the cutoff date")
+    subjects.loc[alive_later, "last_known_alive_on"] = cutoff
+    out = {"subjects": subjects}
+    for name, column in EVENT_DATE_COLUMNS.items():
+        frame = t[name]
+        of_dropped = frame["subject_id"].isin(dropped)
+        after = ~of_dropped & (frame[column].dt.normalize() > cutoff)
+        _flag(quality, name, column, "dated after the cutoff date", int(after.sum()), "excluded")
+        out[name] = frame.loc[~(of_dropped | after)].reset_index(drop=True)
+    return out
+
+
+def _convert_lab_units(labs: pd.DataFrame, quality: list) -> pd.DataFrame:
+    units = lab_units()
+    key = labs["test"].str.upper() + "|" + labs["unit"].str.lower()
+    factors = dict(zip(units["test"].str.upper() + "|" + units["unit"].str.lower(), units["factor"]))
+    targets = dict(zip(units["test"].str.upper() + "|" + units["unit"].str.lower(), units["report_unit"]))
+    canon_test = dict(zip(units["test"].str.upper(), units["test"]))
+    factor = key.map(factors).astype("float64")
+    for (test, unit), n in labs[factor.notna() & (factor != 1)].groupby(["test", "unit"]).size().items():
+        target = targets[f"{test.upper()}|{unit.lower()}"]
+        _flag(quality, "labs", "value", f"{test} recorded in {unit}", int(n), f"converted to {target}")
+    return labs.assign(
+        test=labs["test"].str.upper().map(canon_test).fillna(labs["test"]).astype("string"),
+        value=labs["value"] * factor.fillna(1.0),
+        unit=key.map(targets).fillna(labs["unit"]).astype("string"),
+    )
+
+
+def _fio2_as_fraction(gases: pd.DataFrame, quality: list) -> pd.DataFrame:
+    percent = gases["fio2"] >= 21
+    _flag(quality, "blood_gases", "fio2", "FiO2 recorded as a percentage (21-100)", int(percent.sum()),
+          "divided by 100")
+    return gases.assign(fio2=gases["fio2"].where(~percent, gases["fio2"] / 100))

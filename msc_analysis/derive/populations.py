@@ -1,0 +1,80 @@
+"""Analysis populations: screened, eligible, enrolled, treated.
+
+Eligibility criteria are data (``definitions/eligibility.csv``); the Liao criterion uses the
+score at the screening assessment: the last vital-sign assessment dated on the screening day.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from .liao_score import liao_score
+
+__all__ = ["POPULATIONS", "eligibility_criteria", "screening_liao", "assess_eligibility"]
+
+POPULATIONS = ("screened", "eligible", "enrolled", "treated")
+
+
+@lru_cache(maxsize=1)
+def eligibility_criteria() -> pd.DataFrame:
+    """The registered inclusion and exclusion criteria as a table (``eligibility.csv``)."""
+    path = resources.files("msc_analysis") / "definitions" / "eligibility.csv"
+    with path.open(encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str)
+
+
+def screening_liao(subjects: pd.DataFrame, vitals: pd.DataFrame) -> pd.DataFrame:
+    """Liao (NEWS-C) score of each subject's screening assessment.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``subject_id``, ``screened_on`` (date), ``age_years``.
+    vitals : DataFrame
+        The vitals table of the cut (see the data dictionary).
+
+    Returns
+    -------
+    DataFrame
+        One row per subject with a vital-sign assessment on the screening day:
+        ``subject_id``, ``liao_total_at_screening``, ``liao_level_at_screening``,
+        ``liao_incomplete_at_screening`` (the assessment lacked a parameter, so the score
+        is a lower bound).
+    """
+    screened_on = vitals["subject_id"].map(subjects.set_index("subject_id")["screened_on"])
+    on_day = vitals[vitals["measured_at"].dt.normalize() == screened_on]
+    last = on_day.sort_values("measured_at", kind="stable").drop_duplicates("subject_id", keep="last")
+    scored = liao_score(last, subjects[["subject_id", "age_years"]])
+    return pd.DataFrame({
+        "subject_id": scored["subject_id"].to_numpy(),
+        "liao_total_at_screening": scored["liao_total"].to_numpy(),
+        "liao_level_at_screening": scored["liao_level"].to_numpy(),
+        "liao_incomplete_at_screening": scored["incomplete"].to_numpy(),
+    })
+
+
+def assess_eligibility(subjects: pd.DataFrame) -> pd.DataFrame:
+    """Each subject against each criterion, in long form.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``subject_id`` and the columns named in ``eligibility.csv``
+        (``liao_level_at_screening`` missing = not assessed, counted as not met).
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, ``criterion``, ``kind`` (inclusion/exclusion), ``label``, ``met``
+        (bool: the subject satisfies this requirement for eligibility).
+    """
+    rows = []
+    for c in eligibility_criteria().itertuples(index=False):
+        wanted = [v == "True" if v in ("True", "False") else v for v in c.eligible_values.split("|")]
+        met = subjects[c.column].astype(object).isin(wanted).to_numpy()
+        rows.append(pd.DataFrame({"subject_id": subjects["subject_id"].to_numpy(),
+                                  "criterion": c.criterion, "kind": c.kind,
+                                  "label": c.label, "met": met}))
+    return pd.concat(rows, ignore_index=True)

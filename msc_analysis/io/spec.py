@@ -1,0 +1,138 @@
+"""The cut format v1 as data: column definitions, lab units, identifier patterns, trial facts.
+
+Everything here is read from the CSV/YAML files in ``msc_analysis/definitions`` so that a
+statistician can review the rules without reading Python.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+import yaml
+
+__all__ = [
+    "TABLES",
+    "ColumnSpec",
+    "column_specs",
+    "table_columns",
+    "lab_units",
+    "identifier_patterns",
+    "trial_facts",
+    "BOOLEAN_SPELLINGS",
+]
+
+#: Tables of a v1 cut, in the order they are read and documented.
+TABLES = (
+    "subjects",
+    "infusions",
+    "vitals",
+    "labs",
+    "blood_gases",
+    "pcr",
+    "imaging",
+    "adverse_events",
+)
+
+#: Accepted spellings of booleans (case-insensitive). The documented spelling is yes/no.
+BOOLEAN_SPELLINGS = {
+    True: ("yes", "y", "true", "t", "1", "sim", "s"),
+    False: ("no", "n", "false", "f", "0", "nao", "não"),
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    table: str
+    column: str
+    type: str
+    column_required: bool
+    value_required: bool
+    min: float | None
+    max: float | None
+    allowed: tuple[str, ...]
+    unit: str
+    description: str
+
+    def expected(self) -> str:
+        """Plain-language description of an acceptable value."""
+        unit = f" ({self.unit})" if self.unit else ""
+        if self.type in ("number", "integer"):
+            kind = "a whole number" if self.type == "integer" else "a number"
+            if self.min is not None and self.max is not None:
+                return f"{kind} from {_fmt(self.min)} to {_fmt(self.max)}{unit}"
+            if self.min is not None:
+                return f"{kind} of at least {_fmt(self.min)}{unit}"
+            return f"{kind}{unit}"
+        if self.type == "category":
+            return "one of " + ", ".join(self.allowed)
+        if self.type == "date":
+            return "a date written YYYY-MM-DD, e.g. 2020-07-25"
+        if self.type == "datetime":
+            return "a date and time written YYYY-MM-DDTHH:MM, e.g. 2020-07-25T14:30"
+        if self.type == "boolean":
+            return "yes or no"
+        if self.type == "id":
+            return "a pseudonymous code of letters, digits, '-' or '_' (at most 32 characters)"
+        return "text"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _files():
+    return resources.files("msc_analysis") / "definitions"
+
+
+@lru_cache(maxsize=1)
+def column_specs() -> tuple[ColumnSpec, ...]:
+    """All column definitions of the cut format v1 (``definitions/cut_v1_columns.csv``)."""
+    with (_files() / "cut_v1_columns.csv").open(encoding="utf-8") as fh:
+        raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return tuple(
+        ColumnSpec(
+            table=r.table,
+            column=r.column,
+            type=r.type,
+            column_required=r.column_required == "yes",
+            value_required=r.value_required == "yes",
+            min=float(r.min) if r.min else None,
+            max=float(r.max) if r.max else None,
+            allowed=tuple(r.allowed.split("|")) if r.allowed else (),
+            unit=r.unit,
+            description=r.description,
+        )
+        for r in raw.itertuples(index=False)
+    )
+
+
+def table_columns(table: str) -> tuple[ColumnSpec, ...]:
+    """Column definitions of one table, in file order."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; the cut format has {', '.join(TABLES)}")
+    return tuple(c for c in column_specs() if c.table == table)
+
+
+@lru_cache(maxsize=1)
+def lab_units() -> pd.DataFrame:
+    """Accepted units per lab test and the factor to the reporting unit (``lab_units.csv``)."""
+    with (_files() / "lab_units.csv").open(encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype={"test": str, "unit": str, "report_unit": str, "factor": float})
+
+
+@lru_cache(maxsize=1)
+def identifier_patterns() -> tuple[tuple[re.Pattern, str], ...]:
+    """Column-name patterns that look like direct identifiers (``identifier_columns.csv``)."""
+    with (_files() / "identifier_columns.csv").open(encoding="utf-8") as fh:
+        raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return tuple((re.compile(r.pattern, re.IGNORECASE), r.identifier) for r in raw.itertuples())
+
+
+@lru_cache(maxsize=1)
+def trial_facts() -> dict:
+    """Registered facts of the trial (``trial.yaml``): planned dates, dose target, levels."""
+    with (_files() / "trial.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
