@@ -1,0 +1,40 @@
+# Two commands do all set-up (see README): `make report` and `make test`.
+# Both create .venv on first use and reinstall only when pyproject.toml changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+CUTS   := data/cuts
+OUT    := reports
+
+.PHONY: report test lab demo-cuts clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.runtime-installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## report: run every notebook on the newest demo cut and render HTML under reports/<cut_id>/
+report: $(VENV)/.runtime-installed
+	$(BIN)/msc-analysis run "$$($(BIN)/msc-analysis newest-cut $(CUTS))" --out $(OUT)
+
+## test: install the test dependencies and run the whole suite
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest
+
+## lab: start JupyterLab on the notebooks with the kit's environment
+lab: $(VENV)/.runtime-installed
+	$(BIN)/jupyter lab notebooks/
+
+## demo-cuts: regenerate the three committed synthetic demo cuts
+demo-cuts: $(VENV)/.runtime-installed
+	$(BIN)/python -m msc_analysis.synthetic demo --out $(CUTS)
+
+clean:
+	rm -rf $(VENV) $(OUT) results

@@ -1,0 +1,92 @@
+"""Figures for the rendered reports. Each takes tidy frames and returns a matplotlib Figure."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+__all__ = ["consort_figure", "enrollment_figure", "follow_up_figure", "add_footnote"]
+
+_BOX = dict(boxstyle="round,pad=0.5", facecolor="#f4f6fa", edgecolor="#3b4a6b")
+
+
+def add_footnote(fig: plt.Figure, text: str) -> plt.Figure:
+    """Write ``text`` under the figure (population, n, method, data cutoff)."""
+    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=8, color="#444", wrap=True)
+    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16))
+    return fig
+
+
+def consort_figure(flow: pd.DataFrame, failures: pd.DataFrame, deviations: pd.DataFrame) -> plt.Figure:
+    """CONSORT-style flow: screened -> eligible -> enrolled -> treated, with exclusions.
+
+    Parameters
+    ----------
+    flow : DataFrame
+        ``population``, ``n_subjects`` (from :func:`~msc_analysis.endpoints.overview.trial_flow`).
+    failures : DataFrame
+        ``label``, ``n_failing`` (from :func:`~msc_analysis.endpoints.overview.screen_failures`).
+    deviations : DataFrame
+        ``step``, ``n_subjects`` (from :func:`~msc_analysis.endpoints.overview.flow_deviations`).
+    """
+    n = dict(zip(flow["population"], flow["n_subjects"]))
+    d = dict(zip(deviations["step"], deviations["n_subjects"]))
+    fig, ax = plt.subplots(figsize=(9, 6.5))
+    ax.set_axis_off()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    main = [("Screened", n["screened"], 9.2), ("Eligible", n["eligible"], 6.4),
+            ("Enrolled", n["enrolled"], 3.8), ("Treated (received the MSC infusion)", n["treated"], 1.2)]
+    for label, count, y in main:
+        ax.text(3, y, f"{label}\nn = {count}", ha="center", va="center", fontsize=11, bbox=_BOX)
+    for y0, y1 in ((9.2, 6.4), (6.4, 3.8), (3.8, 1.2)):
+        ax.annotate("", xy=(3, y1 + 0.55), xytext=(3, y0 - 0.55),
+                    arrowprops=dict(arrowstyle="->", color="#3b4a6b"))
+    lines = [f"Not eligible: n = {n['screened'] - n['eligible']}"]
+    lines += [f"  {r.label}: {r.n_failing}" for r in failures.itertuples()]
+    lines.append("  (a subject may fail more than one criterion)")
+    ax.text(5.2, 7.8, "\n".join(lines), ha="left", va="center", fontsize=8.5, bbox=_BOX)
+    ax.text(5.2, 5.1, f"Eligible, not enrolled: n = {d['eligible, not enrolled']}\n"
+            f"Enrolled although not eligible: n = {d['enrolled, not eligible']}",
+            ha="left", va="center", fontsize=8.5, bbox=_BOX)
+    ax.text(5.2, 2.5, f"Enrolled, not infused: n = {d['enrolled, not infused']}", ha="left", va="center",
+            fontsize=8.5, bbox=_BOX)
+    fig.tight_layout()
+    return fig
+
+
+def enrollment_figure(enrollment: pd.DataFrame, planned: dict) -> plt.Figure:
+    """Cumulative screened, enrolled and treated by date, with the registered planned dates.
+
+    Parameters
+    ----------
+    enrollment : DataFrame
+        ``date``, ``population``, ``n_subjects_cumulative``.
+    planned : dict
+        Label -> date (e.g. study start, primary completion, study completion).
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for population, g in enrollment.groupby("population", sort=False):
+        ax.step(g["date"], g["n_subjects_cumulative"], where="post", label=population)
+    for label, day in planned.items():
+        ax.axvline(pd.Timestamp(day), color="#888", ls="--", lw=1)
+        ax.text(pd.Timestamp(day), ax.get_ylim()[1], f" {label}\n {day}", fontsize=8, va="top",
+                color="#555")
+    ax.set_ylabel("Subjects (cumulative)")
+    ax.set_xlabel("Date")
+    ax.legend(loc="upper left", bbox_to_anchor=(0, 0.85))
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def follow_up_figure(status: pd.DataFrame) -> plt.Figure:
+    """Horizontal bars: treated subjects by follow-up status at the cutoff."""
+    counts = status["status"].value_counts(sort=False)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.barh(counts.index.astype(str), counts.to_numpy(), color="#5b7db1")
+    for y, v in enumerate(counts.to_numpy()):
+        ax.text(v, y, f" {v}", va="center", fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel("Treated subjects")
+    fig.tight_layout()
+    return fig
