@@ -78,7 +78,7 @@ def _why(value: str, spec: ColumnSpec) -> str:
 
 def _parse_id(text: pd.Series, spec: ColumnSpec):
     bad = ~text.str.fullmatch(_ID) & (text != "")
-    return text.replace("", pd.NA).astype("string"), bad
+    return text.where(~bad & (text != "")).astype("string"), bad
 
 
 def _parse_text(text: pd.Series, spec: ColumnSpec):

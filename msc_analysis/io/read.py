@@ -10,6 +10,7 @@ import datetime as dt
 import difflib
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,17 @@ from .spec import TABLES, identifier_patterns, table_columns
 __all__ = ["RawCut", "read_raw_cut"]
 
 _BOM = b"\xef\xbb\xbf"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML loader that leaves dates as text, so a bad date is reported, not raised."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass
@@ -82,7 +94,7 @@ def _read_meta(contents: dict[str, bytes], problems: list[Problem]) -> dict:
                                 "the file is missing; it must give cut_id, study_id and cutoff_date"))
         return {}
     try:
-        meta = yaml.safe_load(contents["cut.yaml"].decode("utf-8-sig"))
+        meta = yaml.load(contents["cut.yaml"].decode("utf-8-sig"), Loader=_TextDatesLoader)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(Problem("cut.yaml", None, None, None, f"not readable as YAML text ({exc})"))
         return {}
@@ -93,12 +105,15 @@ def _read_meta(contents: dict[str, bytes], problems: list[Problem]) -> dict:
     for key in ("cut_id", "study_id", "cutoff_date"):
         if not meta.get(key):
             problems.append(Problem("cut.yaml", None, key, None, "this key is required"))
-    cutoff = meta.get("cutoff_date")
-    if cutoff and not isinstance(cutoff, dt.date):
-        problems.append(Problem("cut.yaml", None, "cutoff_date", str(cutoff),
-                                "expected an ISO date YYYY-MM-DD, e.g. 2020-10-30"))
-    elif isinstance(cutoff, dt.datetime):
-        meta["cutoff_date"] = cutoff.date()
+    cutoff = str(meta.get("cutoff_date") or "")
+    if cutoff:
+        try:
+            if not _ISO_DATE.fullmatch(cutoff):
+                raise ValueError(cutoff)
+            meta["cutoff_date"] = dt.date.fromisoformat(cutoff)
+        except ValueError:
+            problems.append(Problem("cut.yaml", None, "cutoff_date", cutoff,
+                                    "expected a real date written YYYY-MM-DD, e.g. 2020-10-30"))
     unknown = sorted(set(meta) - {"cut_id", "study_id", "cutoff_date", "description"})
     for key in unknown:
         problems.append(Problem("cut.yaml", None, key, None,
@@ -118,39 +133,38 @@ def _read_csv(name: str, data: bytes, problems: list[Problem]) -> pd.DataFrame |
     except UnicodeDecodeError as exc:
         problems.append(_encoding_problem(name, data, exc))
         return None
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=False, skipinitialspace=False)
-    except (pd.errors.ParserError, ValueError):
-        problems.extend(_ragged_rows(name, text))
-        return None
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
-    blank = (frame == "").all(axis=1) if len(frame.columns) else pd.Series(False, index=frame.index)
-    return frame.loc[~blank]
+    rows = list(csv.reader(io.StringIO(text)))
+    header, width = rows[0], len(rows[0])
+    body, index = [], []
+    for number, fields in enumerate(rows[1:], start=2):  # spreadsheet row numbers
+        if not any(f.strip() for f in fields):
+            continue  # blank line
+        if len(fields) != width:
+            problems.append(Problem(name, number, None, ",".join(fields),
+                                    f"expected {width} comma-separated fields like the header, "
+                                    f"found {len(fields)}"))
+            continue
+        body.append(fields)
+        index.append(number)
+    return pd.DataFrame(body, columns=header, index=pd.Index(index, name="row", dtype="int64"),
+                        dtype=str)
 
 
 def _encoding_problem(name: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
     before = data[: exc.start]
     row = before.count(b"\n") + 1
-    header = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
+    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", "replace")]), [])
     line_start = before.rfind(b"\n") + 1
-    field = data[line_start: exc.start].count(b",")
-    column = header[field] if field < len(header) else None
-    bad = data[exc.start: exc.end + 8].split(b"\n")[0].decode("latin-1")
-    return Problem(name, row, column, bad,
+    line_end = data.find(b"\n", exc.start)
+    line = data[line_start: line_end if line_end != -1 else None].decode("latin-1")
+    prefix = data[line_start: exc.start].decode("latin-1")
+    field = len(next(csv.reader([prefix + "x"]), [""])) - 1  # fields before the bad byte
+    cells = next(csv.reader([line.rstrip("\r")]), [])
+    column = header[field].strip() if field < len(header) else None
+    value = cells[field] if field < len(cells) else line
+    return Problem(name, row, column, value,
                    "the file is not UTF-8 text (probably Latin-1/Windows-1252); "
                    "save it as 'CSV UTF-8' and export again")
-
-
-def _ragged_rows(name: str, text: str) -> list[Problem]:
-    rows = list(csv.reader(io.StringIO(text)))
-    width = len(rows[0]) if rows else 0
-    return [
-        Problem(name, i, None, ",".join(r),
-                f"expected {width} comma-separated fields like the header, found {len(r)}")
-        for i, r in enumerate(rows[1:], start=2)
-        if r and len(r) != width
-    ] or [Problem(name, None, None, None, "not readable as a comma-separated file")]
 
 
 def _read_workbook(name: str, data: bytes, problems: list[Problem]):
@@ -169,15 +183,18 @@ def _read_workbook(name: str, data: bytes, problems: list[Problem]):
             problems.append(Problem(source, None, None, None,
                                     f"the sheet is missing; sheets found: {', '.join(book.sheetnames)}"))
             continue
-        rows = [[_cell_text(v) for v in r] for r in book[table].iter_rows(values_only=True)]
-        if not rows or not any(rows[0]):
+        rows = list(book[table].iter_rows(values_only=True))
+        header = [_cell_text(h, "text") for h in rows[0]] if rows else []
+        while header and header[-1] == "":
+            header.pop()
+        if not header:
             problems.append(Problem(source, None, None, None,
                                     "the sheet is empty; expected at least the header row"))
             continue
-        header = [h for h in rows[0]]
-        while header and header[-1] == "":
-            header.pop()
-        body = [r[: len(header)] + [""] * (len(header) - len(r)) for r in rows[1:]]
+        kinds = {c.column: c.type for c in table_columns(table)}
+        types = [kinds.get(h.strip(), "text") for h in header]
+        body = [[_cell_text(v, k) for v, k in zip(list(r) + [None] * (len(header) - len(r)), types)]
+                for r in rows[1:]]
         frame = pd.DataFrame(body, columns=header, dtype=str,
                              index=pd.RangeIndex(2, len(body) + 2, name="row"))
         blank = (frame == "").all(axis=1)
@@ -186,12 +203,18 @@ def _read_workbook(name: str, data: bytes, problems: list[Problem]):
     return tables, sources
 
 
-def _cell_text(v) -> str:
-    """An Excel cell as the text a CSV export would hold (real date cells become ISO text)."""
+def _cell_text(v, kind: str) -> str:
+    """An Excel cell as the text a CSV export would hold (real date cells become ISO text).
+
+    A date-time cell in a ``date`` column keeps its time only if it has one, so that the
+    parser can refuse it; in a ``datetime`` column it always carries the time.
+    """
     if v is None:
         return ""
     if isinstance(v, dt.datetime):
-        return v.strftime("%Y-%m-%d") if v.time() == dt.time(0) else v.strftime("%Y-%m-%dT%H:%M")
+        if kind == "datetime" or v.time() != dt.time(0):
+            return v.strftime("%Y-%m-%dT%H:%M")
+        return v.strftime("%Y-%m-%d")
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, bool):
