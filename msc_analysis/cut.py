@@ -35,6 +35,12 @@ EVENT_DATE_COLUMNS = {
 }
 
 
+#: Pandas type of each column type of the format (as produced by ``io.parse``).
+_DTYPES = {"id": "string", "text": "string", "category": "string", "boolean": "boolean",
+           "number": "float64", "integer": "Int64", "date": "datetime64[s]",
+           "datetime": "datetime64[s]"}
+
+
 @dataclass(frozen=True)
 class Cut:
     """A validated interim data cut.
@@ -156,7 +162,7 @@ def _complete_columns(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Add optional columns that the file left out, as missing values."""
     for spec in table_columns(table):
         if spec.column not in frame:
-            frame[spec.column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+            frame[spec.column] = pd.Series(pd.NA, index=frame.index, dtype=_DTYPES[spec.type])
     return frame[[s.column for s in table_columns(table)]]
 
 
@@ -170,7 +176,11 @@ def _apply_cutoff(t: dict[str, pd.DataFrame], cutoff: pd.Timestamp, quality: lis
     # As for any data cutoff: what happened later is not yet known, but a subject seen alive
     # (or dying) after the cutoff was alive at it, so is followed up to the cutoff date.
     alive_later = (subjects["died_on"] > cutoff) | (subjects["last_known_alive_on"] > cutoff)
-    for column in ("admitted_on", "discharged_on", "died_on"):
+    late_enrollment = subjects["enrolled_on"] > cutoff
+    _flag(quality, "subjects", "enrolled_on", "enrolled after the cutoff date", int(late_enrollment.sum()),
+          "counted as not yet enrolled")
+    subjects.loc[late_enrollment, "enrolled"] = False
+    for column in ("enrolled_on", "admitted_on", "discharged_on", "died_on"):
         after = subjects[column] > cutoff
         _flag(quality, "subjects", column, "dated after the cutoff date", int(after.sum()),
               "treated as not yet known (blanked)")

@@ -151,3 +151,22 @@ def test_the_input_tables_are_typed(fixture_cut):
     assert s["age_years"].dtype == "float64"
     assert fixture_cut.imaging["severity_score"].dtype == "Int64"
     assert fixture_cut.cutoff_date == pd.Timestamp("2020-09-30")
+
+
+def test_enrollment_date_is_optional_and_typed_as_a_date(fixture_cut):
+    assert fixture_cut.subjects["enrolled_on"].dtype.kind == "M"
+    assert fixture_cut.subjects["enrolled_on"].isna().all()
+
+
+def test_infusion_before_enrollment_is_refused(tmp_path):
+    from msc_analysis import CutValidationError
+
+    cut_dir = shutil.copytree(FIXTURE_CUT, tmp_path / "cut")
+    frame = pd.read_csv(cut_dir / "subjects.csv", dtype=str, keep_default_na=False)
+    frame.insert(11, "enrolled_on", ["2020-08-03", "2020-08-04", "", "", "", "2020-09-01", "2020-10-02"])
+    frame.to_csv(cut_dir / "subjects.csv", index=False)
+    with pytest.raises(CutValidationError) as err:
+        load_cut(cut_dir)
+    assert [str(p) for p in err.value.problems] == [
+        "infusions.csv, row 2, column 'infused_on': value '2020-08-02': "
+        "cannot be before enrollment (2020-08-03)"]

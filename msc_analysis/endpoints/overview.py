@@ -91,18 +91,19 @@ def enrollment_over_time(subjects: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     subjects : DataFrame
-        ``screened_on``, ``enrolled`` (bool), ``infused_on`` (date or missing).
+        ``screened_on``, ``enrolled`` (bool), ``enrolled_on`` (date; where missing the
+        screening date stands in), ``infused_on`` (date or missing).
 
     Returns
     -------
     DataFrame
         ``date``, ``population`` (screened, enrolled, treated), ``n_subjects_cumulative``:
-        one row per date on which the count changed. Enrollment is dated by screening (the
-        cut has no separate enrollment date); treatment by the infusion.
+        one row per date on which the count changed.
     """
+    enrolled_on = subjects["enrolled_on"].fillna(subjects["screened_on"])
     dated = {
         "screened": subjects["screened_on"],
-        "enrolled": subjects.loc[subjects["enrolled"], "screened_on"],
+        "enrolled": enrolled_on[subjects["enrolled"]],
         "treated": subjects["infused_on"].dropna(),
     }
     frames = []

@@ -15,6 +15,7 @@ __all__ = ["check_rules", "DATE_ORDER"]
 #: (table, earlier column, later column): the later date may not precede the earlier one.
 DATE_ORDER = (
     ("subjects", "admitted_on", "discharged_on"),
+    ("subjects", "screened_on", "enrolled_on"),
     ("subjects", "screened_on", "died_on"),
     ("subjects", "screened_on", "last_known_alive_on"),
     ("subjects", "last_known_alive_on", "died_on"),
@@ -58,6 +59,10 @@ def check_rules(tables: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
                               & subjects["pregnant_or_breastfeeding"]).fillna(False)]
         add("subjects", bad, "pregnant_or_breastfeeding", "must be 'no' when sex is M")
 
+    if {"enrolled", "enrolled_on"} <= set(subjects.columns):
+        bad = subjects.index[(subjects["enrolled_on"].notna() & ~subjects["enrolled"]).fillna(False)]
+        add("subjects", bad, "enrolled_on", "an enrollment date needs enrolled = yes")
+
     if "admitted_on" in subjects and "discharged_on" in subjects:
         bad = subjects.index[subjects["discharged_on"].notna() & subjects["admitted_on"].isna()]
         add("subjects", bad, "discharged_on", "a discharge date needs an admission date (admitted_on)")
@@ -92,10 +97,11 @@ def _infusion_rules(inf, subjects, raw, sources, add) -> list[Problem]:
     if "enrolled" in joined:
         add("infusions", joined.index[(joined["enrolled"] == False).fillna(False)],  # noqa: E712
             "subject_id", "this subject is not enrolled (subjects: enrolled = no) but has an infusion")
-    if "screened_on" in joined:
-        bad = joined.index[(joined["infused_on"] < joined["screened_on"]).fillna(False)]
-        add("infusions", bad, "infused_on",
-            lambda r: f"cannot be before screening ({joined.at[r, 'screened_on'].date()})")
+    for column, what in (("screened_on", "screening"), ("enrolled_on", "enrollment")):
+        if column in joined:
+            bad = joined.index[(joined["infused_on"] < joined[column]).fillna(False)]
+            add("infusions", bad, "infused_on",
+                lambda r, c=column, w=what: f"cannot be before {w} ({joined.at[r, c].date()})")
     if "died_on" in joined:
         died_first = joined[(joined["died_on"] < joined["infused_on"]).fillna(False)]
         rows = dict(zip(died_first["row"], died_first["infused_on"]))

@@ -162,6 +162,7 @@ def _subjects(n: int, rng: np.random.Generator, facts: dict) -> tuple[pd.DataFra
         "pregnant_or_breastfeeding": fails["pregnant_or_breastfeeding"],
         "hiv_or_syphilis": fails["hiv_or_syphilis"],
         "enrolled": enrolled,
+        "enrolled_on": np.where(enrolled, screened, np.datetime64("NaT")).astype("datetime64[D]"),
         "admitted_on": screened - np.minimum(rng.geometric(0.3, n) - 1, 14),
         "discharged_on": discharged.astype("datetime64[D]"),
         "died_on": died_on.astype("datetime64[D]"),
