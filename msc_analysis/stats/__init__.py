@@ -1,0 +1,1 @@
+"""Estimators used by the endpoint modules: thin, tested wrappers around maintained libraries."""
