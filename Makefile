@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 CUTS   := data/cuts
 OUT    := reports
 
-.PHONY: report test lab demo-cuts clean
+.PHONY: report test lab demo-cuts browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,18 @@ report: $(VENV)/.runtime-installed
 	$(BIN)/msc-analysis run "$$($(BIN)/msc-analysis newest-cut $(CUTS))" --out $(OUT)
 
 ## test: install the test dependencies and run the whole suite
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed browser
 	$(BIN)/python -m pytest
+
+## browser: Debian's chromium and chromedriver for the offline-report browser tests
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "Browser tests need Debian's chromium and chromium-driver (sudo apt-get install chromium chromium-driver);"; \
+		echo "they are skipped until then, except on CI where they are required."; \
+	fi
 
 ## lab: start JupyterLab on the notebooks with the kit's environment
 lab: $(VENV)/.runtime-installed
@@ -37,4 +47,4 @@ demo-cuts: $(VENV)/.runtime-installed
 	$(BIN)/python -m msc_analysis.synthetic demo --out $(CUTS)
 
 clean:
-	rm -rf $(VENV) $(OUT) results
+	rm -rf $(VENV) $(OUT) results test-artifacts

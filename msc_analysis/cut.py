@@ -19,20 +19,12 @@ from .io.problems import CutValidationError, Problem
 from .io.read import read_raw_cut
 from .io.rules import check_rules
 from .io.schema import check_columns
-from .io.spec import TABLES, lab_units, table_columns, trial_facts
+from .io.spec import RECORD_DATES, TABLES, lab_units, table_columns, trial_facts
 
 __all__ = ["Cut", "load_cut", "EVENT_DATE_COLUMNS"]
 
-#: The date that places each record in time (used for the cutoff and for day 0).
-EVENT_DATE_COLUMNS = {
-    "infusions": "infused_on",
-    "vitals": "measured_at",
-    "labs": "collected_at",
-    "blood_gases": "collected_at",
-    "pcr": "collected_on",
-    "imaging": "performed_on",
-    "adverse_events": "onset_on",
-}
+#: The date that places each record of a record table in time (cutoff, day 0).
+EVENT_DATE_COLUMNS = {t: c for t, c in RECORD_DATES.items() if t != "subjects"}
 
 
 #: Pandas type of each column type of the format (as produced by ``io.parse``).

@@ -53,7 +53,7 @@ def test_notebook_runs_as_is_with_its_default_parameters(path, tmp_path):
 
 
 def test_notebook_defaults_point_at_the_newest_demo_cut():
-    from msc_analysis.runner import newest_cut
+    from msc_analysis.run import newest_cut
 
     newest = newest_cut(ROOT / "data" / "cuts").name
     for path in NOTEBOOKS:

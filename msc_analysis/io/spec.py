@@ -22,6 +22,8 @@ __all__ = [
     "identifier_patterns",
     "trial_facts",
     "BOOLEAN_SPELLINGS",
+    "RECORD_DATES",
+    "RECORD_KEYS",
 ]
 
 #: Tables of a v1 cut, in the order they are read and documented.
@@ -35,6 +37,30 @@ TABLES = (
     "imaging",
     "adverse_events",
 )
+
+#: The date that places each record in time (used for the cutoff and for day 0).
+RECORD_DATES = {
+    "subjects": "screened_on",
+    "infusions": "infused_on",
+    "vitals": "measured_at",
+    "labs": "collected_at",
+    "blood_gases": "collected_at",
+    "pcr": "collected_on",
+    "imaging": "performed_on",
+    "adverse_events": "onset_on",
+}
+
+#: Columns that identify a record from one cut to the next.
+RECORD_KEYS = {
+    "subjects": ("subject_id",),
+    "infusions": ("subject_id",),
+    "vitals": ("subject_id", "measured_at"),
+    "labs": ("subject_id", "collected_at", "test"),
+    "blood_gases": ("subject_id", "collected_at"),
+    "pcr": ("subject_id", "collected_on"),
+    "imaging": ("subject_id", "performed_on"),
+    "adverse_events": ("subject_id", "term", "onset_on"),
+}
 
 #: Accepted spellings of booleans (case-insensitive). The documented spelling is yes/no.
 BOOLEAN_SPELLINGS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RESULT_COLUMNS", "result_rows", "write_results"]
+__all__ = ["RESULT_COLUMNS", "result_rows", "write_results", "read_results"]
 
 #: Columns of every results CSV, in order.
 RESULT_COLUMNS = ("endpoint", "measure", "group", "day", "estimate", "ci95_lower", "ci95_upper",
@@ -62,3 +62,12 @@ def write_results(results: pd.DataFrame, results_dir: str | Path, notebook_stem:
     path.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(path, index=False)
     return path
+
+
+def read_results(results_dir: str | Path) -> pd.DataFrame:
+    """Every results CSV in ``results_dir`` stacked into one table (empty if there is none)."""
+    paths = sorted(Path(results_dir).glob("*.csv")) if str(results_dir) else []
+    frames = [pd.read_csv(p) for p in paths]
+    if not frames:
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(RESULT_COLUMNS)]

@@ -12,21 +12,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..io.spec import RECORD_DATES, RECORD_KEYS
+
 __all__ = ["cut_at", "last_follow_up", "Correction", "with_entry_errors", "ROW_KEYS", "FOLLOW_UP_UPDATES"]
 
 #: The date that makes a record known (the record belongs to cuts on or after it).
-_KNOWN_FROM = {
-    "subjects": "screened_on", "infusions": "infused_on", "vitals": "measured_at",
-    "labs": "collected_at", "blood_gases": "collected_at", "pcr": "collected_on",
-    "imaging": "performed_on", "adverse_events": "onset_on",
-}
+_KNOWN_FROM = RECORD_DATES
 #: Columns that identify a row across cuts (unique within a table).
-ROW_KEYS = {
-    "subjects": ("subject_id",), "infusions": ("subject_id",),
-    "vitals": ("subject_id", "measured_at"), "labs": ("subject_id", "collected_at", "test"),
-    "blood_gases": ("subject_id", "collected_at"), "pcr": ("subject_id", "collected_on"),
-    "imaging": ("subject_id", "performed_on"), "adverse_events": ("subject_id", "term", "onset_on"),
-}
+ROW_KEYS = RECORD_KEYS
 #: Cells that may legitimately change from an earlier cut to a later one as follow-up
 #: accrues: the outcome dates (blank until they happen), the last date known alive (grows),
 #: and an adverse event's grade (4 until the death that makes it grade 5 is known).

@@ -1,0 +1,240 @@
+"""What changed from one cut to the next: new subjects, new events, changed values, headlines.
+
+Records are matched on the natural key of each table (``io.spec.RECORD_KEYS``). A change is
+classed as a *follow-up update* when it is what more follow-up brings (an outcome date filled
+in, a later date last known alive, an adverse event resolving); anything else is a
+*correction* worth a look.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..io.spec import RECORD_KEYS, TABLES, table_columns
+
+__all__ = ["FOLLOW_UP_FIELDS", "new_subjects", "new_events", "changed_values",
+           "record_counts", "headline_movement", "compare_cuts", "headline_measures"]
+
+#: (table, column) -> the change that more follow-up brings: "added" (empty -> filled) or
+#: "later" (a date moving later).
+FOLLOW_UP_FIELDS = {
+    ("subjects", "enrolled_on"): "added",
+    ("subjects", "discharged_on"): "added",
+    ("subjects", "died_on"): "added",
+    ("subjects", "last_known_alive_on"): "later",
+    ("adverse_events", "resolved_on"): "added",
+}
+
+
+def _tables(cut) -> dict[str, pd.DataFrame]:
+    if cut is None:
+        return {t: pd.DataFrame(columns=[c.column for c in table_columns(t)]) for t in TABLES}
+    return {t: getattr(cut, t)[[c.column for c in table_columns(t)]] for t in TABLES}
+
+
+def new_subjects(before, after) -> pd.DataFrame:
+    """Subjects screened in ``after`` who were not in ``before`` (a cut or None).
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, ``screened_on``, ``enrolled``, ``treated``.
+    """
+    known = set(_tables(before)["subjects"]["subject_id"])
+    s = after.subjects
+    return s.loc[~s["subject_id"].isin(known), ["subject_id", "screened_on", "enrolled", "treated"]
+                 ].reset_index(drop=True)
+
+
+def new_events(before, after) -> pd.DataFrame:
+    """Deaths, discharges, negative RT-PCRs and adverse events known in ``after`` but not ``before``.
+
+    Returns
+    -------
+    DataFrame
+        ``event`` (death, discharge, negative RT-PCR, adverse event), ``subject_id``,
+        ``date``, ``days_since_infusion``, ``detail``; sorted by date.
+    """
+    old = _tables(before)
+    s = after.subjects
+    day0 = s.set_index("subject_id")["infused_on"]
+    frames = []
+    for event, column in (("death", "died_on"), ("discharge", "discharged_on")):
+        had = set(old["subjects"].loc[old["subjects"][column].notna(), "subject_id"])
+        rows = s[s[column].notna() & ~s["subject_id"].isin(had)]
+        frames.append(pd.DataFrame({"event": event, "subject_id": rows["subject_id"],
+                                    "date": rows[column], "detail": ""}))
+    for event, table, date, detail, mask in (
+            ("negative RT-PCR", "pcr", "collected_on", None, lambda t: t["result"] == "negative"),
+            ("adverse event", "adverse_events", "onset_on", "term", lambda t: t["grade"].notna())):
+        fresh = _only_in(getattr(after, table), old[table], table)
+        fresh = fresh[mask(fresh).fillna(False).astype(bool)]
+        frames.append(pd.DataFrame({
+            "event": event, "subject_id": fresh["subject_id"], "date": fresh[date],
+            "detail": ("" if detail is None else
+                       fresh[detail].astype(str) + ", grade " + fresh["grade"].astype(str))}))
+    out = pd.concat(frames, ignore_index=True)
+    out["date"] = pd.to_datetime(out["date"])
+    out["days_since_infusion"] = (out["date"] - out["subject_id"].map(day0)).dt.days.astype("Int64")
+    return out.sort_values(["date", "event", "subject_id"], kind="stable").reset_index(drop=True)[
+        ["event", "subject_id", "date", "days_since_infusion", "detail"]]
+
+
+def _keyed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``frame`` indexed by its record key plus an occurrence number for repeated keys."""
+    keys = list(RECORD_KEYS[table])
+    f = frame.copy()
+    f["occurrence"] = f.groupby(keys, dropna=False).cumcount()
+    return f.set_index(keys + ["occurrence"])
+
+
+def _only_in(frame: pd.DataFrame, other: pd.DataFrame, table: str) -> pd.DataFrame:
+    a, b = _keyed(frame, table), _keyed(other, table)
+    return a.loc[~a.index.isin(b.index)].reset_index()
+
+
+def record_counts(before, after) -> pd.DataFrame:
+    """Records per table in each cut, and how many are new or no longer present.
+
+    Returns
+    -------
+    DataFrame
+        ``table``, ``records_before``, ``records_after``, ``records_new``, ``records_removed``.
+    """
+    old, new = _tables(before), _tables(after)
+    return pd.DataFrame([{
+        "table": t, "records_before": len(old[t]), "records_after": len(new[t]),
+        "records_new": len(_only_in(new[t], old[t], t)),
+        "records_removed": len(_only_in(old[t], new[t], t))} for t in TABLES])
+
+
+def changed_values(before, after) -> pd.DataFrame:
+    """Every value that differs between two cuts for a record present in both, and every
+    record that disappeared.
+
+    Returns
+    -------
+    DataFrame
+        ``table``, ``subject_id``, ``record`` (the record's key as text), ``field``,
+        ``value_before``, ``value_after`` (as text), ``change`` (added, removed, changed,
+        record removed), ``kind`` ("follow-up update" or "correction").
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import msc_analysis.endpoints.changes as ch
+    >>> a = ch._tables(None); b = ch._tables(None)
+    >>> a["pcr"] = pd.DataFrame({"subject_id": ["S1"], "collected_on": pd.to_datetime(["2020-08-01"]),
+    ...                          "result": ["positive"]})
+    >>> b["pcr"] = a["pcr"].assign(result="negative")
+    >>> ch._changed_tables(a, b)[["field", "value_before", "value_after", "kind"]].values.tolist()
+    [['result', 'positive', 'negative', 'correction']]
+    """
+    return _changed_tables(_tables(before), _tables(after))
+
+
+def _text(values: pd.Series) -> pd.Series:
+    def one(v):
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return ""
+        if isinstance(v, pd.Timestamp):
+            return v.strftime("%Y-%m-%d" if v == v.normalize() else "%Y-%m-%dT%H:%M")
+        if isinstance(v, (float, np.floating)):
+            return f"{v:g}"
+        return str(v)
+    return values.map(one).astype(str)
+
+
+def _labels(index: pd.MultiIndex) -> list[str]:
+    """The key of each record after ``subject_id`` (e.g. its date), as text."""
+    return [" ".join(_text(pd.Series(list(k[1:-1]), dtype=object)).tolist()) for k in index]
+
+
+def _changed_tables(old: dict, new: dict) -> pd.DataFrame:
+    frames = []
+    for t in TABLES:
+        a, b = _keyed(old[t], t), _keyed(new[t], t)
+        both = a.index.intersection(b.index)
+        for field in a.columns if len(both) else []:
+            x, y = a.loc[both, field], b.loc[both, field]
+            differs = ~((x.isna() & y.isna()) | (x == y).fillna(False).astype(bool))
+            if not differs.any():
+                continue
+            idx = both[differs.to_numpy()]
+            xb, yb = x[differs.to_numpy()], y[differs.to_numpy()]
+            change = np.where(xb.isna(), "added", np.where(yb.isna(), "removed", "changed"))
+            rule = FOLLOW_UP_FIELDS.get((t, field))
+            follow = (rule == "added") & (change == "added")
+            if rule == "later":
+                follow = (change == "changed") & (yb.to_numpy() > xb.to_numpy())
+            frames.append(pd.DataFrame({
+                "table": t, "subject_id": [k[0] for k in idx], "record": _labels(idx), "field": field,
+                "value_before": _text(xb).to_numpy(), "value_after": _text(yb).to_numpy(),
+                "change": change, "kind": np.where(follow, "follow-up update", "correction")}))
+        gone = a.index.difference(b.index)
+        if len(gone):
+            frames.append(pd.DataFrame({
+                "table": t, "subject_id": [k[0] for k in gone], "record": _labels(gone),
+                "field": "(whole record)", "value_before": "", "value_after": "",
+                "change": "record removed", "kind": "correction"}))
+    columns = ["table", "subject_id", "record", "field", "value_before", "value_after", "change", "kind"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def headline_movement(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Every headline measure of two results tables side by side.
+
+    Parameters
+    ----------
+    before, after : DataFrame
+        Results in the schema of ``docs/results.md`` (either may be empty).
+
+    Returns
+    -------
+    DataFrame
+        ``endpoint``, ``measure``, ``group``, ``day``, ``unit``, ``estimate_before``,
+        ``estimate_after``, ``change`` (after - before), ``n_before``, ``n_after``.
+    """
+    keys = ["endpoint", "measure", "group", "day", "unit"]
+    cols = keys + ["estimate", "n"]
+    a = before.reindex(columns=cols).assign(day=lambda f: f["day"].astype(float))
+    b = after.reindex(columns=cols).assign(day=lambda f: f["day"].astype(float))
+    out = a.merge(b, on=keys, how="outer", suffixes=("_before", "_after"), sort=False)
+    out["change"] = out["estimate_after"] - out["estimate_before"]
+    return out[keys + ["estimate_before", "estimate_after", "change", "n_before", "n_after"]]
+
+
+def compare_cuts(before, after) -> dict[str, pd.DataFrame]:
+    """All comparisons of two cuts (``before`` may be None): new subjects, new events,
+    record counts and changed values (corrections first)."""
+    values = changed_values(before, after)
+    return {
+        "new_subjects": new_subjects(before, after),
+        "new_events": new_events(before, after),
+        "record_counts": record_counts(before, after),
+        "changed_values": values.sort_values("kind", kind="stable").reset_index(drop=True),
+    }
+
+
+def headline_measures(compared: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Counts of differences, ready for :func:`~msc_analysis.report.results.result_rows`.
+
+    Returns
+    -------
+    DataFrame
+        ``measure`` (``new_subjects``, ``corrections``, ``follow_up_updates``, and
+        ``new_events`` with the event type in ``group``), ``group``, ``estimate``, ``unit``,
+        ``method``.
+    """
+    kinds = compared["changed_values"]["kind"]
+    rows = [("new_subjects", "all", len(compared["new_subjects"]), "subjects"),
+            ("corrections", "all", int((kinds == "correction").sum()), "values"),
+            ("follow_up_updates", "all", int((kinds == "follow-up update").sum()), "values")]
+    events = compared["new_events"]["event"]
+    rows += [("new_events", e, int((events == e).sum()), "events")
+             for e in ("death", "discharge", "negative RT-PCR", "adverse event")]
+    out = pd.DataFrame(rows, columns=["measure", "group", "estimate", "unit"])
+    out["method"] = "count of differences between the two cuts"
+    return out

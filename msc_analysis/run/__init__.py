@@ -1,0 +1,4 @@
+"""Running the notebooks on a cut: parallel workers, atomic publication, index and provenance."""
+from .runner import RunSummary, newest_cut, previous_cut, run_cut
+
+__all__ = ["RunSummary", "newest_cut", "previous_cut", "run_cut"]

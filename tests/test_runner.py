@@ -1,0 +1,205 @@
+"""The runner is safe for scheduled runs: it skips unchanged cuts, keeps the previous report
+when killed, refuses to run twice at once, and publishes self-contained pages."""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from msc_analysis import load_cut
+from msc_analysis.endpoints.changes import compare_cuts
+from msc_analysis.run.publish import run_lock
+
+from .conftest import FIXTURE_CUT, ROOT
+
+CLI = [sys.executable, "-m", "msc_analysis.cli"]
+
+
+def _notebook(path: Path, *code: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('cut_dir = ""\nresults_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in code]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def _write_results_code(stem: str) -> str:
+    return ("import pandas as pd\nfrom msc_analysis.report.results import result_rows, write_results\n"
+            "write_results(result_rows('demo', pd.DataFrame({'measure': ['x'], 'estimate': [1], "
+            f"'unit': ['u'], 'method': ['m']}})), results_dir, '{stem}')\n"
+            "import matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1]);")
+
+
+@pytest.fixture
+def quick_notebooks(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_quick.ipynb", _write_results_code("01_quick"))
+    return folder
+
+
+def _run(cut, out, notebooks, *extra, **kwargs):
+    return subprocess.run(CLI + ["run", str(cut), "--out", str(out), "--notebooks", str(notebooks), *extra],
+                          capture_output=True, text=True, **kwargs)
+
+
+def _tree_hashes(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_rerun_of_an_unchanged_cut_is_skipped_unless_forced(tmp_path, quick_notebooks):
+    out = tmp_path / "reports"
+    assert _run(FIXTURE_CUT, out, quick_notebooks).returncode == 0
+    before = _tree_hashes(out / "fixture-valid")
+    again = _run(FIXTURE_CUT, out, quick_notebooks)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert _tree_hashes(out / "fixture-valid") == before
+    forced = _run(FIXTURE_CUT, out, quick_notebooks, "--force")
+    assert forced.returncode == 0 and "[1/1] ok" in forced.stdout
+
+
+def test_a_changed_notebook_makes_the_cut_run_again(tmp_path, quick_notebooks):
+    out = tmp_path / "reports"
+    assert _run(FIXTURE_CUT, out, quick_notebooks).returncode == 0
+    _notebook(quick_notebooks / "02_more.ipynb", _write_results_code("02_more"))
+    again = _run(FIXTURE_CUT, out, quick_notebooks)
+    assert "[2/2]" in again.stdout and (out / "fixture-valid" / "02_more.html").exists()
+
+
+def test_a_run_killed_mid_way_leaves_the_previous_report_byte_identical(tmp_path, quick_notebooks):
+    out = tmp_path / "reports"
+    assert _run(FIXTURE_CUT, out, quick_notebooks).returncode == 0
+    before = _tree_hashes(out / "fixture-valid")
+    _notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(120)")
+    proc = subprocess.Popen(CLI + ["run", str(FIXTURE_CUT), "--out", str(out), "--notebooks",
+                                   str(quick_notebooks), "--force"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until the new report is half built
+        if any(out.glob(".fixture-valid.building.*/01_quick.html")):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the run never started building")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _tree_hashes(out / "fixture-valid") == before
+    # the next run cleans up what the killed one left behind
+    (quick_notebooks / "02_slow.ipynb").unlink()
+    assert _run(FIXTURE_CUT, out, quick_notebooks, "--force").returncode == 0
+    assert not list(out.glob(".fixture-valid.building.*"))
+
+
+def test_a_second_run_on_the_same_cut_is_refused_while_one_holds_the_lock(tmp_path, quick_notebooks):
+    out = tmp_path / "reports"
+    with run_lock(out, "fixture-valid"):
+        proc = _run(FIXTURE_CUT, out, quick_notebooks)
+    assert proc.returncode == 1
+    assert "another msc-analysis run is writing" in proc.stderr
+    assert not (out / "fixture-valid").exists()
+
+
+def test_a_notebook_over_its_time_limit_is_stopped_and_reported(tmp_path, quick_notebooks):
+    _notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(120)")
+    start = time.time()
+    proc = _run(FIXTURE_CUT, tmp_path / "reports", quick_notebooks, "--timeout", "20")
+    assert time.time() - start < 100
+    assert proc.returncode == 1
+    assert "time limit" in proc.stderr
+    assert (tmp_path / "reports" / "fixture-valid" / "01_quick.html").exists()
+
+
+class _Loads(HTMLParser):
+    """Collects every attribute that makes a browser fetch something."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "data", "poster", "action") and value:
+                self.urls.append((tag, name, value))
+
+
+def _external(url: str) -> bool:
+    return bool(re.match(r"^\s*([a-z][a-z0-9+.-]*:|//)", url, re.I)) and not url.strip().startswith("data:")
+
+
+def test_rendered_pages_load_nothing_from_outside(tmp_path, quick_notebooks):
+    shutil.copy(ROOT / "notebooks" / "00_overview.ipynb", quick_notebooks)
+    out = tmp_path / "reports"
+    assert _run(FIXTURE_CUT, out, quick_notebooks).returncode == 0
+    pages = sorted((out / "fixture-valid").glob("*.html"))
+    assert len(pages) == 3
+    for page in pages:
+        text = page.read_text()
+        parser = _Loads()
+        parser.feed(text)
+        external = [u for u in parser.urls if _external(u[2])]
+        assert not external, (page.name, external[:5])
+        css_urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", text) + re.findall(r"@import\s+['\"]([^'\"]+)", text)
+        assert not [u for u in css_urls if _external(u)], page.name
+        assert "<script src" not in text
+
+
+def test_the_diff_finds_a_planted_correction(tmp_path):
+    earlier = shutil.copytree(FIXTURE_CUT, tmp_path / "a")
+    later = shutil.copytree(FIXTURE_CUT, tmp_path / "b")
+    text = (later / "labs.csv").read_text().replace("S02,2020-08-05T06:00,CRP,18.0", "S02,2020-08-05T06:00,CRP,8.0")
+    (later / "labs.csv").write_text(text)
+    changed = compare_cuts(load_cut(earlier), load_cut(later))["changed_values"]
+    assert changed.to_dict("records") == [{
+        "table": "labs", "subject_id": "S02", "record": "2020-08-05T06:00 CRP", "field": "value",
+        "value_before": "18", "value_after": "8", "change": "changed", "kind": "correction"}]
+    proc = subprocess.run(CLI + ["diff", str(earlier), str(later)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "correction" in proc.stdout
+
+
+def test_the_diff_lists_new_events_and_treats_outcome_dates_as_follow_up(tmp_path):
+    earlier = shutil.copytree(FIXTURE_CUT, tmp_path / "a")
+    later = shutil.copytree(FIXTURE_CUT, tmp_path / "b")
+    (earlier / "subjects.csv").write_text((earlier / "subjects.csv").read_text().replace(
+        "2020-08-03,,2020-08-15,2020-08-14", "2020-08-03,,,2020-08-14"))
+    (earlier / "pcr.csv").write_text("".join((earlier / "pcr.csv").read_text().splitlines(True)[:-2]))
+    compared = compare_cuts(load_cut(earlier), load_cut(later))
+    events = compared["new_events"][["event", "subject_id", "days_since_infusion"]].values.tolist()
+    # S02 died 2020-08-15 (infused 08-05: day 10); S01 negative swab 08-15 (infused 08-02: day 13)
+    assert events == [["death", "S02", 10], ["negative RT-PCR", "S01", 13]]
+    changed = compared["changed_values"]
+    assert changed[["field", "change", "kind"]].values.tolist() == [["died_on", "added", "follow-up update"]]
+
+
+def test_run_all_reports_every_cut_and_links_the_changes_page(tmp_path, quick_notebooks):
+    cuts = tmp_path / "cuts"
+    for name, cutoff in (("early", "2020-08-20"), ("late", "2020-09-30")):
+        folder = shutil.copytree(FIXTURE_CUT, cuts / name)
+        (folder / "cut.yaml").write_text(f"cut_id: {name}\nstudy_id: X\ncutoff_date: {cutoff}\n"
+                                         "description: SYNTHETIC test cut\n")
+    shutil.copy(ROOT / "notebooks" / "10_changes.ipynb", quick_notebooks)
+    proc = subprocess.run(CLI + ["run-all", str(cuts), "--out", str(tmp_path / "out"),
+                                 "--notebooks", str(quick_notebooks)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    index = (tmp_path / "out" / "late" / "index.html").read_text()
+    assert "What changed since the previous cut, early" in index
+    assert "href='10_changes.html'" in index
+
+
+def test_a_notebook_without_a_parameters_cell_is_not_run_and_is_reported(tmp_path, quick_notebooks):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("cut_dir = 'somewhere else'")]
+    nbformat.write(nb, quick_notebooks / "02_untagged.ipynb")
+    proc = _run(FIXTURE_CUT, tmp_path / "reports", quick_notebooks)
+    assert proc.returncode == 1
+    assert "no cell tagged 'parameters'" in proc.stderr
