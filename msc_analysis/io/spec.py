@@ -5,6 +5,7 @@ statistician can review the rules without reading Python.
 """
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ __all__ = [
     "BOOLEAN_SPELLINGS",
     "RECORD_DATES",
     "RECORD_KEYS",
+    "safety_definitions",
 ]
 
 #: Tables of a v1 cut, in the order they are read and documented.
@@ -162,3 +164,30 @@ def trial_facts() -> dict:
     """Registered facts of the trial (``trial.yaml``): planned dates, dose target, levels."""
     with (_files() / "trial.yaml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+@lru_cache(maxsize=1)
+def _safety_yaml() -> dict:
+    with (_files() / "safety.yaml").open(encoding="utf-8") as fh:
+        rules = yaml.safe_load(fh)
+    missing = {"ctcae_version", "adverse_events", "dose", "monitoring"} - set(rules)
+    if missing:
+        raise ValueError(f"safety.yaml lacks the sections {sorted(missing)}")
+    return {**rules, "ctcae_version": str(rules["ctcae_version"])}
+
+
+def safety_definitions() -> dict:
+    """The safety and feasibility rules of ``definitions/safety.yaml`` (read once; a fresh copy per call).
+
+    Returns
+    -------
+    dict
+        ``ctcae_version`` (str) and the sections ``adverse_events``, ``dose`` and
+        ``monitoring``; see the comments in the file and ``docs/safety-monitoring.md``.
+
+    Examples
+    --------
+    >>> safety_definitions()["ctcae_version"]
+    '5.0'
+    """
+    return copy.deepcopy(_safety_yaml())

@@ -1,0 +1,402 @@
+"""Adverse events: treatment-emergent AEs, worst grade per subject, serious AEs and deaths.
+
+Rules (CTCAE version, related categories, infusion-reaction window) are data in
+``msc_analysis/definitions/safety.yaml``, read by :func:`safety_definitions`; a keyword argument
+left at ``None`` takes its value from there. Conventions (``docs/endpoints/08_safety.md``):
+day 0 is the infusion day and an AE is treatment-emergent when its onset is on or after it;
+"related" is possible/probable/definite, with a missing assessment counted as related; an
+infusion reaction is ``infusion_related`` with onset on day 0 or 1 (onset is a date only, so
+"within 24 h" is read on days); a subject counts once per summary row, at their worst grade.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..io.spec import safety_definitions
+from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+
+__all__ = ["safety_definitions", "classify_adverse_events", "SUMMARY_CATEGORIES",
+           "subjects_with_adverse_events", "adverse_events_by_term", "onset_counts",
+           "serious_ae_listing", "pre_infusion_listing", "late_infusion_related_listing",
+           "death_listing", "headline_measures", "PERIODS", "LISTING_COLUMNS"]
+
+#: ``period`` of an AE relative to the infusion.
+PERIODS = ("treatment-emergent", "before infusion", "not infused")
+
+#: Rows of :func:`subjects_with_adverse_events`, in display order.
+SUMMARY_CATEGORIES = ("any_teae", "worst_grade_1", "worst_grade_2", "worst_grade_3",
+                      "worst_grade_4", "worst_grade_5", "grade_3_plus", "serious_ae",
+                      "related_ae", "related_ae_not_assessed", "infusion_reaction", "fatal_ae")
+
+_AE_COLUMNS = ("subject_id", "term", "grade", "serious", "related", "infusion_related",
+               "days_since_infusion")
+#: Columns of every AE listing (:func:`serious_ae_listing` and the others).
+LISTING_COLUMNS = ("subject_id", "term", "period", "days_since_infusion",
+                   "resolved_days_since_infusion", "grade", "serious", "related",
+                   "related_to_msc", "infusion_related")
+
+
+def _require(frame: pd.DataFrame, columns, name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the columns {missing}")
+
+
+def classify_adverse_events(adverse_events: pd.DataFrame, *, related_categories=None,
+                            missing_relatedness_counts_as_related: bool | None = None,
+                            infusion_reaction_days: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Flag each AE: period, treatment-emergent, related, infusion reaction, fatal.
+
+    Parameters
+    ----------
+    adverse_events : DataFrame
+        One row per AE: ``subject_id``, ``term``, ``grade`` (CTCAE 1-5), ``serious`` (bool),
+        ``related`` (unrelated, unlikely, possible, probable, definite or missing),
+        ``infusion_related`` (bool), ``days_since_infusion`` of the onset (infusion day = 0;
+        missing if the subject was not infused); optional ``resolved_on`` and ``onset_on``
+        (dates) for the day of resolution.
+    related_categories : sequence of str, optional
+        Categories that count as related (default from safety.yaml: possible, probable, definite).
+    missing_relatedness_counts_as_related : bool, optional
+        Whether an AE without a relationship assessment counts as related (default: yes).
+    infusion_reaction_days : (int, int), optional
+        First and last day since the infusion of an infusion reaction (default: (0, 1)).
+
+    Returns
+    -------
+    DataFrame
+        A copy of the input with ``period`` (one of :data:`PERIODS`), ``treatment_emergent``,
+        ``relatedness_missing``, ``related_to_msc``, ``infusion_reaction``, ``fatal``
+        (grade 5) (all bool) and ``resolved_days_since_infusion`` (Int64; missing while
+        ongoing or without dates).
+
+    Examples
+    --------
+    >>> ae = pd.DataFrame({"subject_id": ["A", "A"], "term": ["Fever", "Chills"],
+    ...     "grade": [1, 2], "serious": [False, False], "related": ["possible", None],
+    ...     "infusion_related": [True, True], "days_since_infusion": [-1, 1]})
+    >>> classify_adverse_events(ae)[["period", "related_to_msc", "infusion_reaction"]].values.tolist()
+    [['before infusion', True, False], ['treatment-emergent', True, True]]
+    """
+    _require(adverse_events, _AE_COLUMNS, "adverse_events")
+    rules = safety_definitions()["adverse_events"]
+    categories = rules["related_categories"] if related_categories is None else related_categories
+    count_missing = (rules["missing_relatedness_counts_as_related"] if missing_relatedness_counts_as_related is None
+                     else missing_relatedness_counts_as_related)
+    first, last = (int(d) for d in (infusion_reaction_days or (rules["infusion_reaction_first_day"],
+                                                                rules["infusion_reaction_last_day"])))
+    if first > last:
+        raise ValueError(f"infusion_reaction_days must be (first, last) with first <= last, got {(first, last)}")
+    if isinstance(categories, str):
+        raise ValueError("related_categories must be a list of categories, not one string")
+
+    ae = adverse_events.copy()
+    day = pd.to_numeric(ae["days_since_infusion"]).astype("Int64")
+    infused = day.notna()
+    te = (day >= 0).fillna(False).astype(bool)
+    related = ae["related"].astype("string").str.strip().str.lower()
+    missing_rel = related.isna() | (related == "")
+    is_related = related.isin([c.lower() for c in categories]).fillna(False).astype(bool)
+    if count_missing:
+        is_related = is_related | missing_rel
+    period = pd.Series("not infused", index=ae.index, dtype=object)
+    period[infused] = "before infusion"
+    period[te] = "treatment-emergent"
+    in_window = ((day >= first) & (day <= last)).fillna(False).astype(bool)
+    ae["period"] = pd.Categorical(period, categories=PERIODS)
+    ae["treatment_emergent"] = te
+    ae["relatedness_missing"] = missing_rel.fillna(True).astype(bool)
+    ae["related_to_msc"] = is_related.astype(bool)
+    ae["infusion_reaction"] = te & in_window & ae["infusion_related"].fillna(False).astype(bool)
+    ae["fatal"] = (pd.to_numeric(ae["grade"]) == 5).fillna(False).astype(bool)
+    resolved = pd.Series(pd.NA, index=ae.index, dtype="Int64")
+    if "resolved_on" in ae and "onset_on" in ae:
+        duration = (ae["resolved_on"] - ae["onset_on"]).dt.days
+        resolved = (day + pd.array(duration, dtype="Int64")).astype("Int64")
+    ae["resolved_days_since_infusion"] = resolved
+    return ae
+
+
+def _teae_of(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
+    _require(flagged, ("treatment_emergent", "related_to_msc", "infusion_reaction", "fatal"),
+             "flagged adverse events (use classify_adverse_events first)")
+    _require(treated, ("subject_id",), "treated")
+    ids = set(treated["subject_id"].astype(str))
+    keep = flagged["treatment_emergent"] & flagged["subject_id"].astype(str).isin(ids)
+    return flagged.loc[keep].assign(subject_id=lambda f: f["subject_id"].astype(str),
+                                    grade=lambda f: pd.to_numeric(f["grade"]).astype(int),
+                                    serious=lambda f: f["serious"].fillna(False).astype(bool))
+
+
+def subjects_with_adverse_events(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
+    """Treated subjects with at least one treatment-emergent AE, by category.
+
+    Parameters
+    ----------
+    flagged : DataFrame
+        Output of :func:`classify_adverse_events`.
+    treated : DataFrame
+        The treated population, one row per subject (``subject_id``): the denominator,
+        including subjects without any AE.
+
+    Returns
+    -------
+    DataFrame
+        One row per :data:`SUMMARY_CATEGORIES` entry: ``category``; ``n_subjects`` (subjects
+        counted once; ``worst_grade_g`` counts subjects whose worst treatment-emergent grade is
+        g, so those five rows add up to ``any_teae``); ``n_events`` (treatment-emergent AEs
+        in the category; missing for the worst-grade rows); ``n_treated``; ``estimate_prop``,
+        ``ci95_lower``, ``ci95_upper`` (exact Clopper-Pearson; missing when no subject was
+        treated). ``related_ae_not_assessed`` counts subjects with an AE whose relationship
+        was not assessed (included in ``related_ae`` when missing counts as related).
+
+    Examples
+    --------
+    >>> ae = classify_adverse_events(pd.DataFrame({"subject_id": ["A", "A"], "term": ["Fever"] * 2,
+    ...     "grade": [1, 3], "serious": [False, True], "related": ["possible", "unrelated"],
+    ...     "infusion_related": [False, False], "days_since_infusion": [0, 4]}))
+    >>> s = subjects_with_adverse_events(ae, pd.DataFrame({"subject_id": ["A", "B"]}))
+    >>> s.set_index("category").loc[["any_teae", "worst_grade_1", "worst_grade_3"], "n_subjects"].tolist()
+    [1, 0, 1]
+    """
+    te = _teae_of(flagged, treated)
+    n_treated = int(treated["subject_id"].nunique())
+    worst = te.groupby("subject_id")["grade"].max()
+    masks = {
+        "any_teae": pd.Series(True, index=te.index),
+        "grade_3_plus": te["grade"] >= 3,
+        "serious_ae": te["serious"],
+        "related_ae": te["related_to_msc"],
+        "related_ae_not_assessed": te["relatedness_missing"],
+        "infusion_reaction": te["infusion_reaction"],
+        "fatal_ae": te["fatal"],
+    }
+    rows = []
+    for category in SUMMARY_CATEGORIES:
+        if category.startswith("worst_grade_"):
+            grade = int(category.rsplit("_", 1)[1])
+            rows.append((category, int((worst == grade).sum()), pd.NA))
+        else:
+            hit = te.loc[masks[category]]
+            rows.append((category, int(hit["subject_id"].nunique()), len(hit)))
+    out = pd.DataFrame(rows, columns=["category", "n_subjects", "n_events"])
+    out["n_events"] = out["n_events"].astype("Int64")
+    ci = exact_proportion(out["n_subjects"], [n_treated] * len(out))
+    out["n_treated"] = n_treated
+    return pd.concat([out, ci[["estimate_prop", "ci95_lower", "ci95_upper"]]], axis=1)
+
+
+def adverse_events_by_term(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
+    """Treated subjects with each treatment-emergent AE term, at their worst grade for that term.
+
+    Terms are matched ignoring case and surrounding spaces; a subject with the same term
+    twice counts once, at the worse of the two grades.
+
+    Parameters
+    ----------
+    flagged : DataFrame
+        Output of :func:`classify_adverse_events`.
+    treated : DataFrame
+        Treated population (``subject_id``), the denominator.
+
+    Returns
+    -------
+    DataFrame
+        One row per term, most frequent first: ``term``, ``n_subjects_grade_1`` ...
+        ``n_subjects_grade_5`` (subjects whose worst grade for the term is g),
+        ``n_subjects_any_grade``, ``n_subjects_grade_3_plus``, ``n_events``, ``n_treated``,
+        ``any_grade_prop`` (missing when nobody was treated).
+    """
+    te = _teae_of(flagged, treated)
+    n_treated = int(treated["subject_id"].nunique())
+    grade_cols = [f"n_subjects_grade_{g}" for g in range(1, 6)]
+    columns = ["term", *grade_cols, "n_subjects_any_grade", "n_subjects_grade_3_plus",
+               "n_events", "n_treated", "any_grade_prop"]
+    if te.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c == "term" else "float64") for c in columns})
+    te = te.assign(term_key=te["term"].astype(str).str.strip().str.casefold())
+    label = te.groupby("term_key")["term"].agg(lambda t: sorted(t.astype(str).str.strip())[0])
+    worst = te.groupby(["term_key", "subject_id"])["grade"].max().reset_index()
+    counts = (worst.groupby(["term_key", "grade"]).size().unstack(fill_value=0)
+              .reindex(columns=range(1, 6), fill_value=0))
+    counts.columns = grade_cols
+    out = counts.assign(
+        n_subjects_any_grade=counts.sum(axis=1),
+        n_subjects_grade_3_plus=counts[grade_cols[2:]].sum(axis=1),
+        n_events=te.groupby("term_key").size(),
+        n_treated=n_treated,
+    )
+    out["any_grade_prop"] = out["n_subjects_any_grade"] / n_treated if n_treated else float("nan")
+    out.insert(0, "term", label)
+    out = out.sort_values(["n_subjects_any_grade", "n_subjects_grade_3_plus", "term"],
+                          ascending=[False, False, True])
+    return out.reset_index(drop=True)[columns]
+
+
+def onset_counts(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
+    """AEs of treated subjects counted by day of onset and grade (for the onset figure).
+
+    Returns
+    -------
+    DataFrame
+        ``days_since_infusion`` (onset; negative before the infusion), ``grade``,
+        ``n_events``: one row per (day, grade) with at least one event, in day order.
+    """
+    _require(flagged, ("subject_id", "grade", "days_since_infusion"), "flagged")
+    ids = set(treated["subject_id"].astype(str))
+    ae = flagged[flagged["subject_id"].astype(str).isin(ids) & flagged["days_since_infusion"].notna()]
+    out = (ae.assign(days_since_infusion=ae["days_since_infusion"].astype(int), grade=ae["grade"].astype(int))
+           .groupby(["days_since_infusion", "grade"]).size().rename("n_events").reset_index())
+    return out.astype({"days_since_infusion": int, "grade": int, "n_events": int})
+
+
+def _listing(rows: pd.DataFrame) -> pd.DataFrame:
+    out = rows[list(LISTING_COLUMNS)].copy()
+    out["subject_id"] = out["subject_id"].astype(str)
+    return out.sort_values(["subject_id", "days_since_infusion", "term"], na_position="last").reset_index(drop=True)
+
+
+def serious_ae_listing(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
+    """Every serious AE of a treated subject (treatment-emergent or not), by subject and day.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, ``term``, ``period``, ``days_since_infusion`` (onset),
+        ``resolved_days_since_infusion`` (missing while ongoing), ``grade``, ``serious``,
+        ``related`` (investigator's category; missing = not assessed), ``related_to_msc``
+        (the kit's rule), ``infusion_related``.
+    """
+    ids = set(treated["subject_id"].astype(str))
+    rows = flagged[flagged["serious"].fillna(False).astype(bool) & flagged["subject_id"].astype(str).isin(ids)]
+    return _listing(rows)
+
+
+def pre_infusion_listing(flagged: pd.DataFrame) -> pd.DataFrame:
+    """AEs that are not treatment-emergent: onset before the infusion, or subject never infused.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`serious_ae_listing`; ``period`` is "before infusion" or
+        "not infused".
+    """
+    return _listing(flagged[~flagged["treatment_emergent"]])
+
+
+def late_infusion_related_listing(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
+    """Treatment-emergent AEs the investigator called infusion-related outside the reaction window.
+
+    They are counted as AEs (and as related if so assessed) but not as infusion reactions.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`serious_ae_listing`.
+    """
+    te = _teae_of(flagged, treated)
+    return _listing(te[te["infusion_related"].fillna(False).astype(bool) & ~te["infusion_reaction"]])
+
+
+def death_listing(treated: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
+    """Every death of a treated subject, cross-referenced with grade-5 treatment-emergent AEs.
+
+    Parameters
+    ----------
+    treated : DataFrame
+        Treated subjects: ``subject_id``, ``infused_on``, ``died_on`` (dates; death from any cause).
+    flagged : DataFrame
+        Output of :func:`classify_adverse_events`.
+
+    Returns
+    -------
+    DataFrame
+        One row per treated subject who died or has a grade-5 AE: ``subject_id``, ``died``
+        (bool; recorded death date), ``days_since_infusion`` (day of death; missing if no
+        death date), ``grade_5_terms`` (text, "; "-separated; empty if none),
+        ``grade_5_onset_days_since_infusion`` (earliest onset of a grade-5 AE),
+        ``grade_5_related`` (bool; any grade-5 AE related by the kit's rule), ``cross_check``
+        ("death with a grade-5 AE", "death without a grade-5 AE" or
+        "grade-5 AE without a recorded death").
+
+    Examples
+    --------
+    >>> d = pd.to_datetime
+    >>> t = pd.DataFrame({"subject_id": ["A", "B"], "infused_on": d(["2020-08-01"] * 2),
+    ...                   "died_on": d(["2020-08-11", None])})
+    >>> ae = classify_adverse_events(pd.DataFrame({"subject_id": ["A"], "term": ["Sepsis"], "grade": [5],
+    ...     "serious": [True], "related": ["unrelated"], "infusion_related": [False], "days_since_infusion": [8]}))
+    >>> death_listing(t, ae)[["subject_id", "days_since_infusion", "cross_check"]].values.tolist()
+    [['A', 10, 'death with a grade-5 AE']]
+    """
+    _require(treated, ("subject_id", "infused_on", "died_on"), "treated")
+    te = _teae_of(flagged, treated)
+    g5 = te[te["fatal"]]
+    by_subject = g5.groupby("subject_id").agg(
+        grade_5_terms=("term", lambda t: "; ".join(sorted(t.astype(str)))),
+        grade_5_onset_days_since_infusion=("days_since_infusion", "min"),
+        grade_5_related=("related_to_msc", "any"))
+    died = treated[treated["died_on"].notna()]
+    deaths = pd.DataFrame({"subject_id": died["subject_id"].astype(str).to_numpy(), "died": True,
+                           "days_since_infusion": (died["died_on"] - died["infused_on"]).dt.days.to_numpy()})
+    out = deaths.merge(by_subject.reset_index(), on="subject_id", how="outer")
+    has_g5 = out["grade_5_terms"].notna()
+    out = out.astype({"days_since_infusion": "Int64", "grade_5_onset_days_since_infusion": "Int64"}).fillna(
+        {"died": False, "grade_5_terms": "", "grade_5_related": False})
+    out = out.astype({"died": bool, "grade_5_terms": str, "grade_5_related": bool})
+    check = pd.Series("death without a grade-5 AE", index=out.index, dtype=object)
+    check[out["died"] & has_g5] = "death with a grade-5 AE"
+    check[~out["died"]] = "grade-5 AE without a recorded death"
+    out["cross_check"] = check
+    return out.sort_values(["days_since_infusion", "subject_id"], na_position="last").reset_index(drop=True)
+
+
+def headline_measures(summary: pd.DataFrame, deaths: pd.DataFrame, rules: dict | None = None) -> pd.DataFrame:
+    """Headline AE numbers, ready for :func:`~msc_analysis.report.results.result_rows`.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`subjects_with_adverse_events`.
+    deaths : DataFrame
+        Output of :func:`death_listing`.
+    rules : dict, optional
+        The rules the AEs were classified with, for the ``method`` text (default:
+        :func:`safety_definitions`).
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``,
+        ``method``: ``any_teae_prop``, ``serious_ae_prop``, ``related_ae_prop``,
+        ``infusion_reaction_prop``, ``grade_3_plus_prop``, ``fatal_ae_prop`` (proportions of
+        the treated population with at least one such treatment-emergent AE, exact CIs;
+        ``group`` is ``treated``) and ``deaths`` (count of treated subjects with a recorded
+        death, any cause).
+    """
+    rules = rules or safety_definitions()
+    a = rules["adverse_events"]
+    related = "/".join(a["related_categories"]) + (
+        " or not assessed" if a["missing_relatedness_counts_as_related"] else "")
+    what = {
+        "any_teae": "treatment-emergent AE",
+        "serious_ae": "serious treatment-emergent AE",
+        "related_ae": f"treatment-emergent AE related to MSC ({related})",
+        "infusion_reaction": (f"infusion reaction (infusion-related, onset day "
+                              f"{a['infusion_reaction_first_day']}-{a['infusion_reaction_last_day']})"),
+        "grade_3_plus": "treatment-emergent AE of grade 3 or higher",
+        "fatal_ae": "grade-5 (fatal) treatment-emergent AE",
+    }
+    s = summary.set_index("category")
+    n_treated = int(s["n_treated"].iloc[0]) if len(s) else 0
+    rows = []
+    for category, text in what.items():
+        r = s.loc[category]
+        rows.append(dict(measure=f"{category}_prop", group="treated", estimate=r["estimate_prop"],
+                         ci95_lower=r["ci95_lower"], ci95_upper=r["ci95_upper"], n=n_treated,
+                         unit="proportion",
+                         method=f"subjects with >=1 {text}, each counted once; CTCAE v{rules['ctcae_version']}; "
+                                f"{EXACT_CI_METHOD}"))
+    rows.append(dict(measure="deaths", group="treated", estimate=int(deaths["died"].sum()), n=n_treated,
+                     unit="subjects", method="count of treated subjects with a recorded death date, any cause"))
+    return pd.DataFrame(rows)

@@ -1,0 +1,254 @@
+"""Dose delivered and feasibility: cells/kg against the protocol target, infusion rate, delays.
+
+The protocol target (1 x 10^6 cells/kg) is read from ``definitions/trial.yaml`` and the dose
+tolerance (default +/- 10 %) from ``definitions/safety.yaml``; a keyword argument left at
+``None`` takes its value from those files.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..io.spec import trial_facts
+from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+from .adverse_events import safety_definitions
+
+__all__ = ["dose_delivered", "doses_outside_tolerance", "dose_summary", "enrollment_to_infusion", "delay_summary",
+           "feasibility_proportions", "not_infused_listing", "headline_measures"]
+
+# Deviations are compared with the tolerance after rounding to this many decimals (in %),
+# so that a dose of exactly 1.1e6 cells/kg is +10 % (within a 10 % tolerance) despite
+# floating-point error.
+_DEVIATION_DECIMALS = 9
+
+
+def dose_delivered(infusions: pd.DataFrame, *, target_cells_per_kg: float | None = None,
+                   tolerance_pct: float | None = None) -> pd.DataFrame:
+    """Dose of each infusion in cells/kg, its deviation from the target and the tolerance flag.
+
+    Parameters
+    ----------
+    infusions : DataFrame
+        ``subject_id``, ``cells_infused`` (viable MSCs), ``weight_kg`` (the dosing weight, kg).
+    target_cells_per_kg : float, optional
+        Protocol target (default ``target_dose_cells_per_kg`` of trial.yaml, 1e6; read with
+        ``float()`` because YAML reads ``1.0e6`` without an exponent sign as text).
+    tolerance_pct : float, optional
+        Allowed deviation either side of the target, in percent, inclusive (default 10).
+
+    Returns
+    -------
+    DataFrame
+        One row per infusion: ``subject_id``, ``cells_infused``, ``weight_kg``,
+        ``dose_cells_per_kg`` (= cells_infused / weight_kg), ``target_cells_per_kg``,
+        ``deviation_pct`` (100 x (dose / target - 1)), ``within_tolerance`` (bool:
+        |deviation| <= tolerance), ``tolerance_pct``.
+
+    Examples
+    --------
+    >>> inf = pd.DataFrame({"subject_id": ["A", "B"], "cells_infused": [8.8e7, 6.0e7], "weight_kg": [80, 50]})
+    >>> dose_delivered(inf, target_cells_per_kg=1e6, tolerance_pct=10)[
+    ...     ["dose_cells_per_kg", "deviation_pct", "within_tolerance"]].round(6).values.tolist()
+    [[1100000.0, 10.0, True], [1200000.0, 20.0, False]]
+    """
+    missing = [c for c in ("subject_id", "cells_infused", "weight_kg") if c not in infusions]
+    if missing:
+        raise ValueError(f"infusions lacks the columns {missing}")
+    target = float(trial_facts()["target_dose_cells_per_kg"] if target_cells_per_kg is None else target_cells_per_kg)
+    tolerance = float(safety_definitions()["dose"]["tolerance_pct"] if tolerance_pct is None else tolerance_pct)
+    if not target > 0:
+        raise ValueError(f"target_cells_per_kg must be positive, got {target}")
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance_pct must be 0 or more, got {tolerance}")
+    weight = pd.to_numeric(infusions["weight_kg"]).astype("float64")
+    if (weight <= 0).any():
+        raise ValueError("weight_kg must be positive to compute a dose per kg")
+    cells = pd.to_numeric(infusions["cells_infused"]).astype("float64")
+    dose = cells / weight
+    deviation = 100 * (dose / target - 1)
+    within = deviation.abs().round(_DEVIATION_DECIMALS) <= tolerance
+    return pd.DataFrame({"subject_id": infusions["subject_id"].astype(str).to_numpy(),
+                         "cells_infused": cells.to_numpy(), "weight_kg": weight.to_numpy(),
+                         "dose_cells_per_kg": dose.to_numpy(), "target_cells_per_kg": target,
+                         "deviation_pct": deviation.to_numpy(),
+                         "within_tolerance": within.fillna(False).to_numpy(dtype=bool),
+                         "tolerance_pct": tolerance})
+
+
+def doses_outside_tolerance(doses: pd.DataFrame) -> pd.DataFrame:
+    """Infusions whose dose is outside the tolerance, furthest from the target first.
+
+    Parameters
+    ----------
+    doses : DataFrame
+        Output of :func:`dose_delivered`.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``doses`` with ``within_tolerance`` false, same columns.
+    """
+    out = doses[~doses["within_tolerance"].astype(bool)]
+    return out.iloc[out["deviation_pct"].abs().argsort()[::-1]].reset_index(drop=True)
+
+
+def dose_summary(doses: pd.DataFrame) -> pd.DataFrame:
+    """Distribution of the delivered dose.
+
+    Parameters
+    ----------
+    doses : DataFrame
+        Output of :func:`dose_delivered`.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``n_infused``, ``dose_cells_per_kg_median``, ``dose_cells_per_kg_q1``,
+        ``dose_cells_per_kg_q3``, ``dose_cells_per_kg_min``, ``dose_cells_per_kg_max``,
+        ``n_below_tolerance``, ``n_within_tolerance``, ``n_above_tolerance`` (missing
+        statistics when nobody was infused).
+    """
+    d = doses["dose_cells_per_kg"]
+    outside = ~doses["within_tolerance"].astype(bool)
+    return pd.DataFrame([dict(
+        n_infused=len(doses), dose_cells_per_kg_median=d.median(), dose_cells_per_kg_q1=d.quantile(0.25),
+        dose_cells_per_kg_q3=d.quantile(0.75), dose_cells_per_kg_min=d.min(), dose_cells_per_kg_max=d.max(),
+        n_below_tolerance=int((outside & (doses["deviation_pct"] < 0)).sum()),
+        n_within_tolerance=int((~outside).sum()),
+        n_above_tolerance=int((outside & (doses["deviation_pct"] > 0)).sum()))])
+
+
+def enrollment_to_infusion(subjects: pd.DataFrame) -> pd.DataFrame:
+    """Days from enrollment to infusion of each treated subject.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``subject_id``, ``treated`` (bool), ``enrolled_on`` (date, may be missing, or the
+        column may be all missing), ``infused_on`` (date).
+
+    Returns
+    -------
+    DataFrame
+        One row per treated subject: ``subject_id``, ``enrollment_to_infusion_days`` (Int64;
+        0 = infused on the day of enrollment; missing when the enrollment date is not recorded).
+    """
+    missing = [c for c in ("subject_id", "treated", "enrolled_on", "infused_on") if c not in subjects]
+    if missing:
+        raise ValueError(f"subjects lacks the columns {missing}")
+    t = subjects[subjects["treated"].astype(bool)]
+    days = (t["infused_on"] - t["enrolled_on"]).dt.days
+    return pd.DataFrame({"subject_id": t["subject_id"].astype(str).to_numpy(),
+                         "enrollment_to_infusion_days": pd.array(days.to_numpy(), dtype="Int64")})
+
+
+def delay_summary(delays: pd.DataFrame) -> pd.DataFrame:
+    """Summary of days from enrollment to infusion.
+
+    Parameters
+    ----------
+    delays : DataFrame
+        Output of :func:`enrollment_to_infusion`.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``n_treated``, ``n_with_enrollment_date``, ``computable`` (bool: at least one
+        enrollment date), ``enrollment_to_infusion_days_median``, ``_q1``, ``_q3``, ``_min``,
+        ``_max`` (missing when not computable: the kit never imputes an enrollment date).
+    """
+    d = delays["enrollment_to_infusion_days"].dropna().astype(float)
+    stem = "enrollment_to_infusion_days"
+    return pd.DataFrame([{
+        "n_treated": len(delays), "n_with_enrollment_date": len(d), "computable": len(d) > 0,
+        f"{stem}_median": d.median(), f"{stem}_q1": d.quantile(0.25), f"{stem}_q3": d.quantile(0.75),
+        f"{stem}_min": d.min(), f"{stem}_max": d.max()}])
+
+
+def feasibility_proportions(subjects: pd.DataFrame, doses: pd.DataFrame) -> pd.DataFrame:
+    """Proportion of enrolled subjects infused and of infusions within the dose tolerance.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``enrolled`` and ``treated`` (bool), one row per subject.
+    doses : DataFrame
+        Output of :func:`dose_delivered`.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``infused`` (denominator: enrolled) and ``within_tolerance`` (denominator:
+        infused): ``measure``, ``population``, ``successes``, ``n``, ``estimate_prop``,
+        ``ci95_lower``, ``ci95_upper`` (exact Clopper-Pearson; missing when n = 0).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"enrolled": [True, True, True, False], "treated": [True, True, False, False]})
+    >>> d = pd.DataFrame({"within_tolerance": [True, False]})
+    >>> feasibility_proportions(s, d)[["measure", "successes", "n"]].values.tolist()
+    [['infused', 2, 3], ['within_tolerance', 1, 2]]
+    """
+    enrolled = subjects["enrolled"].astype(bool)
+    infused = int((enrolled & subjects["treated"].astype(bool)).sum())
+    within = int(doses["within_tolerance"].astype(bool).sum())
+    ci = exact_proportion([infused, within], [int(enrolled.sum()), len(doses)])
+    ci.insert(0, "population", ["enrolled", "treated"])
+    ci.insert(0, "measure", ["infused", "within_tolerance"])
+    return ci
+
+
+def not_infused_listing(subjects: pd.DataFrame, cutoff_date: pd.Timestamp) -> pd.DataFrame:
+    """Enrolled subjects without an infusion by the cutoff.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, ``days_enrolled_before_cutoff`` (Int64; missing without an enrollment
+        date), ``died`` (bool, recorded death).
+    """
+    s = subjects[subjects["enrolled"].astype(bool) & ~subjects["treated"].astype(bool)]
+    days = (pd.Timestamp(cutoff_date) - s["enrolled_on"]).dt.days
+    return pd.DataFrame({"subject_id": s["subject_id"].astype(str).to_numpy(),
+                         "days_enrolled_before_cutoff": pd.array(days.to_numpy(), dtype="Int64"),
+                         "died": s["died_on"].notna().to_numpy(dtype=bool)})
+
+
+def headline_measures(doses: pd.DataFrame, proportions: pd.DataFrame, delays: pd.DataFrame) -> pd.DataFrame:
+    """Headline feasibility numbers, ready for :func:`~msc_analysis.report.results.result_rows`.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``,
+        ``method``: ``dose_cells_per_kg_median`` (CI columns hold the interquartile range),
+        ``within_tolerance_prop`` and ``infused_prop`` (exact CIs),
+        ``enrollment_to_infusion_days_median`` (IQR in the CI columns; estimate missing and
+        ``n`` 0 when no enrollment date is recorded).
+    """
+    s = dose_summary(doses).iloc[0]
+    p = proportions.set_index("measure")
+    dl = delay_summary(delays).iloc[0]
+    target = float(doses["target_cells_per_kg"].iloc[0] if len(doses) else trial_facts()["target_dose_cells_per_kg"])
+    tol = float(doses["tolerance_pct"].iloc[0] if len(doses) else safety_definitions()["dose"]["tolerance_pct"])
+    delay_method = ("median days from enrollment date to infusion date; CI columns hold the interquartile range"
+                    if dl["computable"] else
+                    "not computable: no enrollment dates recorded in this cut (never imputed)")
+    return pd.DataFrame([
+        dict(measure="dose_cells_per_kg_median", group="treated", estimate=s["dose_cells_per_kg_median"],
+             ci95_lower=s["dose_cells_per_kg_q1"], ci95_upper=s["dose_cells_per_kg_q3"], n=int(s["n_infused"]),
+             unit="cells/kg", method=f"median of cells_infused / dosing weight_kg (target {target:g}); "
+                                     "CI columns hold the interquartile range, not a CI"),
+        dict(measure="within_tolerance_prop", group="treated", estimate=p.loc["within_tolerance", "estimate_prop"],
+             ci95_lower=p.loc["within_tolerance", "ci95_lower"], ci95_upper=p.loc["within_tolerance", "ci95_upper"],
+             n=int(p.loc["within_tolerance", "n"]), unit="proportion",
+             method=f"dose within +/-{tol:g}% of {target:g} cells/kg (inclusive); {EXACT_CI_METHOD}"),
+        dict(measure="infused_prop", group="enrolled", estimate=p.loc["infused", "estimate_prop"],
+             ci95_lower=p.loc["infused", "ci95_lower"], ci95_upper=p.loc["infused", "ci95_upper"],
+             n=int(p.loc["infused", "n"]), unit="proportion",
+             method=f"enrolled subjects infused by the cutoff; {EXACT_CI_METHOD}"),
+        dict(measure="enrollment_to_infusion_days_median", group="treated",
+             estimate=dl["enrollment_to_infusion_days_median"], ci95_lower=dl["enrollment_to_infusion_days_q1"],
+             ci95_upper=dl["enrollment_to_infusion_days_q3"], n=int(dl["n_with_enrollment_date"]), unit="days",
+             method=delay_method),
+    ]).astype({"estimate": "float64", "ci95_lower": "float64", "ci95_upper": "float64"})
+
