@@ -1,0 +1,252 @@
+"""Days of hospitalisation: inpatient days, hospital-free days to day 60, discharge alive.
+
+Population: the treated subjects; each has one row in :func:`hospital_course` with an explicit
+hospital status. Day 0 is the infusion. The cut records one admission per subject (the one
+during which the subject was screened); readmissions are not recorded.
+
+Derivation rules
+----------------
+- **Hospital status at the cutoff**: "discharged alive" (``discharged_on`` present; a death
+  after discharge does not change it), "died in hospital" (death, no discharge), "in hospital
+  at the cutoff" (neither). The loader blanks discharges and deaths after the cutoff.
+- **Inpatient days from admission**: discharge (or death, or for those still in hospital the
+  last date known alive, capped at the cutoff) minus ``admitted_on``; missing when the
+  admission date is. **From the infusion**: the same end minus the later of the infusion and
+  the admission (0 if the end is before the infusion). The distribution is summarised for
+  each hospital status separately: deaths in hospital and patients still in hospital are
+  shown beside the discharged, never dropped; for those still in hospital the days are a
+  lower bound ("so far").
+- **Hospital-free days to day 60**: 60 minus the day of discharge (days 0-60, clipped), for
+  subjects discharged alive and known alive on day 60 (``last_known_alive_on`` on or after day
+  60, or a death after day 60). **Death on or before day 60 scores 0**, as does a stay
+  reaching day 60. Otherwise (alive, not yet followed to day 60) the value is not yet known:
+  missing, with that status, and counted beside the median.
+- **Discharge alive** (cumulative incidence by Aalen-Johansen): event at the discharge day;
+  death in hospital is the competing event at the day of death; those still in hospital are
+  censored at the last day known alive (day 0 if none).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats.competing_risks import CIF_CI_METHOD, competing_risk_table, cumulative_incidence
+
+__all__ = ["HOSPITAL_STATUSES", "HORIZON_DAYS", "DISCHARGE_DAYS", "hospital_course", "status_counts",
+           "inpatient_days_summary", "hospital_free_days_summary", "discharge_at_days", "discharge_curves",
+           "risk_table", "RISK_TABLE_DAYS", "headline_measures"]
+
+#: Hospital status of each treated subject at the cutoff, in display order.
+HOSPITAL_STATUSES = ("discharged alive", "died in hospital", "in hospital at the cutoff")
+#: Horizon of hospital-free days (registered time frame: 60 days).
+HORIZON_DAYS = 60
+#: Days at which the cumulative incidence of discharge alive is reported.
+DISCHARGE_DAYS = (28, 60)
+#: Days of the table drawn under the discharge plot.
+RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 45, 60)
+_OUTCOMES = {1: "discharged alive", 2: "died in hospital"}
+_IQR_NOTE = "median; CI columns hold the interquartile range (Q1, Q3), not a CI"
+
+
+def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+    """Hospital stay of every treated subject.
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        ``subject_id``, ``arm``, ``treated`` (bool), ``infused_on``, ``admitted_on``,
+        ``discharged_on``, ``died_on``, ``last_known_alive_on`` (dates, may be missing).
+    cutoff_date : date-like
+        Data cutoff date.
+    horizon_days : int, default 60
+        Horizon of hospital-free days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per treated subject: ``subject_id``; ``arm``; ``hospital_status``
+        (categorical :data:`HOSPITAL_STATUSES`); ``admission_day``, ``end_day`` (float,
+        days since infusion of the admission and of the discharge / death in hospital / last
+        day known in hospital); ``inpatient_days_from_admission``,
+        ``inpatient_days_from_infusion`` (float days); ``hospital_free_days`` (float, NaN
+        when not yet known); ``hospital_free_days_status`` ("known", "died by day 60 (scored
+        0)" or "not yet known: alive, followed to day N only"); ``time_days``, ``event``
+        (int: 1 discharged alive, 2 died in hospital, 0 censored) for the cumulative incidence.
+
+    Examples
+    --------
+    >>> d = pd.to_datetime
+    >>> s = pd.DataFrame({"subject_id": ["A", "B"], "arm": "MSC", "treated": True,
+    ...     "infused_on": d(["2020-08-03", "2020-08-03"]), "admitted_on": d(["2020-08-01", "2020-08-02"]),
+    ...     "discharged_on": d(["2020-08-13", None]), "died_on": d([None, "2020-08-08"]),
+    ...     "last_known_alive_on": d(["2020-10-15", "2020-08-07"])})
+    >>> hospital_course(s, "2020-12-30")[["inpatient_days_from_admission", "hospital_free_days", "event"]]
+       inpatient_days_from_admission  hospital_free_days  event
+    0                           12.0                50.0      1
+    1                            6.0                 0.0      2
+    """
+    needed = ("subject_id", "arm", "treated", "infused_on", "admitted_on", "discharged_on", "died_on",
+              "last_known_alive_on")
+    missing = [c for c in needed if c not in subjects.columns]
+    if missing:
+        raise ValueError(f"subjects lacks the columns {missing}")
+    if not horizon_days > 0:
+        raise ValueError("horizon_days must be positive")
+    cutoff = pd.Timestamp(cutoff_date)
+    t = subjects[subjects["treated"].astype(bool)]
+    infused = t["infused_on"]
+
+    def day(column):
+        return (column - infused).dt.days.astype(float).to_numpy()
+
+    known = t["last_known_alive_on"]
+    alive_day = day(known.where(known.isna() | (known <= cutoff), cutoff))
+    discharge, death, admission = day(t["discharged_on"]), day(t["died_on"]), day(t["admitted_on"])
+    discharged = ~np.isnan(discharge)
+    died_in = ~discharged & ~np.isnan(death)
+    status = np.select([discharged, died_in], HOSPITAL_STATUSES[:2], default=HOSPITAL_STATUSES[2])
+    in_hospital_until = np.fmax(np.nan_to_num(alive_day, nan=0.0), 0.0)
+    end = np.where(discharged, discharge, np.where(died_in, death, in_hospital_until))
+    from_admission = end - admission
+    from_infusion = np.clip(end - np.fmax(np.nan_to_num(admission, nan=0.0), 0.0), 0, None)
+
+    dead_by_horizon = death <= horizon_days
+    # known alive up to: last contact, discharge (alive then), or a death after the horizon
+    followed_to = np.fmax(np.fmax(alive_day, discharge), np.where(death > horizon_days, death, np.nan))
+    free = np.where(discharged, horizon_days - np.clip(discharge, 0, horizon_days), 0.0)
+    hfd = np.where(dead_by_horizon, 0.0, np.where(followed_to >= horizon_days, free, np.nan))
+    hfd_status = np.where(dead_by_horizon, f"died by day {horizon_days} (scored 0)",
+                          np.where(np.isnan(hfd), [f"not yet known: alive, followed to day {f:g} only"
+                                                   for f in np.nan_to_num(followed_to, nan=0.0)], "known"))
+    event = np.select([discharged, died_in], [1, 2], default=0)
+    return pd.DataFrame({
+        "subject_id": t["subject_id"].to_numpy(), "arm": t["arm"].to_numpy(),
+        "hospital_status": pd.Categorical(status, categories=HOSPITAL_STATUSES),
+        "admission_day": admission, "end_day": end,
+        "inpatient_days_from_admission": from_admission, "inpatient_days_from_infusion": from_infusion,
+        "hospital_free_days": hfd, "hospital_free_days_status": hfd_status,
+        "time_days": np.clip(end, 0, None), "event": event.astype(int),
+    })
+
+
+def status_counts(course: pd.DataFrame) -> pd.DataFrame:
+    """Subjects in each hospital status: ``hospital_status``, ``n_subjects`` (all three
+    statuses, zeros included)."""
+    counts = course["hospital_status"].value_counts(sort=False)
+    return pd.DataFrame({"hospital_status": list(HOSPITAL_STATUSES),
+                         "n_subjects": [int(counts.get(s, 0)) for s in HOSPITAL_STATUSES]})
+
+
+def _describe(values: pd.Series) -> dict:
+    v = values.dropna()
+    return {"n": int(values.size), "n_missing": int(values.isna().sum()), "median_days": v.median(),
+            "q1_days": v.quantile(0.25), "q3_days": v.quantile(0.75), "min_days": v.min(), "max_days": v.max()}
+
+
+def inpatient_days_summary(course: pd.DataFrame) -> pd.DataFrame:
+    """Inpatient days by hospital status, from admission and from the infusion.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hospital status (all three, also when empty) and origin: ``hospital_status``,
+        ``counted_from`` ("admission", "infusion"), ``n``, ``n_missing`` (admission date
+        missing), ``median_days``, ``q1_days``, ``q3_days``, ``min_days``, ``max_days``
+        (NaN when no values). Quartiles: linear interpolation (pandas default).
+    """
+    rows = []
+    for status in HOSPITAL_STATUSES:
+        g = course[course["hospital_status"] == status]
+        for origin in ("admission", "infusion"):
+            rows.append({"hospital_status": status, "counted_from": origin}
+                        | _describe(g[f"inpatient_days_from_{origin}"]))
+    return pd.DataFrame(rows)
+
+
+def hospital_free_days_summary(course: pd.DataFrame) -> pd.DataFrame:
+    """Hospital-free days to the horizon: one row with ``n`` (treated), ``n_known``,
+    ``n_died_scored_0``, ``n_not_yet_known``, ``median_days``, ``q1_days``, ``q3_days``
+    (over the known values; NaN when none)."""
+    hfd = course["hospital_free_days"]
+    status = course["hospital_free_days_status"]
+    known = hfd.dropna()
+    return pd.DataFrame([{"n": len(course), "n_known": int(known.size),
+                          "n_died_scored_0": int(status.str.startswith("died").sum()),
+                          "n_not_yet_known": int(hfd.isna().sum()), "median_days": known.median(),
+                          "q1_days": known.quantile(0.25), "q3_days": known.quantile(0.75)}])
+
+
+def discharge_at_days(course: pd.DataFrame, days=DISCHARGE_DAYS) -> pd.DataFrame:
+    """Cumulative incidence of discharge alive and of death in hospital at ``days``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``outcome`` ("discharged alive", "died in hospital"), ``n``, then the columns of
+        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` at each day.
+    """
+    return pd.concat([cumulative_incidence(course["time_days"], course["event"], cause=cause, times=list(days))
+                      .assign(outcome=label, n=len(course)) for cause, label in _OUTCOMES.items()],
+                     ignore_index=True)[["outcome", "n", "time_days", "n_at_risk", "n_events", "n_competing",
+                                         "n_censored", "cumulative_incidence_prop", "ci95_lower", "ci95_upper"]]
+
+
+def discharge_curves(course: pd.DataFrame) -> pd.DataFrame:
+    """Both cumulative incidence curves at every distinct time, for plotting."""
+    out = pd.concat([cumulative_incidence(course["time_days"], course["event"], cause=cause).assign(outcome=label)
+                     for cause, label in _OUTCOMES.items()], ignore_index=True)
+    return out[["outcome", *(c for c in out.columns if c != "outcome")]]
+
+
+def risk_table(course: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
+    """Subjects still in hospital, and cumulative discharged alive / died in hospital / censored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day``, ``n_at_risk`` (still in hospital and followed), ``cumulative_events``
+        (discharged alive), ``cumulative_competing`` (died in hospital),
+        ``cumulative_censored`` (in hospital at the cutoff, followed to before that day).
+    """
+    return competing_risk_table(course["time_days"], course["event"], list(days), cause=1)
+
+
+def headline_measures(course: pd.DataFrame, days=DISCHARGE_DAYS, *, horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+    """Headline numbers for :func:`~msc_analysis.report.results.result_rows`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``,
+        ``unit``, ``method``: ``inpatient_days_median`` (from admission, group "discharged
+        alive", IQR in the CI columns) and ``inpatient_days_from_infusion_median`` (same);
+        ``hospital_free_days_median`` (known values to ``horizon_days``, the horizon given to
+        :func:`hospital_course`; IQR in the CI columns);
+        ``discharged_alive_prop`` at each of ``days``; ``subjects`` in each hospital status.
+    """
+    summary = inpatient_days_summary(course)
+    counts = status_counts(course).set_index("hospital_status")["n_subjects"]
+    beside = (f"{counts['died in hospital']} died in hospital and {counts['in hospital at the cutoff']} "
+              "still in hospital at the cutoff are reported separately")
+    rows = []
+    discharged = summary[summary["hospital_status"] == "discharged alive"].set_index("counted_from")
+    for origin, measure in (("admission", "inpatient_days_median"),
+                            ("infusion", "inpatient_days_from_infusion_median")):
+        s = discharged.loc[origin]
+        rows.append(dict(measure=measure, group="discharged alive", estimate=s["median_days"],
+                         ci95_lower=s["q1_days"], ci95_upper=s["q3_days"], n=s["n"] - s["n_missing"], unit="days",
+                         method=(f"days from {origin} to discharge among subjects discharged alive; {_IQR_NOTE}; "
+                                 f"{beside}")))
+    h = hospital_free_days_summary(course).iloc[0]
+    rows.append(dict(measure="hospital_free_days_median", group="all", day=horizon_days, estimate=h["median_days"],
+                     ci95_lower=h["q1_days"], ci95_upper=h["q3_days"], n=h["n_known"], unit="days",
+                     method=(f"days alive and out of hospital to day {horizon_days}, deaths score 0; {_IQR_NOTE}; "
+                             f"{int(h['n_not_yet_known'])} subjects not yet followed to day {horizon_days} left out")))
+    d = discharge_at_days(course, days)
+    rows += [dict(measure="discharged_alive_prop", group="all", day=r.time_days, estimate=r.cumulative_incidence_prop,
+                  ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",
+                  method=f"death in hospital as competing event; {CIF_CI_METHOD}")
+             for r in d[d["outcome"] == "discharged alive"].itertuples()]
+    rows += [dict(measure="subjects", group=status, estimate=n, n=len(course), unit="subjects",
+                  method="hospital status at the cutoff") for status, n in counts.items()]
+    return pd.DataFrame(rows)

@@ -1,0 +1,266 @@
+"""Overall survival (primary endpoint): time from the infusion (day 0) to death from any cause.
+
+Population: the treated subjects (received the infusion). Every treated subject has one row in
+:func:`survival_times` with an explicit status and reason; nobody is dropped.
+
+Derivation rules
+----------------
+- Event: death from any cause; time = ``died_on`` - ``infused_on`` in whole days.
+- Censoring: alive subjects are censored at the earlier of ``last_known_alive_on`` and the
+  cutoff date (the loader already moves a date known alive after the cutoff to the cutoff and
+  blanks deaths after it). A subject with no date known alive on or after the infusion is
+  censored at day 0 (alive at the infusion), with that reason.
+- No administrative censoring at day 60: the estimates at days 30 and 60 only use follow-up up
+  to those days; the median uses all follow-up.
+
+Estimates come from :mod:`msc_analysis.stats.survival` (Kaplan-Meier, log-log CI, log-rank).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats.survival import (KM_CI_METHOD, LOGRANK_METHOD, MEDIAN_CI_METHOD, kaplan_meier,
+                              logrank_test, median_survival, risk_table)
+
+__all__ = ["OS_STATUSES", "SURVIVAL_DAYS", "RISK_TABLE_DAYS", "survival_times", "status_summary",
+           "analysis_groups", "km_curves", "survival_at_days", "median_survival_by_group",
+           "risk_table_by_group", "logrank_by_arm", "swimmer_lanes", "headline_measures"]
+
+#: Status of each treated subject in the survival analysis.
+OS_STATUSES = ("died", "censored")
+#: Days at which survival is reported (registered: 30 days; time frame 60 days).
+SURVIVAL_DAYS = (30, 60)
+#: Days of the risk table drawn under the Kaplan-Meier plot.
+RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 30, 45, 60)
+
+_SUBJECT_COLUMNS = ("subject_id", "arm", "treated", "infused_on", "died_on", "last_known_alive_on")
+
+
+def _require(frame: pd.DataFrame, columns, name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the columns {missing}")
+
+
+def survival_times(subjects: pd.DataFrame, cutoff_date) -> pd.DataFrame:
+    """Time to death or censoring of every treated subject.
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        ``subject_id``; ``arm``; ``treated`` (bool); ``infused_on``, ``died_on``,
+        ``last_known_alive_on`` (dates, may be missing). Only treated rows are used.
+    cutoff_date : date-like
+        Data cutoff date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per treated subject: ``subject_id``; ``arm``; ``infused_on``; ``end_date``
+        (death or censoring date); ``time_days`` (float, days from the infusion);
+        ``event`` (int, 1 = died, 0 = censored); ``status`` (categorical
+        :data:`OS_STATUSES`); ``reason`` (str: "death", "alive at the cutoff", "alive at last
+        contact before the cutoff" or "no date known alive after the infusion", censored on
+        day 0).
+
+    Examples
+    --------
+    >>> d = pd.to_datetime
+    >>> s = pd.DataFrame({"subject_id": ["A", "B"], "arm": "MSC", "treated": True,
+    ...     "infused_on": d(["2020-08-01", "2020-08-03"]), "died_on": d(["2020-08-11", None]),
+    ...     "last_known_alive_on": d(["2020-08-10", "2020-08-20"])})
+    >>> survival_times(s, "2020-09-01")[["subject_id", "time_days", "event", "reason"]]
+      subject_id  time_days  event                                   reason
+    0          A       10.0      1                                    death
+    1          B       17.0      0  alive at last contact before the cutoff
+    """
+    _require(subjects, _SUBJECT_COLUMNS, "subjects")
+    cutoff = pd.Timestamp(cutoff_date)
+    t = subjects[subjects["treated"].astype(bool)]
+    infused = t["infused_on"]
+    known = t["last_known_alive_on"]
+    alive_until = known.where(known.isna() | (known <= cutoff), cutoff)
+    no_contact = alive_until.isna() | (alive_until < infused)
+    died = t["died_on"].notna()
+    end = t["died_on"].where(died, alive_until.where(~no_contact, infused))
+    reason = np.select(
+        [died.to_numpy(), no_contact.to_numpy(), (alive_until == cutoff).to_numpy()],
+        ["death", "no date known alive after the infusion", "alive at the cutoff"],
+        default="alive at last contact before the cutoff")
+    return pd.DataFrame({
+        "subject_id": t["subject_id"].to_numpy(),
+        "arm": t["arm"].reset_index(drop=True),  # keeps a categorical arm's levels
+        "infused_on": infused.to_numpy(),
+        "end_date": end.to_numpy(),
+        "time_days": (end - infused).dt.days.astype(float).to_numpy(),
+        "event": died.astype(int).to_numpy(),
+        "status": pd.Categorical(np.where(died, "died", "censored"), categories=OS_STATUSES),
+        "reason": reason,
+    })
+
+
+def status_summary(times: pd.DataFrame) -> pd.DataFrame:
+    """Subjects by status and reason (output of :func:`survival_times`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``status``, ``reason``, ``n_subjects`` (int), ``median_time_days`` (float),
+        ``min_time_days``, ``max_time_days``; one row per status and reason present.
+    """
+    _require(times, ("status", "reason", "time_days"), "times")
+    out = (times.groupby(["status", "reason"], observed=True, sort=True)["time_days"]
+           .agg(n_subjects="size", median_time_days="median", min_time_days="min", max_time_days="max")
+           .reset_index())
+    return out.astype({"n_subjects": int, "reason": str})
+
+
+def analysis_groups(times: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``[("all", times)]``, then one group per arm when ``arm`` has more than one level.
+
+    A categorical ``arm`` contributes all its categories, so an arm without subjects appears
+    (with no estimates) rather than disappearing.
+    """
+    arm = times["arm"]
+    levels = list(arm.cat.categories) if isinstance(arm.dtype, pd.CategoricalDtype) else sorted(arm.dropna().unique())
+    groups = [("all", times)]
+    if len(levels) > 1:
+        groups += [(str(level), times[arm == level]) for level in levels]
+    return groups
+
+
+def km_curves(times: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan-Meier curve of each group, for plotting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` then the columns of :func:`~msc_analysis.stats.survival.kaplan_meier`
+        (``time_days``, ``n_at_risk``, ``n_events``, ``n_censored``, ``survival_prop``,
+        ``ci95_lower``, ``ci95_upper``), one row per distinct time of each group.
+    """
+    frames = [kaplan_meier(g["time_days"], g["event"]).assign(group=name)
+              for name, g in analysis_groups(times)]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["group", *(c for c in out.columns if c != "group")]]
+
+
+def survival_at_days(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
+    """Kaplan-Meier survival of each group at the given days, with 95 % log-log CI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``day``, ``n`` (subjects in the group), ``n_at_risk`` (still followed on
+        that day), ``survival_prop``, ``ci95_lower``, ``ci95_upper`` (NaN beyond follow-up).
+    """
+    rows = []
+    for name, g in analysis_groups(times):
+        km = kaplan_meier(g["time_days"], g["event"], times=list(days))
+        rows.append(pd.DataFrame({"group": name, "day": km["time_days"], "n": len(g),
+                                  "n_at_risk": km["n_at_risk"], "survival_prop": km["survival_prop"],
+                                  "ci95_lower": km["ci95_lower"], "ci95_upper": km["ci95_upper"]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def median_survival_by_group(times: pd.DataFrame) -> pd.DataFrame:
+    """Median survival of each group: ``group``, ``n``, ``n_events``, ``median_days``,
+    ``ci95_lower``, ``ci95_upper`` (``inf`` = not reached, shown as "NR")."""
+    return pd.concat([median_survival(g["time_days"], g["event"]).assign(group=name)
+                      for name, g in analysis_groups(times)], ignore_index=True)[
+        ["group", "n", "n_events", "median_days", "ci95_lower", "ci95_upper"]]
+
+
+def risk_table_by_group(times: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
+    """Numbers at risk, cumulative deaths and cumulative censored at ``days``, by group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``day``, ``n_at_risk``, ``cumulative_events``, ``cumulative_censored``.
+    """
+    return pd.concat([risk_table(g["time_days"], g["event"], list(days)).assign(group=name)
+                      for name, g in analysis_groups(times)], ignore_index=True)[
+        ["group", "day", "n_at_risk", "cumulative_events", "cumulative_censored"]]
+
+
+def logrank_by_arm(times: pd.DataFrame) -> pd.DataFrame:
+    """Log-rank test across arms (one row; NaN statistic when there is a single arm).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n_groups``, ``n``, ``n_events``, ``chisq``, ``df``, ``p_value``, ``method``.
+    """
+    return logrank_test(times["time_days"], times["event"], times["arm"].astype(str)).assign(
+        method=LOGRANK_METHOD)
+
+
+def swimmer_lanes(times: pd.DataFrame, subjects: pd.DataFrame, negativity: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One lane per treated subject for the swimmer plot: follow-up, discharge, negativity, death.
+
+    Parameters
+    ----------
+    times : pandas.DataFrame
+        Output of :func:`survival_times`.
+    subjects : pandas.DataFrame
+        ``subject_id``, ``discharged_on`` (date, may be missing).
+    negativity : pandas.DataFrame, optional
+        ``subject_id``, ``negativity_day`` (e.g. from
+        :func:`~msc_analysis.endpoints.pcr_negativity.negativity_status`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject_id``, ``arm``, ``end_day`` (death or censoring, days since infusion),
+        ``died`` (bool), ``discharge_day``, ``negativity_day``, ``death_day`` (float, NaN when
+        none or after ``end_day``).
+    """
+    _require(subjects, ("subject_id", "discharged_on"), "subjects")
+    discharged = times["subject_id"].map(subjects.set_index("subject_id")["discharged_on"])
+    discharge_day = (discharged - times["infused_on"]).dt.days.astype(float).clip(lower=0)
+    lanes = pd.DataFrame({
+        "subject_id": times["subject_id"], "arm": times["arm"], "end_day": times["time_days"],
+        "died": times["event"].astype(bool),
+        "discharge_day": discharge_day.where(discharge_day <= times["time_days"]),
+        "negativity_day": np.nan,
+        "death_day": times["time_days"].where(times["event"].astype(bool)),
+    })
+    if negativity is not None:
+        neg = times["subject_id"].map(negativity.set_index("subject_id")["negativity_day"]).astype(float)
+        lanes["negativity_day"] = neg.where(neg <= times["time_days"])
+    return lanes.reset_index(drop=True)
+
+
+def headline_measures(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
+    """Headline numbers for :func:`~msc_analysis.report.results.result_rows`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``,
+        ``unit``, ``method``. For each group ("all", then each arm if there are several):
+        ``survival_prop`` at each of ``days``; ``median_days`` (``inf`` = not reached);
+        ``deaths`` (deaths on or before the last of ``days``, with that ``day``); ``n``
+        (treated subjects). With several arms, ``logrank_p`` (group "arms").
+    """
+    at = survival_at_days(times, days)
+    rows = [dict(measure="survival_prop", group=r.group, day=r.day, estimate=r.survival_prop,
+                 ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",
+                 method=KM_CI_METHOD) for r in at.itertuples()]
+    horizon = max(days)
+    for (name, g), m in zip(analysis_groups(times), median_survival_by_group(times).itertuples()):
+        rows.append(dict(measure="median_days", group=name, estimate=m.median_days, ci95_lower=m.ci95_lower,
+                         ci95_upper=m.ci95_upper, n=m.n, unit="days",
+                         method=MEDIAN_CI_METHOD + "; inf = not reached within follow-up"))
+        deaths = int(((g["event"] == 1) & (g["time_days"] <= horizon)).sum())
+        rows.append(dict(measure="deaths", group=name, day=horizon, estimate=deaths, n=len(g),
+                         unit="subjects", method=f"count of deaths from day 0 to day {horizon:g}"))
+        rows.append(dict(measure="n", group=name, estimate=len(g), n=len(g), unit="subjects",
+                         method="treated subjects in the analysis (none excluded)"))
+    test = logrank_by_arm(times).iloc[0]
+    if test["n_groups"] > 1:
+        rows.append(dict(measure="logrank_p", group="arms", estimate=test["p_value"], n=test["n"],
+                         unit="p-value", method=f"{LOGRANK_METHOD}; chi-square {test['chisq']:.3f}"))
+    return pd.DataFrame(rows)

@@ -1,0 +1,280 @@
+"""Time to SARS-CoV-2 RT-PCR negativity within 28 days, with death as a competing event.
+
+Population: the treated subjects. Every treated subject has one row in
+:func:`negativity_status` with an explicit status and reason.
+
+Derivation rules (keyword defaults of :func:`negativity_status`)
+----------------------------------------------------------------
+1. **One result per day.** Swabs are dated, not timed: on a day with several swabs the day is
+   positive if any is positive, else negative if any is negative, else inconclusive.
+   Inconclusive days are skipped: between two negatives they neither break nor count toward
+   the pair.
+2. **Baseline** is the last positive/negative result on or before day 0 (the infusion day
+   counts as baseline: a same-day swab cannot be placed before or after the infusion).
+3. **Negativity** (``confirmation="two_consecutive"``): the day of the first of two consecutive
+   negative results after day 0; the confirming result may fall after day 28.
+   ``confirmation="first_negative"``: the day of the first negative result after day 0.
+4. **Death before negativity** (on or before day 28) is a competing event at the day of death,
+   whatever the swab schedule. Negativity dated on the day of death counts as negativity.
+5. **Censoring**: otherwise at the last positive/negative result (day >= 0), or at day 28 if
+   results continue beyond it.
+6. **Never positive after the infusion**: a subject with results, none positive after day 0 and
+   a baseline that is not positive (negative or absent) was not shown to be infected at or
+   after the infusion. ``never_positive="exclude"`` (default) keeps such subjects out of the
+   estimate with that status (listed and counted, never silently); ``"include"`` keeps them at
+   risk and applies rule 3 to their results after day 0.
+7. **No result at all**: the subject is kept at risk (RT-PCR confirmation is an inclusion
+   criterion) and censored at day 0, unless rule 4 applies.
+
+The cumulative incidence of negativity is the Aalen-Johansen estimate
+(:mod:`msc_analysis.stats.competing_risks`), never 1 - Kaplan-Meier.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats.competing_risks import (CIF_CI_METHOD, competing_risk_table, cumulative_incidence,
+                                     cumulative_incidence_quantile)
+
+__all__ = ["PCR_STATUSES", "CONFIRMATION_RULES", "NEGATIVITY_DAYS", "negativity_status", "status_summary",
+           "incidence_at_days", "incidence_curves", "risk_table", "median_negativity", "headline_measures"]
+
+#: Status of each treated subject.
+PCR_STATUSES = ("negativity", "died before negativity", "censored", "excluded: never positive after infusion")
+#: Negativity definitions: keyword -> description used in tables and results.
+CONFIRMATION_RULES = {"two_consecutive": "first of two consecutive negative RT-PCR results",
+                      "first_negative": "first negative RT-PCR result"}
+#: Days at which the cumulative incidence is reported.
+NEGATIVITY_DAYS = (7, 14, 21, 28)
+_SHORT_RULES = {"two_consecutive": "first of two consecutive negatives", "first_negative": "first negative"}
+_OUTCOMES = {1: "RT-PCR negativity", 2: "death before negativity"}
+
+
+def _day_results(pcr: pd.DataFrame) -> dict:
+    """subject_id -> (days, results) of conclusive day-level results, in day order."""
+    p = pcr[pcr["days_since_infusion"].notna()]
+    rank = p["result"].astype(str).str.lower().map({"positive": 2, "negative": 1}).fillna(0)
+    day = (p.assign(rank=rank, day=p["days_since_infusion"].astype(int))
+           .groupby(["subject_id", "day"], sort=True)["rank"].max().reset_index())
+    day = day[day["rank"] > 0]
+    return {sid: (g["day"].to_numpy(), np.where(g["rank"].to_numpy() == 2, "positive", "negative"))
+            for sid, g in day.groupby("subject_id", sort=False)}
+
+
+def _negativity_day(days: np.ndarray, results: np.ndarray, confirmation: str) -> float:
+    negative = np.flatnonzero(results == "negative")
+    if confirmation == "first_negative":
+        return float(days[negative[0]]) if negative.size else np.nan
+    pairs = negative[(negative + 1 < results.size)]
+    pairs = pairs[results[np.clip(pairs + 1, 0, results.size - 1)] == "negative"]
+    return float(days[pairs[0]]) if pairs.size else np.nan
+
+
+def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation: str = "two_consecutive",
+                      horizon_days: int = 28, never_positive: str = "exclude") -> pd.DataFrame:
+    """Time to RT-PCR negativity, death (competing) or censoring of every treated subject.
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        ``subject_id``, ``arm``, ``treated`` (bool), ``infused_on``, ``died_on`` (dates).
+    pcr : pandas.DataFrame
+        ``subject_id``, ``result`` (positive / negative / inconclusive),
+        ``days_since_infusion`` (int, infusion day = 0).
+    confirmation : {"two_consecutive", "first_negative"}
+        Negativity definition (rule 3 of the module notes).
+    horizon_days : int, default 28
+        End of the window (registered time frame: 28 days).
+    never_positive : {"exclude", "include"}
+        Rule 6 of the module notes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per treated subject: ``subject_id``; ``arm``; ``baseline_result``
+        ("positive", "negative" or "none"); ``n_results_after_infusion`` (int, conclusive
+        days after day 0); ``last_result_day``, ``first_negative_day``, ``negativity_day``,
+        ``death_day`` (float days since infusion, NaN if none); ``time_days`` (float, NaN when
+        excluded); ``event`` (Int64: 1 negativity, 2 death before negativity, 0 censored,
+        <NA> excluded); ``status`` (categorical :data:`PCR_STATUSES`); ``reason`` (str);
+        ``in_analysis`` (bool); ``negativity_rule`` (str, from :data:`CONFIRMATION_RULES`).
+
+    Examples
+    --------
+    Positive on day 0, negative on days 3 and 5 (an inconclusive result on day 4 between them):
+
+    >>> s = pd.DataFrame({"subject_id": ["A"], "arm": "MSC", "treated": True,
+    ...     "infused_on": pd.to_datetime(["2020-08-01"]), "died_on": pd.to_datetime([None])})
+    >>> p = pd.DataFrame({"subject_id": "A", "days_since_infusion": [0, 3, 4, 5],
+    ...                   "result": ["positive", "negative", "inconclusive", "negative"]})
+    >>> negativity_status(s, p)[["negativity_day", "time_days", "event", "status"]]
+       negativity_day  time_days  event      status
+    0             3.0        3.0      1  negativity
+    """
+    if confirmation not in CONFIRMATION_RULES:
+        raise ValueError(f"confirmation must be one of {list(CONFIRMATION_RULES)}, got {confirmation!r}")
+    if never_positive not in ("exclude", "include"):
+        raise ValueError(f"never_positive must be 'exclude' or 'include', got {never_positive!r}")
+    if not horizon_days > 0:
+        raise ValueError("horizon_days must be positive")
+    for frame, name, cols in ((subjects, "subjects", ("subject_id", "arm", "treated", "infused_on", "died_on")),
+                              (pcr, "pcr", ("subject_id", "result", "days_since_infusion"))):
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks the columns {missing}")
+    treated = subjects[subjects["treated"].astype(bool)]
+    by_subject = _day_results(pcr[pcr["subject_id"].isin(treated["subject_id"])])
+    death_days = (treated["died_on"] - treated["infused_on"]).dt.days.astype(float).to_numpy()
+    rows = []
+    for sid, arm, death in zip(treated["subject_id"], treated["arm"], death_days):
+        days, results = by_subject.get(sid, (np.zeros(0, int), np.zeros(0, str)))
+        rows.append(_classify(sid, arm, days, results, death, confirmation, horizon_days, never_positive))
+    columns = ["subject_id", "arm", "baseline_result", "n_results_after_infusion", "last_result_day",
+               "first_negative_day", "negativity_day", "death_day", "time_days", "event", "status", "reason"]
+    out = pd.DataFrame(rows, columns=columns)
+    out["n_results_after_infusion"] = out["n_results_after_infusion"].astype(int)
+    for c in ("last_result_day", "first_negative_day", "negativity_day", "death_day", "time_days"):
+        out[c] = out[c].astype(float)
+    out["event"] = pd.array(out["event"], dtype="Int64")
+    out["status"] = pd.Categorical(out["status"], categories=PCR_STATUSES)
+    out["in_analysis"] = out["event"].notna().to_numpy(bool)
+    out["negativity_rule"] = CONFIRMATION_RULES[confirmation]
+    return out
+
+
+def _classify(sid, arm, days, results, death, confirmation, horizon, never_positive):
+    before = days <= 0
+    baseline = str(results[before][-1]) if before.any() else "none"
+    after_days, after = days[~before], results[~before]
+    first_negative = float(after_days[after == "negative"][0]) if (after == "negative").any() else np.nan
+    negativity = _negativity_day(after_days, after, confirmation)
+    last = float(days[days >= 0][-1]) if (days >= 0).any() else 0.0
+    base = [sid, arm, baseline, after.size, last if (days >= 0).any() else np.nan, first_negative,
+            negativity, death]
+    never = days.size > 0 and baseline != "positive" and not (after == "positive").any()
+    if never and never_positive == "exclude":
+        why = "negative at baseline" if baseline == "negative" else "no baseline result"
+        return base + [np.nan, pd.NA, PCR_STATUSES[3], f"{why}, never positive after"]
+    if negativity <= horizon and not death < negativity:
+        return base + [negativity, 1, PCR_STATUSES[0], f"{_SHORT_RULES[confirmation]} on day {negativity:g}"]
+    if death <= horizon:
+        return base + [death, 2, PCR_STATUSES[1], f"died on day {death:g} before RT-PCR negativity"]
+    if days.size == 0:
+        return base + [0.0, 0, PCR_STATUSES[2], "no positive or negative RT-PCR result"]
+    if last >= horizon:
+        return base + [float(horizon), 0, PCR_STATUSES[2], f"not negative by day {horizon}"]
+    if (after == "negative").any() and after[-1] == "negative":
+        why = f"negative on day {last:g}, not yet confirmed"
+    elif after.size == 0:
+        why = "no RT-PCR result after the infusion" if last == 0 else f"no RT-PCR result after day {last:g}"
+    else:
+        why = f"no RT-PCR result after day {last:g}"
+    return base + [last, 0, PCR_STATUSES[2], why]
+
+
+def status_summary(status: pd.DataFrame) -> pd.DataFrame:
+    """Subjects by status and reason (day numbers in the reasons written as N).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``status``, ``reason``, ``n_subjects`` (int); one row per status and reason present.
+    """
+    reason = status["reason"].str.replace(r"\d+", "N", regex=True)
+    out = (status.assign(reason=reason).groupby(["status", "reason"], observed=True, sort=True)
+           .size().rename("n_subjects").reset_index())
+    return out.astype({"n_subjects": int, "reason": str})
+
+
+def _analysed(status: pd.DataFrame) -> pd.DataFrame:
+    return status[status["in_analysis"]]
+
+
+def incidence_at_days(status: pd.DataFrame, days=NEGATIVITY_DAYS) -> pd.DataFrame:
+    """Cumulative incidence of negativity and of death before negativity at ``days``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``outcome`` ("RT-PCR negativity", "death before negativity"), ``n`` (subjects in the
+        analysis), then the columns of
+        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` at each day.
+    """
+    a = _analysed(status)
+    return pd.concat([cumulative_incidence(a["time_days"], a["event"].astype(int), cause=cause, times=list(days))
+                      .assign(outcome=label, n=len(a)) for cause, label in _OUTCOMES.items()],
+                     ignore_index=True)[["outcome", "n", "time_days", "n_at_risk", "n_events", "n_competing",
+                                         "n_censored", "cumulative_incidence_prop", "ci95_lower", "ci95_upper"]]
+
+
+def incidence_curves(status: pd.DataFrame) -> pd.DataFrame:
+    """Both cumulative incidence curves at every distinct time, for plotting (``outcome``
+    then the columns of :func:`~msc_analysis.stats.competing_risks.cumulative_incidence`)."""
+    a = _analysed(status)
+    out = pd.concat([cumulative_incidence(a["time_days"], a["event"].astype(int), cause=cause).assign(outcome=label)
+                     for cause, label in _OUTCOMES.items()], ignore_index=True)
+    return out[["outcome", *(c for c in out.columns if c != "outcome")]]
+
+
+def risk_table(status: pd.DataFrame, days=(0, *NEGATIVITY_DAYS)) -> pd.DataFrame:
+    """Subjects in the analysis still at risk, and cumulative negativity / deaths / censored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day``, ``n_at_risk``, ``cumulative_events`` (negativity), ``cumulative_competing``
+        (deaths before negativity), ``cumulative_censored``.
+    """
+    a = _analysed(status)
+    return competing_risk_table(a["time_days"], a["event"].astype(int), list(days), cause=1)
+
+
+def median_negativity(status: pd.DataFrame) -> pd.DataFrame:
+    """Median days to negativity: the day the cumulative incidence reaches 0.5.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``n`` (subjects in the analysis), ``n_events`` (negativity), ``median_days``
+        (``inf`` if not reached by the end of the window, NaN when ``n`` is 0).
+    """
+    a = _analysed(status)
+    curve = cumulative_incidence(a["time_days"], a["event"].astype(int), cause=1)
+    return pd.DataFrame([{"n": len(a), "n_events": int((a["event"] == 1).sum()),
+                          "median_days": cumulative_incidence_quantile(curve, 0.5)}])
+
+
+def headline_measures(status: pd.DataFrame, days=NEGATIVITY_DAYS, *, prefix: str = "") -> pd.DataFrame:
+    """Headline numbers for :func:`~msc_analysis.report.results.result_rows`.
+
+    Parameters
+    ----------
+    status : pandas.DataFrame
+        Output of :func:`negativity_status`.
+    days : sequence of int
+        Days of the cumulative incidence rows.
+    prefix : str
+        Put before each measure name, e.g. ``"sensitivity_"`` for a second definition.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure``, ``group`` ("all"), ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``,
+        ``n``, ``unit``, ``method``: ``cumulative_incidence_prop`` of negativity at each day;
+        ``median_days`` (``inf`` = not reached); ``excluded_never_positive`` (subjects
+        excluded by rule 6).
+    """
+    rule = status["negativity_rule"].iloc[0] if len(status) else ""
+    inc = incidence_at_days(status, days)
+    inc = inc[inc["outcome"] == _OUTCOMES[1]]
+    rows = [dict(measure=f"{prefix}cumulative_incidence_prop", day=r.time_days, estimate=r.cumulative_incidence_prop,
+                 ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",
+                 method=f"negativity = {rule}; {CIF_CI_METHOD}") for r in inc.itertuples()]
+    med = median_negativity(status).iloc[0]
+    rows.append(dict(measure=f"{prefix}median_days", estimate=med["median_days"], n=med["n"], unit="days",
+                     method=f"negativity = {rule}; day the cumulative incidence reaches 0.5; inf = not reached"))
+    rows.append(dict(measure=f"{prefix}excluded_never_positive", estimate=int((~status["in_analysis"]).sum()),
+                     n=len(status), unit="subjects",
+                     method="treated subjects never positive after the infusion, excluded from the estimate"))
+    return pd.DataFrame(rows).assign(group="all")

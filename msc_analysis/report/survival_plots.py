@@ -1,0 +1,296 @@
+"""Figures for the time-to-event endpoints: Kaplan-Meier with its risk table, cumulative
+incidence with competing risks, and the swimmer plot. Each takes tidy frames (computed by the
+endpoint modules) and returns a matplotlib Figure; nothing is estimated here.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+__all__ = ["km_figure", "cumulative_incidence_figure", "swimmer_figure", "select_lanes", "stay_distribution_figure",
+           "KM_RISK_ROWS", "CIF_RISK_ROWS"]
+
+#: Rows of the table drawn under a Kaplan-Meier plot: label -> column of the risk table.
+KM_RISK_ROWS = {"At risk": "n_at_risk", "Deaths (cumulative)": "cumulative_events",
+                "Censored (cumulative)": "cumulative_censored"}
+#: Columns of the table under a cumulative-incidence plot; the rows are labelled "At risk",
+#: "<first outcome> (cumulative)", "<second outcome> (cumulative)", "Censored (cumulative)".
+CIF_RISK_ROWS = ("n_at_risk", "cumulative_events", "cumulative_competing", "cumulative_censored")
+
+_COLORS = ("#2f5d9e", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#7f8c8d")
+
+
+def _figure_with_table(n_table_rows: int, width: float = 9.0):
+    plot_h, row_h, margins = 3.8, 0.24, 1.6  # inches; margins: title, axis label, footnote
+    table_h = row_h * n_table_rows + 0.45
+    height = plot_h + table_h + margins
+    fig = plt.figure(figsize=(width, height))
+    grid = fig.add_gridspec(2, 1, height_ratios=[plot_h, table_h], hspace=1.0 / ((plot_h + table_h) / 2))
+    ax = fig.add_subplot(grid[0])
+    table_ax = fig.add_subplot(grid[1], sharex=ax)
+    fig.subplots_adjust(left=0.24, right=0.97, top=1 - 0.25 / height, bottom=0.75 / height)
+    return fig, ax, table_ax
+
+
+def _step(ax, x, y, lower, upper, color, label, start):
+    """A step curve from (0, ``start``) with its CI band (gaps where the CI is missing)."""
+    x0 = np.r_[0.0, x]
+    ax.step(x0, np.r_[start, y], where="post", color=color, lw=1.8, label=label)
+    lo, hi = np.r_[start, lower], np.r_[start, upper]
+    ok = ~(np.isnan(lo) | np.isnan(hi))
+    ax.fill_between(x0, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), step="post", color=color,
+                    alpha=0.15, lw=0)
+
+
+def _to_horizon(curve: pd.DataFrame, horizon: float, columns) -> tuple:
+    """The curve's times and ``columns`` up to ``horizon``, carried on to ``horizon`` when
+    follow-up goes beyond it (so a curve does not seem to stop at its last event)."""
+    shown = curve[curve["time_days"] <= horizon]
+    x = shown["time_days"].to_numpy(float)
+    values = [shown[c].to_numpy(float) for c in columns]
+    if len(curve) and curve["time_days"].max() > horizon and len(shown):
+        x = np.r_[x, horizon]
+        values = [np.r_[v, v[-1]] for v in values]
+    return x, values
+
+
+def _label(group: str) -> str:
+    return "all treated" if group == "all" else str(group)
+
+
+def _alignments(table_ax, risk: pd.DataFrame, columns, days, fontsize: float) -> dict:
+    """Centre each column of numbers on its day; where two days are too close for their numbers
+    (e.g. days 28 and 30 with four-digit counts), right-align the first and left-align the next."""
+    digits = max([len(str(int(v))) for c in columns for v in risk[c]] or [1])
+    x0, x1 = table_ax.get_xlim()
+    width_in = table_ax.get_position().width * table_ax.figure.get_figwidth()
+    needed = (digits + 1) * 0.6 * fontsize / 72 * (x1 - x0) / width_in  # text width, data units
+    ordered = sorted(days)
+    align = {d: "center" for d in ordered}
+    for a, b in zip(ordered, ordered[1:]):
+        if b - a < needed:
+            align[a] = "right" if align[a] == "center" else align[a]
+            align[b] = "left"
+    return align
+
+
+def _draw_table(table_ax, risk: pd.DataFrame, rows: dict[str, str], days, groups, fontsize: float = 8.5):
+    labels, y = [], 0
+    align = _alignments(table_ax, risk, list(rows.values()), days, fontsize)
+    for group in groups:
+        g = risk[risk["group"] == group] if "group" in risk else risk
+        for label, column in rows.items():
+            for day, value in zip(g["day"], g[column]):
+                if day in days:
+                    table_ax.text(day, -y, f"{int(value)}", ha=align[day], va="center", fontsize=fontsize)
+            labels.append(label if len(groups) == 1 else f"{_label(group)}: {label}")
+            y += 1
+    table_ax.set_ylim(-y + 0.5, 0.5)
+    table_ax.set_yticks([-i for i in range(len(labels))], labels, fontsize=8.5)
+    table_ax.tick_params(axis="y", length=0)
+    table_ax.tick_params(axis="x", labelbottom=False, length=0)
+    for side in ("top", "right", "bottom", "left"):
+        table_ax.spines[side].set_visible(False)
+    table_ax.set_title("Numbers at each day (same days as the axis above)", fontsize=9, loc="left")
+    longest = max(len(label) for label in labels)
+    table_ax.figure.subplots_adjust(left=min(0.5, 0.04 + 0.0075 * longest * 9 / table_ax.figure.get_figwidth()))
+
+
+def _axis(ax, days, horizon, ylabel):
+    ax.set_xlim(-0.04 * horizon, horizon * 1.03)
+    ax.set_xticks(list(days))
+    ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("Days since the MSC infusion (day 0)")
+    ax.grid(alpha=0.3)
+
+
+def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float = 60,
+              ylabel: str = "Overall survival", rows: dict[str, str] | None = None) -> plt.Figure:
+    """Kaplan-Meier curves with 95 % CI bands and, under them, the risk table on the same x axis.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        ``group``, ``time_days``, ``survival_prop``, ``ci95_lower``, ``ci95_upper``,
+        ``n_censored`` (e.g. :func:`~msc_analysis.endpoints.overall_survival.km_curves`).
+        Censorings are marked with ticks.
+    risk : pandas.DataFrame
+        ``group``, ``day`` and the columns of ``rows`` (e.g.
+        :func:`~msc_analysis.endpoints.overall_survival.risk_table_by_group`); its days are
+        the x ticks.
+    horizon_days : float
+        Right end of the x axis.
+    rows : dict, optional
+        Table rows, label -> column; default :data:`KM_RISK_ROWS`.
+    """
+    rows = rows or KM_RISK_ROWS
+    groups = list(dict.fromkeys(risk["group"]))
+    fig, ax, table_ax = _figure_with_table(len(rows) * len(groups))
+    for i, group in enumerate(groups):
+        full = curves[curves["group"] == group]
+        color = _COLORS[i % len(_COLORS)]
+        x, (y, lo, hi) = _to_horizon(full, horizon_days, ("survival_prop", "ci95_lower", "ci95_upper"))
+        _step(ax, x, y, lo, hi, color, _label(group), 1.0)
+        cens = full[(full["n_censored"] > 0) & (full["time_days"] <= horizon_days)]
+        ax.plot(cens["time_days"], cens["survival_prop"], "|", color=color, ms=9, mew=1.5)
+    days = [d for d in risk["day"].unique() if d <= horizon_days]
+    _axis(ax, days, horizon_days, ylabel)
+    handles = [Line2D([], [], color=_COLORS[i % len(_COLORS)], lw=1.8, label=_label(g)) for i, g in enumerate(groups)]
+    handles += [Patch(color="#888", alpha=0.3, label="95% CI"), Line2D([], [], color="#333", marker="|", ls="",
+                                                                        ms=9, label="censored")]
+    ax.legend(handles=handles, loc="lower left", fontsize=8.5, frameon=False)
+    _draw_table(table_ax, risk, rows, days, groups)
+    return fig
+
+
+def cumulative_incidence_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float,
+                                ylabel: str) -> plt.Figure:
+    """Cumulative incidence of each outcome (competing risks) with 95 % CI bands, and a table.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        ``outcome``, ``time_days``, ``cumulative_incidence_prop``, ``ci95_lower``,
+        ``ci95_upper``: one curve per outcome (the first is the event of interest).
+    risk : pandas.DataFrame
+        ``day`` and the columns :data:`CIF_RISK_ROWS` (e.g. from
+        :func:`~msc_analysis.stats.competing_risks.competing_risk_table`).
+    horizon_days : float
+        Right end of the x axis.
+    ylabel : str
+        Label of the y axis.
+    """
+    outcomes = list(dict.fromkeys(curves["outcome"]))
+    names = [*(f"{o[:1].upper()}{o[1:]} (cumulative)" for o in (outcomes + ["Events", "Competing events"])[:2])]
+    rows = dict(zip(["At risk", *names, "Censored (cumulative)"], CIF_RISK_ROWS))
+    fig, ax, table_ax = _figure_with_table(len(rows))
+    for i, outcome in enumerate(outcomes):
+        x, (y, lo, hi) = _to_horizon(curves[curves["outcome"] == outcome], horizon_days,
+                                     ("cumulative_incidence_prop", "ci95_lower", "ci95_upper"))
+        _step(ax, x, y, lo, hi, _COLORS[i % len(_COLORS)], outcome, 0.0)
+    days = [d for d in risk["day"].unique() if d <= horizon_days]
+    _axis(ax, days, horizon_days, ylabel)
+    if outcomes:
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=[*handles, Patch(color="#888", alpha=0.3, label="95% CI")], loc="upper left",
+                  fontsize=8.5, frameon=False)
+    _draw_table(table_ax, risk.assign(group="all"), rows, days, ["all"])
+    return fig
+
+
+def select_lanes(lanes: pd.DataFrame, max_subjects: int = 60) -> pd.DataFrame:
+    """Order lanes by follow-up (longest first) and, above ``max_subjects``, keep an evenly
+    spaced (systematic) sample of that order, so every part of the distribution is shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The selected lanes in display order (top to bottom).
+
+    Examples
+    --------
+    >>> lanes = pd.DataFrame({"subject_id": list("ABCDE"), "end_day": [5, 1, 4, 2, 3]})
+    >>> select_lanes(lanes, max_subjects=3)["subject_id"].tolist()
+    ['A', 'E', 'B']
+    """
+    if max_subjects < 1:
+        raise ValueError("max_subjects must be at least 1")
+    ordered = lanes.sort_values(["end_day", "subject_id"], ascending=[False, True], kind="stable")
+    if len(ordered) <= max_subjects:
+        return ordered.reset_index(drop=True)
+    keep = np.unique(np.round(np.linspace(0, len(ordered) - 1, max_subjects)).astype(int))
+    return ordered.iloc[keep].reset_index(drop=True)
+
+
+def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days: float | None = None) -> plt.Figure:
+    """One bar per subject from the infusion to death or censoring; darker while in hospital.
+
+    Markers: discharge alive, RT-PCR negativity, death; an arrow marks follow-up continuing
+    (alive at censoring). Above ``max_subjects`` subjects a systematic sample is drawn (see
+    :func:`select_lanes`) and the title says how many of how many are shown.
+
+    Parameters
+    ----------
+    lanes : pandas.DataFrame
+        ``subject_id``, ``end_day``, ``died`` (bool), ``discharge_day``, ``negativity_day``,
+        ``death_day`` (e.g. :func:`~msc_analysis.endpoints.overall_survival.swimmer_lanes`).
+    max_subjects : int
+        Most lanes drawn.
+    horizon_days : float, optional
+        A dashed line at this day (e.g. 60, the registered time frame).
+    """
+    shown = select_lanes(lanes, max_subjects)
+    n = len(shown)
+    fig, ax = plt.subplots(figsize=(9, min(2.6 + 0.2 * max(n, 1), 16)))
+    y = np.arange(n)
+    end = shown["end_day"].to_numpy(float)
+    hospital_end = shown["discharge_day"].fillna(shown["end_day"]).to_numpy(float)
+    ax.barh(y, hospital_end, height=0.6, color="#5b7db1", label="in hospital")
+    ax.barh(y, end - hospital_end, left=hospital_end, height=0.6, color="#c9d6ea", label="out of hospital")
+    ax.plot(shown["discharge_day"], y, ls="", marker="^", color="#2e8b57", ms=6, label="discharged alive")
+    ax.plot(shown["negativity_day"], y, ls="", marker="o", mfc="white", mec="#8e44ad", mew=1.6, ms=6,
+            label="RT-PCR negativity")
+    ax.plot(shown["death_day"], y, ls="", marker="X", color="#c0392b", ms=7, label="death")
+    alive = ~shown["died"].astype(bool).to_numpy()
+    ax.plot(end[alive] + 0.6, y[alive], ls="", marker=">", color="#555", ms=4, label="alive at last follow-up")
+    if horizon_days is not None:
+        ax.axvline(horizon_days, color="#888", ls="--", lw=1)
+    ax.set_yticks(y, shown["subject_id"] if n <= 60 else [""] * n, fontsize=7 if n > 30 else 8)
+    ax.set_ylim(max(n, 1) - 0.5, -0.5)
+    if n == 0:
+        ax.text(0.5, 0.5, "No treated subjects in this cut", transform=ax.transAxes, ha="center", color="#777")
+    ax.set_xlim(left=0)
+    ax.set_xlabel("Days since the MSC infusion (day 0)")
+    total = len(lanes)
+    ax.set_title(f"All {total} treated subjects, longest follow-up first" if n == total else
+                 f"{n} of {total} treated subjects: an evenly spaced sample after sorting by follow-up",
+                 fontsize=10, loc="left")
+    height = fig.get_figheight()
+    fig.legend(*ax.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1 - 0.05 / height),
+               ncol=4, fontsize=8, frameon=False)
+    fig.subplots_adjust(left=0.15, right=0.97, top=1 - 0.95 / height, bottom=1.3 / height)
+    return fig
+
+
+def stay_distribution_figure(course: pd.DataFrame, *, column: str = "inpatient_days_from_admission",
+                             statuses=("discharged alive", "died in hospital", "in hospital at the cutoff"),
+                             max_points: int = 300) -> plt.Figure:
+    """Inpatient days by hospital status: a box (median, quartiles) per status with the
+    subjects as dots; above ``max_points`` subjects in a status only the box is drawn.
+
+    Parameters
+    ----------
+    course : pandas.DataFrame
+        ``hospital_status`` and ``column`` (e.g.
+        :func:`~msc_analysis.endpoints.hospital_stay.hospital_course`).
+    column : str
+        The days to show.
+    statuses : sequence of str
+        Statuses, top to bottom; each gets a row (labelled with its n) even when empty.
+    """
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.8 * len(statuses)))
+    labels = []
+    for i, status in enumerate(statuses):
+        values = course.loc[course["hospital_status"] == status, column].dropna().to_numpy(float)
+        labels.append(f"{status}\n(n = {values.size})")
+        if values.size == 0:
+            ax.text(0.5, i, "none", va="center", color="#777", fontsize=9)
+            continue
+        ax.boxplot([values], positions=[i], orientation="horizontal", widths=0.5, showfliers=False,
+                   medianprops=dict(color="#c0392b", lw=2), boxprops=dict(color="#3b4a6b"))
+        if values.size <= max_points:
+            jitter = np.random.default_rng(i).uniform(-0.12, 0.12, values.size)  # fixed seed: same page each run
+            ax.plot(values, i + jitter, "o", ms=4, color=_COLORS[i % len(_COLORS)], alpha=0.6)
+    ax.set_yticks(range(len(statuses)), labels, fontsize=9)
+    ax.set_ylim(len(statuses) - 0.5, -0.5)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("Days in hospital" + (" (so far, for those still in hospital)" if "in hospital at the cutoff"
+                                         in statuses else ""))
+    ax.grid(axis="x", alpha=0.3)
+    fig.subplots_adjust(left=0.25, right=0.97, top=0.95, bottom=0.3)
+    return fig

@@ -1,0 +1,132 @@
+"""Days of hospitalisation: statuses, inpatient days, hospital-free days, discharge alive."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from msc_analysis.endpoints import hospital_stay as hs
+from msc_analysis.report.results import result_rows
+
+INFUSED = pd.Timestamp("2020-08-01")
+CUTOFF = "2020-12-30"
+
+
+def _day(d):
+    return pd.NaT if d is None else INFUSED + pd.Timedelta(days=d)
+
+
+def _subjects(rows, treated=True):
+    """rows: (id, admitted, discharged, died, last known alive) as days since the infusion."""
+    return pd.DataFrame([{"subject_id": r[0], "arm": "MSC", "treated": treated, "infused_on": INFUSED,
+                          "admitted_on": _day(r[1]), "discharged_on": _day(r[2]), "died_on": _day(r[3]),
+                          "last_known_alive_on": _day(r[4])} for r in rows])
+
+
+ROWS = [
+    ("A", -2, 10, None, 60),     # discharged day 10, followed to day 60
+    ("B", -1, None, 8, 7),       # died in hospital on day 8
+    ("C", -3, None, None, 20),   # still in hospital, last seen day 20
+    ("D", -1, 12, 30, 29),       # discharged day 12, died after discharge on day 30
+    ("E", 0, 15, None, 40),      # discharged day 15, followed to day 40 only
+    ("F", -5, 70, None, 80),     # discharged alive after day 60
+]
+
+
+@pytest.fixture
+def course():
+    return hs.hospital_course(_subjects(ROWS), CUTOFF).set_index("subject_id")
+
+
+def test_hospital_status_of_every_treated_subject(course):
+    assert course["hospital_status"].tolist() == ["discharged alive", "died in hospital", "in hospital at the cutoff",
+                                                  "discharged alive", "discharged alive", "discharged alive"]
+
+
+def test_inpatient_days_from_admission_and_from_infusion(course):
+    assert course.loc["A", ["inpatient_days_from_admission", "inpatient_days_from_infusion"]].tolist() == [12, 10]
+    assert course.loc["B", ["inpatient_days_from_admission", "inpatient_days_from_infusion"]].tolist() == [9, 8]
+    # still in hospital: days so far, to the last date known alive
+    assert course.loc["C", ["inpatient_days_from_admission", "inpatient_days_from_infusion"]].tolist() == [23, 20]
+
+
+def test_deaths_in_hospital_and_those_still_in_hospital_are_reported_beside_the_discharged(course):
+    summary = hs.inpatient_days_summary(course.reset_index())
+    admission = summary[summary["counted_from"] == "admission"].set_index("hospital_status")
+    assert admission["n"].to_dict() == {"discharged alive": 4, "died in hospital": 1, "in hospital at the cutoff": 1}
+    # discharged: 12 (A), 13 (D), 15 (E), 75 (F) -> median 14
+    assert admission.loc["discharged alive", "median_days"] == 14
+    assert admission.loc["died in hospital", "median_days"] == 9
+
+
+def test_hospital_free_days_deaths_score_zero_and_unknowns_are_missing(course):
+    hfd = course["hospital_free_days"]
+    assert hfd["A"] == 50                    # 60 - 10, alive on day 60
+    assert hfd["B"] == 0 and hfd["D"] == 0   # died by day 60, in hospital or after discharge
+    assert np.isnan(hfd["C"])                # in hospital, followed to day 20 only: not yet known
+    assert np.isnan(hfd["E"]) and "followed to day 40" in course.loc["E", "hospital_free_days_status"]
+    assert hfd["F"] == 0                     # discharged on day 70: in hospital through day 60
+
+
+def test_a_stay_reaching_day_60_scores_zero_and_a_death_after_day_60_does_not():
+    course = hs.hospital_course(_subjects([("G", 0, None, None, 65), ("H", 0, 20, 75, 74)]), CUTOFF)
+    assert course["hospital_free_days"].tolist() == [0, 40]
+
+
+def test_discharge_alive_cumulative_incidence_with_death_in_hospital_competing(course):
+    # times: A 10 (discharge), B 8 (death), C 20 (censored), D 12, E 15, F 70 (discharges)
+    # day 8: 6 at risk, death -> S = 5/6; day 10: 5 at risk -> F = 5/6 * 1/5 = 1/6
+    # day 12: 4 at risk -> F = 1/6 + (4/6) * 1/4 = 2/6; day 15: 3 at risk -> F = 3/6; day 20 censored
+    at = hs.discharge_at_days(course.reset_index(), (9, 28)).set_index(["outcome", "time_days"])
+    assert at.loc[("died in hospital", 9), "cumulative_incidence_prop"] == pytest.approx(1 / 6)
+    assert at.loc[("discharged alive", 28), "cumulative_incidence_prop"] == pytest.approx(0.5)
+    assert at.loc[("discharged alive", 28), "n_at_risk"] == 1  # F, still in hospital until day 70
+
+
+def test_headline_measures_put_the_iqr_in_the_ci_columns_and_say_so(course):
+    rows = result_rows("hospital_stay", hs.headline_measures(course.reset_index()))
+    stay = rows[rows["measure"] == "inpatient_days_median"].iloc[0]
+    # 12, 13, 15, 75: Q1 = 12.75, Q3 = 30 (linear interpolation)
+    assert (stay["estimate"], stay["ci95_lower"], stay["ci95_upper"], stay["n"]) == (14, 12.75, 30, 4)
+    assert "interquartile range" in stay["method"] and "1 died in hospital" in stay["method"]
+    hfd = rows[rows["measure"] == "hospital_free_days_median"].iloc[0]
+    assert (hfd["estimate"], hfd["n"]) == (0, 4)  # known: A 50, B 0, D 0, F 0
+    assert rows.loc[rows["measure"] == "discharged_alive_prop", "day"].tolist() == [28, 60]
+    counts = rows[rows["measure"] == "subjects"].set_index("group")["estimate"].to_dict()
+    assert counts == {"discharged alive": 4, "died in hospital": 1, "in hospital at the cutoff": 1}
+
+
+def test_missing_admission_date_is_counted_not_dropped():
+    course = hs.hospital_course(_subjects([("A", None, 10, None, 60), ("B", -2, 6, None, 60)]), CUTOFF)
+    assert np.isnan(course["inpatient_days_from_admission"].iloc[0])
+    assert course["inpatient_days_from_infusion"].tolist() == [10, 6]
+    summary = hs.inpatient_days_summary(course)
+    row = summary[(summary["hospital_status"] == "discharged alive") & (summary["counted_from"] == "admission")]
+    assert row[["n", "n_missing", "median_days"]].to_numpy().tolist() == [[2, 1, 8]]
+
+
+def test_inputs_are_not_modified():
+    subjects = _subjects(ROWS)
+    before = subjects.copy()
+    course = hs.hospital_course(subjects, CUTOFF)
+    frozen = course.copy()
+    hs.headline_measures(course)
+    hs.discharge_curves(course)
+    pd.testing.assert_frame_equal(subjects, before)
+    pd.testing.assert_frame_equal(course, frozen)
+
+
+def test_no_treated_subjects_gives_empty_tables():
+    course = hs.hospital_course(_subjects(ROWS, treated=False), CUTOFF)
+    assert len(course) == 0
+    assert hs.status_counts(course)["n_subjects"].tolist() == [0, 0, 0]
+    rows = result_rows("hospital_stay", hs.headline_measures(course))
+    assert rows.loc[rows["measure"] == "discharged_alive_prop", "estimate"].isna().all()
+
+
+def test_fixture_cut(fixture_cut):
+    # S01 admitted 07-30, infused 08-02, discharged 08-20 -> 21 days from admission, 18 from infusion
+    # S02 admitted 08-03, infused 08-05, died in hospital 08-15 -> day 10, hospital-free days 0
+    course = hs.hospital_course(fixture_cut.subjects, fixture_cut.cutoff_date).set_index("subject_id")
+    assert course.loc["S01", ["inpatient_days_from_admission", "inpatient_days_from_infusion"]].tolist() == [21, 18]
+    assert course.loc["S02", ["hospital_status", "end_day", "hospital_free_days"]].tolist() == [
+        "died in hospital", 10, 0]
+    assert np.isnan(course.loc["S01", "hospital_free_days"])  # last seen day 54: day 60 not reached
