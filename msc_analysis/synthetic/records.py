@@ -197,13 +197,14 @@ def blood_gases(c: dict, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def pcr(c: dict, rng: np.random.Generator) -> pd.DataFrame:
-    """Swab on day 0 (positive), then every 3-4 days until the first negative; ~10% never
-    swabbed again; ~4% of follow-up swabs inconclusive."""
+    """Swab on day 0 (positive), then every 3-4 days until the first negative and one more
+    (negative) to confirm it; ~10% never swabbed again; ~4% of positive follow-up swabs
+    inconclusive."""
     i = np.flatnonzero(c["infused"])
     days = np.column_stack([np.zeros(len(i), int), np.cumsum(rng.integers(3, 5, (len(i), 11)), axis=1)])
     negative = days >= (3 + rng.gamma(2.0, 6.0, len(i)))[:, None]
     first_negative = np.where(negative.any(axis=1), negative.argmax(axis=1), days.shape[1])
-    keep = (np.arange(days.shape[1]) <= first_negative[:, None]) & (days <= c["alive_day"][i, None])
+    keep = (np.arange(days.shape[1]) <= first_negative[:, None] + 1) & (days <= c["alive_day"][i, None])
     keep &= days <= 40
     keep[rng.random(len(i)) < 0.1, 1:] = False
     keep[:, 0] = True
