@@ -1,0 +1,394 @@
+"""Visits after the infusion, shared by every longitudinal endpoint.
+
+Visit windows are data (``definitions/visit_windows.csv``): each visit has a target day and a
+window of days (both ends inclusive) after the infusion (day 0). Within a window the value
+**nearest the target day** is the visit's value; at equal distance the **earlier** one wins
+(day 6 before day 8 for a day-7 target; on one day, the earlier time; at equal times, the
+earlier row). A value is used for at most one visit: windows of a family may not overlap.
+
+A subject without a value at a visit is not imputed: the visit gets a status saying why
+(:data:`VISIT_STATUSES`), so the number of subjects behind every visit is always visible.
+
+The per-visit counts and medians every endpoint reports are here too; the tests of the change
+are in :mod:`.baseline`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from .baseline import MEASURED, add_change, derive_baseline
+
+__all__ = [
+    "VISIT_STATUSES", "BASELINE_VISIT", "QUANTILE_METHOD", "visit_windows", "check_windows",
+    "family_rule", "subject_course", "assign_visits", "longitudinal", "summarise_visits",
+    "median_measures",
+]
+
+#: Status of a subject at a visit, in display order. "measured": a value in the window;
+#: otherwise why not: "died" (death on or before the window's last day), "discharged"
+#: (discharged alive on or before the window's last day), "follow-up not reached" (alive, but
+#: followed up for fewer days than the window's last day: the cutoff or the last contact came
+#: first), "no value" (none of these: a missed measurement).
+VISIT_STATUSES = (MEASURED, "died", "discharged", "follow-up not reached", "no value")
+#: Label of the baseline row of a longitudinal frame (``target_day`` 0).
+BASELINE_VISIT = "Baseline"
+QUANTILE_METHOD = "median and quartiles by linear interpolation (pandas default, R type 7)"
+_WINDOW_COLUMNS = ("family", "visit", "target_day", "lower_day", "upper_day")
+
+
+@lru_cache(maxsize=1)
+def _all_windows() -> pd.DataFrame:
+    path = resources.files("msc_analysis") / "definitions" / "visit_windows.csv"
+    with path.open(encoding="utf-8") as fh:
+        windows = pd.read_csv(fh, dtype={"family": str, "visit": str}, keep_default_na=False)
+    windows = windows[list(_WINDOW_COLUMNS)].astype(
+        {"target_day": "int64", "lower_day": "int64", "upper_day": "int64"})
+    for _, family in windows.groupby("family", sort=False):
+        check_windows(family)
+    return windows
+
+
+def visit_windows(family: str | None = None) -> pd.DataFrame:
+    """Visit windows of one endpoint family (or all of them) from ``visit_windows.csv``.
+
+    Returns
+    -------
+    DataFrame
+        ``family``, ``visit`` (label), ``target_day``, ``lower_day``, ``upper_day`` (int, days
+        since the infusion, window ends inclusive), sorted by target day.
+
+    Examples
+    --------
+    >>> visit_windows("crp")[["visit", "target_day", "lower_day", "upper_day"]].iloc[2:3]
+       visit  target_day  lower_day  upper_day
+    2  Day 7           7          5         10
+    """
+    windows = _all_windows()
+    if family is None:
+        return windows.copy()
+    if family not in set(windows["family"]):
+        raise ValueError(f"no visit windows for {family!r}; visit_windows.csv has "
+                         f"{', '.join(windows['family'].unique())}")
+    return windows[windows["family"] == family].sort_values("target_day").reset_index(drop=True)
+
+
+def check_windows(windows: pd.DataFrame) -> None:
+    """Raise ``ValueError`` unless the windows of one family are usable.
+
+    Every window must contain its target day, start on day 1 or later (day 0 belongs to the
+    baseline), and not overlap another window; visit labels and target days must be unique.
+    """
+    missing = [c for c in ("visit", "target_day", "lower_day", "upper_day") if c not in windows]
+    if missing:
+        raise ValueError(f"visit windows lack column(s): {missing}")
+    w = windows.sort_values("target_day")
+    problems = []
+    if w["visit"].duplicated().any() or w["target_day"].duplicated().any():
+        problems.append("visit labels and target days must be unique")
+    if not ((w["lower_day"] <= w["target_day"]) & (w["target_day"] <= w["upper_day"])).all():
+        problems.append("each window must contain its target day (lower_day <= target_day <= upper_day)")
+    if (w["lower_day"] < 1).any():
+        problems.append("windows must start on day 1 or later (day 0 is the baseline)")
+    if (w["lower_day"].to_numpy()[1:] <= w["upper_day"].to_numpy()[:-1]).any():
+        problems.append("windows overlap")
+    if problems:
+        raise ValueError("bad visit windows: " + "; ".join(problems))
+
+
+def family_rule(family: str, windows: pd.DataFrame | None = None,
+                window_days_before: int | None = None, day0_values: str | None = None) -> dict:
+    """Visit windows and baseline rule of an endpoint family, defaults read from definitions.
+
+    Arguments left as ``None`` come from ``visit_windows.csv`` and ``baseline.yaml``.
+
+    Returns
+    -------
+    dict
+        ``windows`` (DataFrame), ``window_days_before`` (int), ``day0_values`` (str): the
+        keyword arguments of :func:`longitudinal` other than the column names.
+
+    Examples
+    --------
+    >>> r = family_rule("ct", window_days_before=7)
+    >>> r["window_days_before"], r["day0_values"], r["windows"]["target_day"].tolist()
+    (7, 'all', [14, 28, 60])
+    """
+    from .baseline import baseline_rule
+
+    rule = baseline_rule(family)
+    return {"windows": visit_windows(family) if windows is None else windows,
+            "window_days_before": rule["window_days_before"] if window_days_before is None
+            else window_days_before,
+            "day0_values": rule["day0_values"] if day0_values is None else day0_values}
+
+
+def subject_course(subjects: pd.DataFrame) -> pd.DataFrame:
+    """Death, discharge and follow-up of each treated subject, in days since the infusion.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        One row per treated subject: ``subject_id``, ``infused_on`` (required for every
+        row), ``died_on``, ``discharged_on``, ``last_known_alive_on`` (dates, may be missing;
+        the loader has already blanked dates after the cutoff).
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``; ``death_day`` and ``discharge_day`` (Int64, missing if none);
+        ``follow_up_days`` (int: to the death, else to the last date known alive, else 0).
+
+    Examples
+    --------
+    >>> d = pd.to_datetime
+    >>> s = pd.DataFrame({"subject_id": ["A"], "infused_on": d(["2020-08-05"]),
+    ...     "died_on": d(["2020-08-15"]), "discharged_on": d([None]),
+    ...     "last_known_alive_on": d(["2020-08-14"])})
+    >>> subject_course(s)
+      subject_id  death_day  discharge_day  follow_up_days
+    0          A         10           <NA>              10
+    """
+    columns = ["subject_id", "infused_on", "died_on", "discharged_on", "last_known_alive_on"]
+    missing = [c for c in columns if c not in subjects]
+    if missing:
+        raise ValueError(f"subjects lacks required column(s): {missing}")
+    if subjects["infused_on"].isna().any():
+        raise ValueError("every subject must have infused_on: pass the treated population")
+    day0 = subjects["infused_on"]
+
+    def days(column):
+        return (subjects[column] - day0).dt.days.astype("Int64").reset_index(drop=True)
+
+    death, discharge = days("died_on"), days("discharged_on")
+    follow = death.fillna(days("last_known_alive_on")).fillna(0).clip(lower=0).astype("int64")
+    return pd.DataFrame({"subject_id": subjects["subject_id"].to_numpy(), "death_day": death,
+                         "discharge_day": discharge, "follow_up_days": follow})
+
+
+def assign_visits(
+    values: pd.DataFrame,
+    subjects: pd.DataFrame,
+    windows: pd.DataFrame,
+    *,
+    value_column: str,
+    time_column: str,
+    carry: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The value of each subject at each visit, or the reason there is none.
+
+    Parameters
+    ----------
+    values : DataFrame
+        ``subject_id``, ``days_since_infusion``, ``time_column``, ``value_column`` (rows
+        where it is missing are skipped) and the ``carry`` columns.
+    subjects : DataFrame
+        The treated population, one row per subject (columns of :func:`subject_course`).
+    windows : DataFrame
+        ``visit``, ``target_day``, ``lower_day``, ``upper_day`` (e.g. :func:`visit_windows`).
+    value_column, time_column : str
+        Names of the value and of its date-time column.
+    carry : sequence of str
+        Further columns of the chosen row to return.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject and visit (subjects in input order, visits by target day):
+        ``subject_id``, ``visit``, ``target_day``; ``status`` (categorical,
+        :data:`VISIT_STATUSES`); ``days_since_infusion`` (Int64), ``time_column``, ``value``
+        and the ``carry`` columns of the chosen row (missing unless measured);
+        ``death_day``, ``discharge_day`` (Int64).
+    """
+    check_windows(windows)
+    carry = list(carry)
+    missing = [c for c in ("subject_id", "days_since_infusion", time_column, value_column, *carry)
+               if c not in values]
+    if missing:
+        raise ValueError(f"values lacks required column(s): {missing}")
+    course = subject_course(subjects)
+    course["subject_id"] = course["subject_id"].astype(str)
+    w = windows.sort_values("target_day").reset_index(drop=True)
+    lower, upper = w["lower_day"].to_numpy(), w["upper_day"].to_numpy()
+
+    day = values["days_since_infusion"].astype("Float64")
+    keep = (values["subject_id"].astype(str).isin(set(course["subject_id"]))
+            & values[value_column].notna() & (day >= 1).fillna(False)).to_numpy(bool)
+    v = values.loc[keep, [time_column, value_column, *carry]].rename(columns={value_column: "value"})
+    v.insert(0, "subject_id", values.loc[keep, "subject_id"].astype(str).to_numpy())
+    v["days_since_infusion"] = day[keep].astype("int64").to_numpy()
+    v["_row"] = np.flatnonzero(keep)
+    window = np.searchsorted(lower, v["days_since_infusion"].to_numpy(), side="right") - 1
+    inside = window >= 0
+    inside[inside] = v["days_since_infusion"].to_numpy()[inside] <= upper[window[inside]]
+    v = v[inside].assign(_w=window[inside])
+    v["_distance"] = (v["days_since_infusion"] - w["target_day"].to_numpy()[v["_w"]]).abs()
+    v = v.sort_values(["subject_id", "_w", "_distance", "days_since_infusion", time_column, "_row"],
+                      kind="stable").drop_duplicates(["subject_id", "_w"])
+
+    grid = course.assign(_order=np.arange(len(course))).merge(
+        w[["visit", "target_day", "upper_day"]].assign(_w=np.arange(len(w))), how="cross")
+    grid = grid.merge(v.drop(columns=["_row", "_distance"]), on=["subject_id", "_w"], how="left")
+    status = np.select(
+        [grid["value"].notna().to_numpy(bool),
+         (grid["death_day"] <= grid["upper_day"]).fillna(False).to_numpy(bool),
+         (grid["discharge_day"] <= grid["upper_day"]).fillna(False).to_numpy(bool),
+         (grid["follow_up_days"] < grid["upper_day"]).to_numpy(bool)],
+        VISIT_STATUSES[:4], default=VISIT_STATUSES[4])
+    grid["status"] = pd.Categorical(status, categories=VISIT_STATUSES)
+    grid["days_since_infusion"] = grid["days_since_infusion"].astype("Int64")
+    grid = grid.sort_values(["_order", "_w"]).reset_index(drop=True)
+    ids = dict(zip(course["subject_id"], subjects["subject_id"]))
+    grid["subject_id"] = grid["subject_id"].map(ids)
+    return grid[["subject_id", "visit", "target_day", "status", "days_since_infusion", time_column,
+                 "value", *carry, "death_day", "discharge_day"]]
+
+
+def longitudinal(
+    values: pd.DataFrame,
+    subjects: pd.DataFrame,
+    windows: pd.DataFrame,
+    *,
+    value_column: str,
+    time_column: str,
+    carry: Sequence[str] = (),
+    window_days_before: int = 3,
+    day0_values: str = "earliest",
+) -> pd.DataFrame:
+    """Baseline and every visit of every subject, with change from baseline.
+
+    Combines :func:`~msc_analysis.derive.baseline.derive_baseline` (rule arguments
+    ``window_days_before``, ``day0_values``), :func:`assign_visits` and
+    :func:`~msc_analysis.derive.baseline.add_change`; see those for the inputs.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject for the baseline (``visit`` = :data:`BASELINE_VISIT`,
+        ``target_day`` 0, ``status`` "measured" or "no value") and one per visit, with the
+        columns of :func:`assign_visits` and ``has_baseline`` (bool), ``baseline_value``,
+        ``baseline_<column>`` for each ``carry`` column, ``change`` (value - baseline; 0 on
+        the baseline row) and ``change_pct`` (100 * change / baseline; missing when the
+        baseline is 0). ``value`` must be numeric.
+    """
+    base = derive_baseline(values, subjects, value_column=value_column, time_column=time_column,
+                           carry=carry, window_days_before=window_days_before,
+                           day0_values=day0_values)
+    visits = assign_visits(values, subjects, windows, value_column=value_column,
+                           time_column=time_column, carry=carry)
+    course = subject_course(subjects)
+    first = pd.DataFrame({
+        "subject_id": base["subject_id"], "visit": BASELINE_VISIT, "target_day": 0,
+        "status": pd.Categorical(np.where(base["has_baseline"], VISIT_STATUSES[0], VISIT_STATUSES[4]),
+                                 categories=VISIT_STATUSES),
+        "days_since_infusion": base["baseline_days_since_infusion"],
+        time_column: base["baseline_time"], "value": base["baseline_value"],
+        **{c: base[f"baseline_{c}"] for c in carry},
+        "death_day": course["death_day"], "discharge_day": course["discharge_day"]})
+    order = {sid: i for i, sid in enumerate(base["subject_id"].astype(str))}
+    first["_order"] = np.arange(len(first))
+    visits["_order"] = visits["subject_id"].astype(str).map(order).to_numpy()
+    frames = [f for f in (first, visits) if len(f)]
+    both = pd.concat(frames, ignore_index=True) if frames else visits
+    both = both.sort_values(["_order", "target_day"], kind="stable").drop(columns="_order")
+    base_cols = ["has_baseline", "baseline_value", *(f"baseline_{c}" for c in carry)]
+    at = pd.Index(base["subject_id"].astype(str)).get_indexer(both["subject_id"].astype(str))
+    both = both.reset_index(drop=True)
+    for column in base_cols:
+        both[column] = base[column].iloc[at].reset_index(drop=True)
+    both["value"] = pd.to_numeric(both["value"]).astype("float64")
+    both["baseline_value"] = pd.to_numeric(both["baseline_value"]).astype("float64")
+    return add_change(both).reset_index(drop=True)
+
+
+def _quartiles(x: pd.Series) -> tuple[float, float, float]:
+    x = x.dropna().astype("float64")
+    if x.empty:
+        return (np.nan, np.nan, np.nan)
+    q = x.quantile([0.25, 0.5, 0.75]).to_numpy()
+    return (q[1], q[0], q[2])
+
+
+def _by_visit(long: pd.DataFrame):
+    for (visit, day), g in long.groupby(["visit", "target_day"], sort=False, observed=True):
+        yield visit, day, g
+
+
+def summarise_visits(long: pd.DataFrame, value_column: str = "value",
+                     change_column: str = "change") -> pd.DataFrame:
+    """Subjects behind each visit and the median and quartiles of the value and its change.
+
+    Parameters
+    ----------
+    long : DataFrame
+        A frame like :func:`longitudinal`'s: ``visit``, ``target_day``, ``status``,
+        ``has_baseline``, ``value_column`` and ``change_column``.
+
+    Returns
+    -------
+    DataFrame
+        One row per visit (baseline first): ``visit``, ``target_day``; counts ``n_subjects``,
+        ``n_measured``, ``n_died``, ``n_discharged``, ``n_not_reached``, ``n_no_value`` (by
+        status), ``n_no_baseline`` (subjects without a baseline: the same on every row),
+        ``n_change`` (measured with a baseline; 0 on the baseline row); ``<value>_median``,
+        ``<value>_q1``, ``<value>_q3``; ``<change>_median``, ``<change>_q1``, ``<change>_q3``
+        (missing on the baseline row). Quantiles: :data:`QUANTILE_METHOD`.
+    """
+    rows = []
+    for visit, day, g in _by_visit(long):
+        counts = g["status"].value_counts().reindex(VISIT_STATUSES, fill_value=0)
+        measured = g[g["status"] == VISIT_STATUSES[0]]
+        paired = measured[measured["has_baseline"]] if day != 0 else measured.iloc[:0]
+        v, c = _quartiles(measured[value_column]), _quartiles(paired[change_column])
+        rows.append({
+            "visit": visit, "target_day": int(day), "n_subjects": len(g),
+            "n_measured": int(counts.iloc[0]), "n_died": int(counts.iloc[1]),
+            "n_discharged": int(counts.iloc[2]), "n_not_reached": int(counts.iloc[3]),
+            "n_no_value": int(counts.iloc[4]), "n_no_baseline": int((~g["has_baseline"]).sum()),
+            "n_change": len(paired),
+            f"{value_column}_median": v[0], f"{value_column}_q1": v[1], f"{value_column}_q3": v[2],
+            f"{change_column}_median": c[0], f"{change_column}_q1": c[1], f"{change_column}_q3": c[2]})
+    return pd.DataFrame(rows, columns=_summary_columns(value_column, change_column))
+
+
+def _summary_columns(value_column: str, change_column: str) -> list[str]:
+    return ["visit", "target_day", "n_subjects", "n_measured", "n_died", "n_discharged",
+            "n_not_reached", "n_no_value", "n_no_baseline", "n_change",
+            *(f"{c}_{s}" for c in (value_column, change_column) for s in ("median", "q1", "q3"))]
+
+
+def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: str,
+                    n_column: str, what: str, include_baseline: bool) -> pd.DataFrame:
+    """Headline rows (results schema) of a per-visit median, with the IQR in the CI columns.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`summarise_visits`: ``target_day``, ``n_subjects``, ``n_no_baseline``,
+        ``<column>_median``, ``_q1``, ``_q3`` and ``n_column``. Every visit is reported, a visit without data with a missing
+        estimate and ``n`` 0.
+    column, measure, unit, n_column, what : str
+        Summary column stem, measure name, unit, count column and a description of the value
+        for the ``method`` text.
+    include_baseline : bool
+        Keep the baseline row (``day`` 0); false for changes from baseline.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group`` ("all"), ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``,
+        ``n``, ``unit``, ``method``: ready for ``report.results.result_rows``.
+    """
+    rows = summary if include_baseline else summary[summary["target_day"] > 0]
+    return pd.DataFrame({
+        "measure": measure, "group": "all", "day": rows["target_day"].to_numpy(),
+        "estimate": rows[f"{column}_median"].to_numpy(),
+        "ci95_lower": rows[f"{column}_q1"].to_numpy(), "ci95_upper": rows[f"{column}_q3"].to_numpy(),
+        "n": rows[n_column].to_numpy(), "unit": unit,
+        "method": [f"median of {what}; day 0 = baseline (last value on or before the infusion; "
+                   f"{k} of {n} subjects had none); CI columns hold the interquartile range (Q1, Q3), "
+                   f"not a CI; {QUANTILE_METHOD}" for k, n in zip(rows["n_no_baseline"], rows["n_subjects"])]})

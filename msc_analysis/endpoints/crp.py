@@ -1,0 +1,145 @@
+"""C-reactive protein (CRP, mg/dL) by visit and its change from baseline (secondary endpoint).
+
+Population: treated subjects; day 0 is the infusion. Baseline and visits follow the shared
+rules of :mod:`msc_analysis.derive.baseline` and :mod:`msc_analysis.derive.visits` with the
+``crp`` rows of ``definitions/baseline.yaml`` and ``definitions/visit_windows.csv``. The loader
+has already converted CRP reported in mg/L to mg/dL (``definitions/lab_units.csv``).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
+from ..derive.visits import family_rule, longitudinal, median_measures, summarise_visits
+
+__all__ = ["FAMILY", "CRP_TEST", "CRP_UNIT", "crp_values", "crp_by_visit", "crp_summary",
+           "crp_change_tests", "crp_ratio_to_baseline", "headline_measures"]
+
+#: Row of the definitions tables this endpoint uses.
+FAMILY = "crp"
+#: Test code of CRP in ``labs.test`` and the unit the kit reports it in.
+CRP_TEST, CRP_UNIT = "CRP", "mg/dL"
+_RENAME = {"value": "crp_mg_dl", "baseline_value": "crp_mg_dl_baseline",
+           "change": "crp_change_mg_dl", "change_pct": "crp_change_pct"}
+
+
+def crp_values(labs: pd.DataFrame) -> pd.DataFrame:
+    """CRP results of the labs table, in mg/dL.
+
+    Parameters
+    ----------
+    labs : DataFrame
+        ``subject_id``, ``collected_at`` (datetime64), ``test``, ``value``, ``unit``,
+        ``days_since_infusion`` (as in ``Cut.labs``: CRP already converted to mg/dL).
+
+    Returns
+    -------
+    DataFrame
+        One row per CRP result: ``subject_id``, ``collected_at``, ``days_since_infusion``,
+        ``crp_mg_dl``.
+
+    Raises
+    ------
+    ValueError
+        A required column is missing, or a CRP result is not in mg/dL (load the cut with
+        ``load_cut``, which converts mg/L).
+
+    Examples
+    --------
+    >>> labs = pd.DataFrame({"subject_id": ["A", "A"], "test": ["CRP", "D-DIMER"],
+    ...     "collected_at": pd.to_datetime(["2020-08-02 06:00"] * 2), "value": [15.0, 900.0],
+    ...     "unit": ["mg/dL", "ng/mL FEU"], "days_since_infusion": [0, 0]})
+    >>> crp_values(labs)["crp_mg_dl"].tolist()
+    [15.0]
+    """
+    missing = [c for c in ("subject_id", "collected_at", "test", "value", "unit",
+                           "days_since_infusion") if c not in labs]
+    if missing:
+        raise ValueError(f"labs lacks required column(s): {missing}")
+    crp = labs[labs["test"].astype(str).str.upper() == CRP_TEST]
+    wrong = crp["unit"] != CRP_UNIT
+    if wrong.any():
+        units = sorted(set(crp.loc[wrong, "unit"].astype(str)))
+        raise ValueError(f"CRP must be in {CRP_UNIT}; found {units} (load_cut converts mg/L)")
+    return pd.DataFrame({"subject_id": crp["subject_id"].to_numpy(),
+                         "collected_at": crp["collected_at"].to_numpy(),
+                         "days_since_infusion": crp["days_since_infusion"].astype("Int64").to_numpy(),
+                         "crp_mg_dl": crp["value"].astype("float64").to_numpy()})
+
+
+def crp_by_visit(labs: pd.DataFrame, subjects: pd.DataFrame, *, windows: pd.DataFrame | None = None,
+                 window_days_before: int | None = None, day0_values: str | None = None) -> pd.DataFrame:
+    """CRP of each treated subject at baseline and at each visit, with change from baseline.
+
+    Parameters
+    ----------
+    labs : DataFrame
+        The labs table (see :func:`crp_values`).
+    subjects : DataFrame
+        The treated population: ``subject_id``, ``infused_on``, ``died_on``,
+        ``discharged_on``, ``last_known_alive_on``.
+    windows, window_days_before, day0_values
+        Visit windows and baseline rule; ``None`` reads the ``crp`` rows of
+        ``visit_windows.csv`` and ``baseline.yaml``.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject for the baseline and for each visit: ``subject_id``, ``visit``,
+        ``target_day`` (0 = baseline), ``status`` (measured, died, discharged, follow-up not
+        reached, no value), ``days_since_infusion`` and ``collected_at`` of the value used,
+        ``crp_mg_dl``, ``death_day``, ``discharge_day``, ``has_baseline``,
+        ``crp_mg_dl_baseline``, ``crp_change_mg_dl`` (value - baseline), ``crp_change_pct``
+        (100 * change / baseline; missing when the baseline is 0).
+    """
+    rule = family_rule(FAMILY, windows, window_days_before, day0_values)
+    long = longitudinal(crp_values(labs), subjects, value_column="crp_mg_dl",
+                        time_column="collected_at", **rule)
+    return long.rename(columns=_RENAME)
+
+
+def crp_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Subjects behind each visit; median and quartiles of CRP and of its change.
+
+    Returns the frame of :func:`msc_analysis.derive.visits.summarise_visits` with the value
+    columns ``crp_mg_dl_median``, ``crp_mg_dl_q1``, ``crp_mg_dl_q3`` and
+    ``crp_change_mg_dl_median``, ``crp_change_mg_dl_q1``, ``crp_change_mg_dl_q3``.
+    """
+    return summarise_visits(by_visit, "crp_mg_dl", "crp_change_mg_dl")
+
+
+def crp_change_tests(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Wilcoxon signed-rank test of the CRP change at each visit (see
+    :func:`msc_analysis.stats.paired.signed_rank_by_visit` for the columns)."""
+    return signed_rank_by_visit(by_visit, "crp_change_mg_dl")
+
+
+def crp_ratio_to_baseline(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Geometric-mean ratio of CRP to baseline at each visit with its 95 % t interval (see
+    :func:`msc_analysis.stats.paired.geometric_mean_ratio_by_visit` for the columns)."""
+    return geometric_mean_ratio_by_visit(by_visit, "crp_mg_dl", "crp_mg_dl_baseline")
+
+
+def headline_measures(summary: pd.DataFrame) -> pd.DataFrame:
+    """Headline rows: ``crp_mg_dl_median`` (days 0, 1, 3, ...) and ``crp_change_mg_dl_median``
+    (each visit after day 0), the IQR in the CI columns, unit mg/dL.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`crp_summary`.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``,
+        ``unit``, ``method`` (for ``report.results.result_rows``).
+    """
+    return pd.concat([
+        median_measures(summary, "crp_mg_dl", measure="crp_mg_dl_median", unit=CRP_UNIT,
+                        n_column="n_measured", what="CRP of treated subjects measured at the visit",
+                        include_baseline=True),
+        median_measures(summary, "crp_change_mg_dl", measure="crp_change_mg_dl_median", unit=CRP_UNIT,
+                        n_column="n_change", what="CRP change from baseline (value - baseline) of "
+                        "treated subjects with both", include_baseline=False),
+    ], ignore_index=True)

@@ -1,0 +1,413 @@
+"""Improvement of the Liao (NEWS-C) score after the infusion: the three pre-specified measures.
+
+Population: treated subjects; day 0 is the infusion. Every vital-sign assessment is scored with
+:func:`msc_analysis.derive.liao_score.liao_score` (its five switches are passed through).
+By default assessments flagged ``incomplete`` (a vital sign missing, so the score is only a
+lower bound) are left out of every measure here (``include_incomplete=False``); the count
+left out is reported by :func:`assessment_completeness`.
+
+1. Change in total score from baseline by visit (baseline and visit rules of the ``liao`` rows
+   of ``definitions/baseline.yaml`` and ``definitions/visit_windows.csv``).
+2. Proportion whose level fell by at least one colour by each horizon day (exact CI); a death on
+   or before the horizon counts as not improved.
+3. Time to the first sustained low score (total <= ``low_score_max`` held ``hold_hours``),
+   death competing; the cumulative incidence itself comes from
+   :mod:`msc_analysis.stats.competing_risks`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..derive.baseline import derive_baseline
+from ..stats.paired import signed_rank_by_visit
+from ..derive.liao_score import LIAO_LEVELS, liao_score
+from ..derive.visits import (VISIT_STATUSES, family_rule, longitudinal,
+                             median_measures, subject_course, summarise_visits)
+from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+from ..stats.competing_risks import cumulative_incidence
+
+__all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "SUSTAINED_OUTCOMES",
+           "score_assessments", "assessment_completeness", "liao_by_visit", "score_change_summary",
+           "score_change_tests", "level_distribution", "level_improvement",
+           "improvement_proportions", "sustained_low_score", "sustained_low_score_incidence",
+           "headline_measures"]
+
+FAMILY = "liao"
+#: Categories of the level-by-visit figure: the four levels, then why there is no level.
+LEVEL_CATEGORIES = (*LIAO_LEVELS, *VISIT_STATUSES[1:])
+#: Outcome of a subject at an improvement horizon, in display order.
+IMPROVEMENT_OUTCOMES = ("improved", "not improved", "died", "follow-up not reached", "no baseline")
+#: Event codes of the sustained-low-score endpoint (the ``event`` column).
+SUSTAINED_OUTCOMES = {0: "censored", 1: "sustained low score", 2: "died first"}
+
+
+def score_assessments(vitals: pd.DataFrame, subjects: pd.DataFrame, *, age_points: int = 3,
+                      age_triggers_single_parameter_rule: bool = False, spo2_scale: int = 1,
+                      consciousness_scale: str = "ACVPU", level_rule: str = "total") -> pd.DataFrame:
+    """Liao (NEWS-C) score and level of every vital-sign assessment of the subjects given.
+
+    Parameters
+    ----------
+    vitals : DataFrame
+        The vitals table (``Cut.vitals``, with ``days_since_infusion``).
+    subjects : DataFrame
+        ``subject_id``, ``age_years``: the population to score.
+    age_points, age_triggers_single_parameter_rule, spo2_scale, consciousness_scale, level_rule
+        The five switches of :func:`~msc_analysis.derive.liao_score.liao_score` (same defaults).
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, ``measured_at``, ``days_since_infusion``, ``liao_total`` (int),
+        ``liao_level`` (ordered categorical), ``incomplete`` (bool), ``n_parameters_missing``,
+        ``age_points`` (Int64: the points age adds to every assessment of the subject).
+    """
+    mine = vitals[vitals["subject_id"].astype(str).isin(set(subjects["subject_id"].astype(str)))]
+    scored = liao_score(mine, subjects[["subject_id", "age_years"]], age_points=age_points,
+                        age_triggers_single_parameter_rule=age_triggers_single_parameter_rule,
+                        spo2_scale=spo2_scale, consciousness_scale=consciousness_scale,
+                        level_rule=level_rule)
+    return scored[["subject_id", "measured_at", "days_since_infusion", "liao_total", "liao_level",
+                   "incomplete", "n_parameters_missing", "age_points"]].reset_index(drop=True)
+
+
+def assessment_completeness(scored: pd.DataFrame) -> pd.DataFrame:
+    """One row: ``n_assessments``, ``n_incomplete`` (a vital sign missing), ``n_subjects``."""
+    return pd.DataFrame({"n_assessments": [len(scored)], "n_incomplete": [int(scored["incomplete"].sum())],
+                         "n_subjects": [scored["subject_id"].nunique()]})
+
+
+def _usable(scored: pd.DataFrame, include_incomplete: bool) -> pd.DataFrame:
+    missing = [c for c in ("subject_id", "measured_at", "days_since_infusion", "liao_total",
+                           "liao_level", "incomplete") if c not in scored]
+    if missing:
+        raise ValueError(f"scored assessments lack column(s): {missing}")
+    return scored if include_incomplete else scored[~scored["incomplete"].astype(bool)]
+
+
+def _level_code(levels) -> np.ndarray:
+    """0 green .. 3 red; -1 missing."""
+    return pd.Categorical(pd.Series(levels).astype(object), categories=LIAO_LEVELS).codes
+
+
+def liao_by_visit(scored: pd.DataFrame, subjects: pd.DataFrame, *, include_incomplete: bool = False,
+                  windows: pd.DataFrame | None = None, window_days_before: int | None = None,
+                  day0_values: str | None = None) -> pd.DataFrame:
+    """Total score and level of each treated subject at baseline and at each visit.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        From :func:`score_assessments`.
+    subjects : DataFrame
+        The treated population: ``subject_id``, ``infused_on``, ``died_on``,
+        ``discharged_on``, ``last_known_alive_on``.
+    include_incomplete : bool, default False
+        Use assessments with a missing vital sign (their score is a lower bound).
+    windows, window_days_before, day0_values
+        Visit windows and baseline rule; ``None`` reads the ``liao`` rows of the definitions.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject for the baseline and for each visit: ``subject_id``, ``visit``,
+        ``target_day`` (0 = baseline), ``status``, ``days_since_infusion``, ``measured_at``,
+        ``liao_total``, ``liao_level`` (ordered categorical), ``incomplete``, ``death_day``,
+        ``discharge_day``, ``has_baseline``, ``liao_total_baseline``, ``liao_level_baseline``,
+        ``liao_change`` (total - baseline total, points), ``level_change`` (Int64: colours
+        moved from the baseline level; negative is better).
+    """
+    rule = family_rule(FAMILY, windows, window_days_before, day0_values)
+    long = longitudinal(_usable(scored, include_incomplete), subjects, value_column="liao_total",
+                        time_column="measured_at", carry=("liao_level", "incomplete"), **rule)
+    long = long.drop(columns=["change_pct", "baseline_incomplete"]).rename(columns={
+        "value": "liao_total", "baseline_value": "liao_total_baseline",
+        "baseline_liao_level": "liao_level_baseline", "change": "liao_change"})
+    level, base = _level_code(long["liao_level"]), _level_code(long["liao_level_baseline"])
+    dtype = pd.CategoricalDtype(LIAO_LEVELS, ordered=True)
+    return long.assign(
+        liao_level=pd.Categorical.from_codes(level, dtype=dtype),
+        liao_level_baseline=pd.Categorical.from_codes(base, dtype=dtype),
+        level_change=pd.Series(level - base, index=long.index, dtype="Int64")
+        .where((level >= 0) & (base >= 0)))
+
+
+def score_change_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """``derive.visits.summarise_visits`` of the total (``liao_total_*``) and its change (``liao_change_*``)."""
+    return summarise_visits(by_visit, "liao_total", "liao_change")
+
+
+def score_change_tests(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Wilcoxon signed-rank test of the score change at each visit (columns of
+    ``stats.paired.signed_rank_by_visit``)."""
+    return signed_rank_by_visit(by_visit, "liao_change")
+
+
+def level_distribution(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Every treated subject at every visit: their level, or why there is none.
+
+    Returns
+    -------
+    DataFrame
+        One row per visit (baseline first) and category of :data:`LEVEL_CATEGORIES` (zeros
+        included): ``visit``, ``target_day``, ``category`` (the level if assessed; otherwise
+        died, discharged, follow-up not reached or no value), ``n_subjects``, ``share_prop``
+        (of the treated subjects at that visit).
+    """
+    measured = by_visit["status"] == VISIT_STATUSES[0]
+    category = by_visit["liao_level"].astype(object).where(measured, by_visit["status"].astype(object))
+    counts = pd.DataFrame({"visit": by_visit["visit"].to_numpy(), "category": category.to_numpy()}) \
+        .groupby(["visit", "category"]).size().rename("n_subjects")
+    visits = by_visit[["visit", "target_day"]].drop_duplicates()
+    out = visits.merge(pd.DataFrame({"category": LEVEL_CATEGORIES}), how="cross") \
+        .join(counts, on=["visit", "category"])
+    out["n_subjects"] = out["n_subjects"].fillna(0).astype("int64")
+    out["category"] = pd.Categorical(out["category"], categories=LEVEL_CATEGORIES, ordered=True)
+    total = out.groupby("visit", sort=False)["n_subjects"].transform("sum")
+    out["share_prop"] = (out["n_subjects"] / total.where(total > 0)).astype("float64")
+    return out.reset_index(drop=True)
+
+
+def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
+                      horizons: Sequence[int] = (7, 14, 28, 60), include_incomplete: bool = False,
+                      window_days_before: int | None = None, day0_values: str | None = None) -> pd.DataFrame:
+    """Whether each treated subject's level fell by at least one colour by each horizon day.
+
+    A subject has **improved by day X** when some assessment on days 1 to X is at least one
+    colour below the baseline level. Outcomes at day X, in this order of precedence:
+    "no baseline" (no baseline assessment: not evaluable); "died" (death on or before day X:
+    counted as **not improved**, even after an earlier improvement); "follow-up not reached"
+    (alive and followed up for fewer than X days: not evaluable yet, the outcome could still
+    change); "improved"; "not improved" (including a green baseline, which cannot fall).
+
+    Parameters
+    ----------
+    scored : DataFrame
+        From :func:`score_assessments`.
+    subjects : DataFrame
+        The treated population (columns of ``derive.visits.subject_course``).
+    horizons : sequence of int
+        Days after the infusion (default 7, 14, 28, 60: pre-specified).
+    include_incomplete, window_days_before, day0_values
+        As in :func:`liao_by_visit`.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject and horizon: ``subject_id``, ``horizon_day``,
+        ``liao_level_baseline`` (ordered categorical), ``first_improvement_day`` (Int64: first
+        day with a level below baseline), ``outcome`` (categorical,
+        :data:`IMPROVEMENT_OUTCOMES`), ``improved`` (bool), ``evaluable`` (bool: improved,
+        not improved or died).
+    """
+    if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in horizons):
+        raise ValueError(f"horizons must be whole days >= 1, got {list(horizons)}")
+    rule = family_rule(FAMILY, None, window_days_before, day0_values)
+    usable = _usable(scored, include_incomplete)
+    base = derive_baseline(usable, subjects, value_column="liao_total", time_column="measured_at",
+                           carry=("liao_level",), window_days_before=rule["window_days_before"],
+                           day0_values=rule["day0_values"])
+    course = subject_course(subjects)
+    base_code = pd.Series(_level_code(base["baseline_liao_level"]), index=base["subject_id"].astype(str))
+    post = usable[(usable["days_since_infusion"] >= 1).fillna(False).to_numpy(bool)]
+    post_id = post["subject_id"].astype(str)
+    below = _level_code(post["liao_level"]) <= base_code.reindex(post_id).fillna(-1).to_numpy() - 1
+    below &= _level_code(post["liao_level"]) >= 0
+    first = (post.loc[below, "days_since_infusion"].astype("int64")
+             .groupby(post_id[below].to_numpy()).min())
+    first_day = pd.array(first.reindex(base["subject_id"].astype(str)).to_numpy(), dtype="Int64")
+
+    frames = []
+    for h in horizons:
+        outcome = np.select(
+            [~base["has_baseline"].to_numpy(bool),
+             (course["death_day"] <= h).fillna(False).to_numpy(bool),
+             (course["follow_up_days"] < h).to_numpy(bool),
+             pd.Series(first_day <= h).fillna(False).to_numpy(bool)],
+            ["no baseline", "died", "follow-up not reached", "improved"], default="not improved")
+        frames.append(pd.DataFrame({
+            "subject_id": base["subject_id"].to_numpy(), "horizon_day": int(h),
+            "liao_level_baseline": pd.Categorical(base["baseline_liao_level"].astype(object),
+                                                  categories=LIAO_LEVELS, ordered=True),
+            "first_improvement_day": first_day,
+            "outcome": pd.Categorical(outcome, categories=IMPROVEMENT_OUTCOMES),
+            "improved": outcome == "improved",
+            "evaluable": np.isin(outcome, ["improved", "not improved", "died"])}))
+    columns = ["subject_id", "horizon_day", "liao_level_baseline", "first_improvement_day", "outcome",
+               "improved", "evaluable"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def improvement_proportions(per_subject: pd.DataFrame) -> pd.DataFrame:
+    """Proportion improved by each horizon among evaluable subjects, with an exact 95 % CI.
+
+    Parameters
+    ----------
+    per_subject : DataFrame
+        From :func:`level_improvement`.
+
+    Returns
+    -------
+    DataFrame
+        One row per horizon: ``horizon_day``, ``n_subjects``, ``n_no_baseline``,
+        ``n_not_reached``, ``n_evaluable`` (the denominator), ``n_improved``, ``n_died``
+        (counted as not improved), ``improved_prop``, ``ci95_lower``, ``ci95_upper``
+        (Clopper-Pearson, ``stats.binomial.exact_proportion``).
+    """
+    rows = []
+    for h, g in per_subject.groupby("horizon_day", sort=True):
+        counts = g["outcome"].value_counts().reindex(IMPROVEMENT_OUTCOMES, fill_value=0)
+        rows.append({"horizon_day": int(h), "n_subjects": len(g), "n_no_baseline": int(counts["no baseline"]),
+                     "n_not_reached": int(counts["follow-up not reached"]),
+                     "n_evaluable": int(g["evaluable"].sum()), "n_improved": int(counts["improved"]),
+                     "n_died": int(counts["died"])})
+    out = pd.DataFrame(rows, columns=["horizon_day", "n_subjects", "n_no_baseline", "n_not_reached",
+                                      "n_evaluable", "n_improved", "n_died"])
+    ci = exact_proportion(out["n_improved"].to_numpy(int), out["n_evaluable"].to_numpy(int))
+    return out.assign(improved_prop=ci["estimate_prop"].to_numpy(), ci95_lower=ci["ci95_lower"].to_numpy(),
+                      ci95_upper=ci["ci95_upper"].to_numpy())
+
+
+def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_score_max: int = 2,
+                        hold_hours: float = 24.0, hold_tolerance_hours: float = 2.0,
+                        horizon_days: int = 60, include_incomplete: bool = False) -> pd.DataFrame:
+    """Time from the infusion to the first sustained low score, death competing.
+
+    A **low-score run** is a series of consecutive post-baseline assessments (day 1 on) all
+    with ``liao_total <= low_score_max``. It is **sustained** when its last assessment is at
+    least ``hold_hours - hold_tolerance_hours`` after its first (assessment times drift by
+    minutes from day to day; the tolerance keeps 08:40 then 08:05 the next day a 24 h hold).
+    The event day is the day of the run's first assessment. Event codes:
+
+    - 1 "sustained low score": a sustained run starting on or before ``horizon_days``;
+    - 2 "died first": no such run, and the subject died in hospital (no discharge before the
+      death) on or before ``horizon_days``; time = day of death;
+    - 0 "censored": otherwise, at the day of the last post-baseline assessment (vital signs stop
+      at discharge, so a subject discharged before a sustained low score, or dying after
+      discharge, is censored there), or at ``horizon_days`` if later; day 0 without any.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        From :func:`score_assessments`.
+    subjects : DataFrame
+        The treated population (columns of ``derive.visits.subject_course``).
+    low_score_max : int, default 2
+        Highest total that counts as low.
+    hold_hours, hold_tolerance_hours : float, default 24 and 2
+        How long the low score must hold, and the allowed shortfall of the last assessment.
+    horizon_days : int, default 60
+        End of the observation for this endpoint.
+    include_incomplete : bool, default False
+        Use assessments with a missing vital sign (lower-bound totals). Left out, they neither
+        break nor extend a run.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject of ``subjects``: ``subject_id``, ``time_days`` (int),
+        ``event`` (int 0/1/2), ``outcome`` (label of ``event``, :data:`SUSTAINED_OUTCOMES`),
+        ``run_start_at``, ``run_confirmed_at`` (datetimes of the run's first assessment and
+        of the first assessment completing the hold; missing unless ``event`` is 1),
+        ``discharged_before_event`` (bool: censored at a discharge alive),
+        ``low_score_possible`` (bool: false when age alone adds more than ``low_score_max``
+        points, as with the default ``age_points=3`` at age 65 or more; missing age points
+        count as 0).
+    """
+    if hold_tolerance_hours < 0 or hold_hours < hold_tolerance_hours:
+        raise ValueError("need 0 <= hold_tolerance_hours <= hold_hours")
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, (int, np.integer)) or horizon_days < 1:
+        raise ValueError(f"horizon_days must be a whole number of days >= 1, got {horizon_days!r}")
+    course = subject_course(subjects)
+    ids = course["subject_id"].astype(str)
+    usable = _usable(scored, include_incomplete)
+    day = usable["days_since_infusion"]
+    a = usable[(day >= 1).fillna(False).to_numpy(bool)
+               & usable["subject_id"].astype(str).isin(set(ids)).to_numpy(bool)]
+    a = pd.DataFrame({"sid": a["subject_id"].astype(str).to_numpy(), "at": a["measured_at"].to_numpy(),
+                      "day": a["days_since_infusion"].astype("int64").to_numpy(),
+                      "low": (a["liao_total"] <= low_score_max).to_numpy(bool),
+                      "row": np.arange(len(a))}).sort_values(["sid", "at", "row"], kind="stable")
+    new_run = (a["low"] != a["low"].shift()) | (a["sid"] != a["sid"].shift())
+    a["run"] = new_run.cumsum()
+    runs = a[a["low"]].groupby("run").agg(sid=("sid", "first"), start=("at", "first"), day=("day", "first"))
+    need = pd.Timedelta(hours=hold_hours - hold_tolerance_hours)
+    low = a[a["low"]].join(runs["start"], on="run")
+    confirming = low[low["at"] - low["start"] >= need].groupby("run")["at"].first()
+    runs = runs.join(confirming.rename("confirmed"), how="inner")
+    first = runs[runs["day"] <= horizon_days].sort_values("start").drop_duplicates("sid").set_index("sid")
+    last_day = a.groupby("sid")["day"].max().reindex(ids)
+
+    hit = ids.isin(first.index).to_numpy()
+    death, discharge = course["death_day"], course["discharge_day"]
+    in_hospital_death = (death <= horizon_days) & (discharge.isna() | (discharge > death))
+    died = ~hit & in_hospital_death.fillna(False).to_numpy(bool)
+    event = np.where(hit, 1, np.where(died, 2, 0))
+    censor = np.minimum(last_day.fillna(0).to_numpy(float), horizon_days)
+    time = np.where(hit, first["day"].reindex(ids).to_numpy(float),
+                    np.where(died, death.to_numpy(float, na_value=np.nan), censor))
+    discharged = (event == 0) & (discharge <= horizon_days).fillna(False).to_numpy(bool)
+    age = (scored.assign(sid=scored["subject_id"].astype(str)).groupby("sid")["age_points"].max()
+           if "age_points" in scored else pd.Series(dtype="float64"))
+    possible = (age.reindex(ids).fillna(0).to_numpy(float) <= low_score_max)
+    return pd.DataFrame({
+        "subject_id": course["subject_id"].to_numpy(), "time_days": time.astype("int64"),
+        "event": event.astype("int64"), "outcome": [SUSTAINED_OUTCOMES[e] for e in event],
+        "run_start_at": first["start"].reindex(ids).to_numpy(),
+        "run_confirmed_at": first["confirmed"].reindex(ids).to_numpy(),
+        "discharged_before_event": discharged, "low_score_possible": possible})
+
+
+def sustained_low_score_incidence(times: pd.DataFrame, days: Sequence[float] | None = None,
+                                  *, cause: int = 1) -> pd.DataFrame:
+    """Cumulative incidence of the first sustained low score (``cause=1``) or of death in
+    hospital before it (``cause=2``), the other competing (Aalen-Johansen).
+
+    ``times`` comes from :func:`sustained_low_score` (``time_days``, ``event``); ``days`` are
+    the days to read the curve at (default: every distinct time). Returns the columns of
+    :func:`msc_analysis.stats.competing_risks.cumulative_incidence`: ``time_days``,
+    ``n_at_risk``, ``n_events``, ``n_competing``, ``n_censored``,
+    ``cumulative_incidence_prop``, ``ci95_lower``, ``ci95_upper``.
+    """
+    return cumulative_incidence(times["time_days"].to_numpy(float), times["event"].to_numpy(int),
+                                cause=cause, times=None if days is None else list(days))
+
+
+def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
+                      incidence: pd.DataFrame | None = None, cif_method: str = "",
+                      n_subjects: int | None = None, low_score_max: int = 2,
+                      hold_hours: float = 24.0) -> pd.DataFrame:
+    """Headline rows: ``score_change_median`` by visit day (IQR in the CI columns, points),
+    ``improved_prop`` by horizon day (exact CI), and, when ``incidence`` is given,
+    ``sustained_low_score_cumulative_incidence_prop`` by day.
+
+    ``change_summary`` comes from :func:`score_change_summary`, ``proportions`` from
+    :func:`improvement_proportions`, ``incidence`` from :func:`sustained_low_score_incidence`
+    at the reported days; ``cif_method`` (``stats.competing_risks.CIF_CI_METHOD``),
+    ``n_subjects`` (subjects behind the incidence), ``low_score_max`` and ``hold_hours`` are
+    written into the ``method`` and ``n`` columns. Returns ``measure``, ``group``, ``day``,
+    ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``, ``method`` (for
+    ``report.results.result_rows``).
+    """
+    rows = [median_measures(change_summary, "liao_change", measure="score_change_median", unit="points",
+                            n_column="n_change", what="change in Liao (NEWS-C) total score from "
+                            "baseline of treated subjects with both", include_baseline=False),
+            pd.DataFrame({"measure": "improved_prop", "group": "all", "day": proportions["horizon_day"],
+                          "estimate": proportions["improved_prop"], "ci95_lower": proportions["ci95_lower"],
+                          "ci95_upper": proportions["ci95_upper"], "n": proportions["n_evaluable"],
+                          "unit": "proportion",
+                          "method": "level fell by at least one colour from baseline by the day; deaths "
+                                    "counted as not improved; subjects without baseline or not yet "
+                                    f"followed to the day excluded; {EXACT_CI_METHOD}"})]
+    if incidence is not None:
+        rows.append(pd.DataFrame({
+            "measure": "sustained_low_score_cumulative_incidence_prop", "group": "all",
+            "day": incidence["time_days"], "estimate": incidence["cumulative_incidence_prop"],
+            "ci95_lower": incidence["ci95_lower"], "ci95_upper": incidence["ci95_upper"],
+            "n": n_subjects, "unit": "proportion",
+            "method": f"cumulative incidence of a first sustained low score (Liao total <= {low_score_max} "
+                      f"held {hold_hours:g} h), death in hospital competing; {cif_method}"}))
+    return pd.concat(rows, ignore_index=True)

@@ -1,0 +1,218 @@
+"""Oxygenation index PaO2/FiO2 (P/F, mmHg) by visit, change from baseline and Berlin shifts.
+
+Population: treated subjects; day 0 is the infusion. P/F is the PaO2 divided by the FiO2 of
+the **same** arterial blood gas (one row of ``blood_gases``); the loader has already turned
+FiO2 written as a percentage (21-100) into a fraction. Baseline and visits follow the shared
+rules with the ``pao2_fio2`` rows of ``definitions/baseline.yaml`` and
+``definitions/visit_windows.csv``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
+from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal,
+                             median_measures, summarise_visits)
+
+__all__ = ["FAMILY", "BERLIN_CATEGORIES", "NO_BASELINE", "pf_ratio", "berlin_category",
+           "pf_by_visit", "pf_summary", "pf_change_tests", "pf_ratio_to_baseline",
+           "berlin_shift_table", "headline_measures"]
+
+FAMILY = "pao2_fio2"
+#: Oxygenation categories of the Berlin ARDS definition (ARDS Definition Task Force, JAMA
+#: 2012), best first: ``lower < P/F <= upper`` mmHg. Only the P/F bands are used (the PEEP,
+#: timing and imaging criteria of ARDS are not assessed here).
+BERLIN_CATEGORIES = pd.DataFrame({
+    "category": ["> 300", "200-300 (mild)", "100-200 (moderate)", "<= 100 (severe)"],
+    "lower_mmhg": [300.0, 200.0, 100.0, -np.inf],
+    "upper_mmhg": [np.inf, 300.0, 200.0, 100.0],
+})
+#: Baseline category of a subject without a baseline P/F in the shift table.
+NO_BASELINE = "no baseline"
+_RENAME = {"value": "pf_ratio_mmhg", "baseline_value": "pf_ratio_mmhg_baseline",
+           "change": "pf_ratio_change_mmhg", "change_pct": "pf_ratio_change_pct"}
+
+
+def pf_ratio(blood_gases: pd.DataFrame) -> pd.DataFrame:
+    """PaO2/FiO2 of every arterial blood gas.
+
+    Parameters
+    ----------
+    blood_gases : DataFrame
+        ``subject_id``, ``collected_at``, ``days_since_infusion``, ``pao2_mmhg``, ``fio2``
+        (a fraction 0.21-1.0, as ``Cut.blood_gases`` holds it).
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id``, ``collected_at``, ``days_since_infusion``, ``pao2_mmhg``, ``fio2``,
+        ``pf_ratio_mmhg`` (PaO2 / FiO2; missing where either is missing).
+
+    Raises
+    ------
+    ValueError
+        A column is missing, or an FiO2 is above 1 or not positive (a percentage that was
+        not converted: load the cut with ``load_cut``).
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"subject_id": ["A", "A"], "days_since_infusion": [0, 7],
+    ...     "collected_at": pd.to_datetime(["2020-08-02 06:30", "2020-08-09 06:30"]),
+    ...     "pao2_mmhg": [65.0, 80.0], "fio2": [0.5, 0.4]})
+    >>> pf_ratio(g)["pf_ratio_mmhg"].tolist()
+    [130.0, 200.0]
+    """
+    missing = [c for c in ("subject_id", "collected_at", "days_since_infusion", "pao2_mmhg", "fio2")
+               if c not in blood_gases]
+    if missing:
+        raise ValueError(f"blood_gases lacks required column(s): {missing}")
+    fio2 = blood_gases["fio2"].astype("float64")
+    bad = (fio2 > 1) | (fio2 <= 0)
+    if bad.any():
+        raise ValueError(f"fio2 must be a fraction in (0, 1]; got {sorted(fio2[bad].unique())[:5]} "
+                         "(load_cut divides percentages by 100)")
+    pao2 = blood_gases["pao2_mmhg"].astype("float64")
+    return pd.DataFrame({"subject_id": blood_gases["subject_id"].to_numpy(),
+                         "collected_at": blood_gases["collected_at"].to_numpy(),
+                         "days_since_infusion": blood_gases["days_since_infusion"].astype("Int64").to_numpy(),
+                         "pao2_mmhg": pao2.to_numpy(), "fio2": fio2.to_numpy(),
+                         "pf_ratio_mmhg": (pao2 / fio2).to_numpy()})
+
+
+def berlin_category(pf_mmhg, categories: pd.DataFrame | None = None) -> pd.Categorical:
+    """Berlin oxygenation category of each P/F value (``lower < P/F <= upper``; ``categories``
+    defaults to :data:`BERLIN_CATEGORIES`).
+
+    Examples
+    --------
+    >>> list(berlin_category([300.0, 300.1, 200.0, 100.0, np.nan]))
+    ['200-300 (mild)', '> 300', '100-200 (moderate)', '<= 100 (severe)', nan]
+    """
+    categories = BERLIN_CATEGORIES if categories is None else categories
+    x = np.asarray(pf_mmhg, dtype=float)
+    codes = np.full(len(x), -1)
+    for i, c in enumerate(categories.itertuples()):
+        codes[(x > c.lower_mmhg) & (x <= c.upper_mmhg)] = i
+    return pd.Categorical.from_codes(codes, categories=list(categories["category"]), ordered=True)
+
+
+def pf_by_visit(blood_gases: pd.DataFrame, subjects: pd.DataFrame, *,
+                windows: pd.DataFrame | None = None, window_days_before: int | None = None,
+                day0_values: str | None = None, categories: pd.DataFrame | None = None) -> pd.DataFrame:
+    """P/F of each treated subject at baseline and at each visit, with change from baseline.
+
+    Parameters
+    ----------
+    blood_gases : DataFrame
+        See :func:`pf_ratio`.
+    subjects : DataFrame
+        The treated population: ``subject_id``, ``infused_on``, ``died_on``,
+        ``discharged_on``, ``last_known_alive_on``.
+    windows, window_days_before, day0_values
+        Visit windows and baseline rule; ``None`` reads the ``pao2_fio2`` rows of
+        ``visit_windows.csv`` and ``baseline.yaml``.
+    categories : DataFrame, optional
+        Oxygenation bands ``category``, ``lower_mmhg``, ``upper_mmhg`` (default
+        :data:`BERLIN_CATEGORIES`).
+
+    Returns
+    -------
+    DataFrame
+        One row per subject for the baseline and for each visit: ``subject_id``, ``visit``,
+        ``target_day`` (0 = baseline), ``status``, ``days_since_infusion``, ``collected_at``,
+        ``pf_ratio_mmhg``, ``pao2_mmhg``, ``fio2`` (of the gas used), ``death_day``,
+        ``discharge_day``, ``has_baseline``, ``pf_ratio_mmhg_baseline``,
+        ``pf_ratio_change_mmhg`` (value - baseline), ``pf_ratio_change_pct``,
+        ``berlin_category`` and ``berlin_category_baseline`` (ordered categoricals).
+    """
+    rule = family_rule(FAMILY, windows, window_days_before, day0_values)
+    long = longitudinal(pf_ratio(blood_gases), subjects, value_column="pf_ratio_mmhg",
+                        time_column="collected_at", carry=("pao2_mmhg", "fio2"), **rule)
+    long = long.drop(columns=["baseline_pao2_mmhg", "baseline_fio2"]).rename(columns=_RENAME)
+    return long.assign(berlin_category=berlin_category(long["pf_ratio_mmhg"], categories),
+                       berlin_category_baseline=berlin_category(long["pf_ratio_mmhg_baseline"], categories))
+
+
+def pf_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Subjects behind each visit; median and quartiles of P/F (``pf_ratio_mmhg_*``) and of its
+    change (``pf_ratio_change_mmhg_*``); see :func:`msc_analysis.derive.visits.summarise_visits`."""
+    return summarise_visits(by_visit, "pf_ratio_mmhg", "pf_ratio_change_mmhg")
+
+
+def pf_change_tests(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Wilcoxon signed-rank test of the P/F change at each visit (columns of
+    :func:`msc_analysis.stats.paired.signed_rank_by_visit`)."""
+    return signed_rank_by_visit(by_visit, "pf_ratio_change_mmhg")
+
+
+def pf_ratio_to_baseline(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Geometric-mean ratio of P/F to baseline at each visit with its 95 % t interval (columns
+    of :func:`msc_analysis.stats.paired.geometric_mean_ratio_by_visit`)."""
+    return geometric_mean_ratio_by_visit(by_visit, "pf_ratio_mmhg", "pf_ratio_mmhg_baseline")
+
+
+def berlin_shift_table(by_visit: pd.DataFrame, days: Sequence[int] | None = None) -> pd.DataFrame:
+    """Baseline-to-visit shift of the Berlin category, every subject counted at every visit.
+
+    Parameters
+    ----------
+    by_visit : DataFrame
+        From :func:`pf_by_visit`.
+    days : sequence of int, optional
+        Target days of the visits to tabulate (default: every visit after day 0).
+
+    Returns
+    -------
+    DataFrame
+        One row per visit after day 0, baseline category and visit category (every
+        combination, zeros included): ``visit``, ``target_day``, ``baseline_category`` (the
+        Berlin categories then :data:`NO_BASELINE`), ``visit_category`` (the Berlin categories
+        for subjects measured, else their status: died, discharged, follow-up not reached, no
+        value), ``n_subjects``.
+    """
+    bands = list(by_visit["berlin_category"].cat.categories)
+    rows = by_visit[by_visit["visit"] != BASELINE_VISIT]
+    if days is not None:
+        unknown = sorted(set(days) - set(rows["target_day"]))
+        if unknown:
+            raise ValueError(f"no visit with target day {unknown}; visits are on days "
+                             f"{sorted(set(rows['target_day']))}")
+        rows = rows[rows["target_day"].isin(set(days))]
+    base_levels, visit_levels = [*bands, NO_BASELINE], [*bands, *VISIT_STATUSES[1:]]
+    base = rows["berlin_category_baseline"].astype(object).where(rows["has_baseline"], NO_BASELINE)
+    at_visit = rows["berlin_category"].astype(object).where(rows["status"] == VISIT_STATUSES[0],
+                                                            rows["status"].astype(object))
+    visits = rows[["visit", "target_day"]].drop_duplicates()
+    grid = visits.merge(pd.DataFrame({"baseline_category": base_levels}), how="cross").merge(
+        pd.DataFrame({"visit_category": visit_levels}), how="cross")
+    counts = (pd.DataFrame({"visit": rows["visit"].to_numpy(), "baseline_category": base.to_numpy(),
+                            "visit_category": at_visit.to_numpy()})
+              .groupby(["visit", "baseline_category", "visit_category"]).size().rename("n_subjects"))
+    out = grid.join(counts, on=["visit", "baseline_category", "visit_category"])
+    out["n_subjects"] = out["n_subjects"].fillna(0).astype("int64")
+    out["baseline_category"] = pd.Categorical(out["baseline_category"], categories=base_levels, ordered=True)
+    out["visit_category"] = pd.Categorical(out["visit_category"], categories=visit_levels, ordered=True)
+    return out.reset_index(drop=True)
+
+
+def headline_measures(summary: pd.DataFrame) -> pd.DataFrame:
+    """Headline rows: ``pf_ratio_median`` (days 0, 1, 3, ...) and ``pf_ratio_change_median``
+    (each visit after day 0), the IQR in the CI columns, unit mmHg.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``,
+        ``unit``, ``method`` (for ``report.results.result_rows``).
+    """
+    return pd.concat([
+        median_measures(summary, "pf_ratio_mmhg", measure="pf_ratio_median", unit="mmHg",
+                        n_column="n_measured", what="PaO2/FiO2 of treated subjects with a blood "
+                        "gas at the visit", include_baseline=True),
+        median_measures(summary, "pf_ratio_change_mmhg", measure="pf_ratio_change_median", unit="mmHg",
+                        n_column="n_change", what="PaO2/FiO2 change from baseline (value - baseline) "
+                        "of treated subjects with both", include_baseline=False),
+    ], ignore_index=True)

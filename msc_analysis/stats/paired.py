@@ -1,0 +1,130 @@
+"""Paired comparisons of a value with its baseline at each visit: Wilcoxon signed-rank test
+(scipy.stats.wilcoxon) and the geometric-mean ratio with a t interval (scipy.stats.t).
+
+Both take the long visit frame of :func:`msc_analysis.derive.visits.longitudinal` and use the
+subjects measured at the visit who have a baseline.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..derive.baseline import MEASURED
+from ..derive.visits import _by_visit
+
+__all__ = ["WILCOXON_METHOD", "GMR_METHOD", "signed_rank_by_visit", "geometric_mean_ratio_by_visit"]
+
+WILCOXON_METHOD = (
+    "Wilcoxon signed-rank test of the change (scipy.stats.wilcoxon, two-sided): zero changes "
+    "dropped (zero_method='wilcox'); exact null distribution when the non-zero changes are at "
+    "most 50 and untied, exact permutation distribution when tied and at most 13, otherwise the "
+    "normal approximation with tie correction and no continuity correction")
+GMR_METHOD = ("geometric mean of value/baseline with a 95% t interval on the log ratios "
+              "(scipy.stats.t); pairs with a value or baseline of 0 are left out and counted")
+
+
+def _after_day0(long: pd.DataFrame):
+    return ((visit, day, g) for visit, day, g in _by_visit(long) if day != 0)
+
+
+def _signed_rank(d: np.ndarray, n_pairs: int) -> tuple[float, float, str]:
+    if n_pairs == 0:
+        return np.nan, np.nan, "not done: no subject with a baseline and a value"
+    if len(d) == 0:
+        return np.nan, np.nan, "not done: every change is 0"
+    tied = len(np.unique(np.abs(d))) < len(d)
+    if not tied and len(d) <= 50:
+        method, how = "exact", "exact"
+    elif tied and len(d) <= 13:
+        method, how = stats.PermutationMethod(), "exact permutation (ties)"
+    else:
+        method, how = "asymptotic", "normal approximation"
+    r = stats.wilcoxon(d, zero_method="wilcox", method=method)
+    return float(r.statistic), float(r.pvalue), how
+
+
+def signed_rank_by_visit(long: pd.DataFrame, change_column: str = "change") -> pd.DataFrame:
+    """Wilcoxon signed-rank test of the change from baseline at each post-baseline visit.
+
+    Parameters
+    ----------
+    long : DataFrame
+        ``visit``, ``target_day``, ``status``, ``has_baseline`` and ``change_column``.
+
+    Returns
+    -------
+    DataFrame
+        One row per visit after day 0: ``visit``, ``target_day``, ``n_no_baseline`` (subjects
+        without a baseline), ``n_pairs`` (measured with a baseline), ``n_zero`` (changes of exactly 0, dropped), ``n_nonzero``,
+        ``wilcoxon_statistic`` (the smaller of the positive and negative rank sums),
+        ``p_value`` (two-sided), ``test_method`` (which null distribution was used; see
+        :data:`WILCOXON_METHOD`). Changes are rounded to 10 decimals first so that values
+        equal on paper are tied.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"visit": "Day 7", "target_day": 7, "status": "measured",
+    ...                      "has_baseline": True, "change": [-3.0, -1.0, -2.0, 0.0]})
+    >>> signed_rank_by_visit(long)[["n_pairs", "n_nonzero", "wilcoxon_statistic", "p_value"]]
+       n_pairs  n_nonzero  wilcoxon_statistic  p_value
+    0        4          3                 0.0     0.25
+    """
+    rows = []
+    for visit, day, g in _after_day0(long):
+        d = g.loc[(g["status"] == MEASURED) & g["has_baseline"], change_column]
+        d = np.round(d.dropna().to_numpy(float), 10)
+        nonzero = d[d != 0]
+        statistic, p, how = _signed_rank(nonzero, len(d))
+        rows.append({"visit": visit, "target_day": int(day), "n_no_baseline": int((~g["has_baseline"]).sum()),
+                     "n_pairs": len(d), "n_zero": int((d == 0).sum()), "n_nonzero": len(nonzero),
+                     "wilcoxon_statistic": statistic, "p_value": p, "test_method": how})
+    return pd.DataFrame(rows, columns=["visit", "target_day", "n_no_baseline", "n_pairs", "n_zero", "n_nonzero",
+                                       "wilcoxon_statistic", "p_value", "test_method"])
+
+
+def geometric_mean_ratio_by_visit(long: pd.DataFrame, value_column: str = "value",
+                                  baseline_column: str = "baseline_value") -> pd.DataFrame:
+    """Geometric mean of value / baseline at each post-baseline visit, with a 95 % t interval.
+
+    Parameters
+    ----------
+    long : DataFrame
+        ``visit``, ``target_day``, ``status``, ``has_baseline``, ``value_column`` and
+        ``baseline_column`` (positive numbers; zeros cannot be logged).
+
+    Returns
+    -------
+    DataFrame
+        One row per visit after day 0: ``visit``, ``target_day``, ``n_no_baseline`` (subjects
+        without a baseline), ``n_pairs`` (measured with a baseline), ``n_nonpositive`` (pairs left out because the value or baseline is 0),
+        ``n_ratio`` (pairs used), ``geometric_mean_ratio``, ``ci95_lower``, ``ci95_upper``
+        (``exp(mean(log r) -/+ t(0.975, n-1) * sd(log r) / sqrt(n))``; missing when fewer
+        than 2 pairs). See :data:`GMR_METHOD`.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"visit": "Day 7", "target_day": 7, "status": "measured",
+    ...     "has_baseline": True, "value": [2.0, 8.0], "baseline_value": [4.0, 4.0]})
+    >>> r = geometric_mean_ratio_by_visit(long).iloc[0]
+    >>> float(r["geometric_mean_ratio"]), int(r["n_ratio"])
+    (1.0, 2)
+    """
+    rows = []
+    for visit, day, g in _after_day0(long):
+        p = g[(g["status"] == MEASURED) & g["has_baseline"]]
+        value = p[value_column].to_numpy(float)
+        base = p[baseline_column].to_numpy(float)
+        ok = (value > 0) & (base > 0)
+        logs = np.log(value[ok] / base[ok])
+        n = len(logs)
+        est = float(np.exp(logs.mean())) if n else np.nan
+        lower = upper = np.nan
+        if n >= 2:
+            half = stats.t.ppf(0.975, n - 1) * logs.std(ddof=1) / np.sqrt(n)
+            lower, upper = float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
+        rows.append({"visit": visit, "target_day": int(day), "n_no_baseline": int((~g["has_baseline"]).sum()),
+                     "n_pairs": len(p), "n_nonpositive": int((~ok).sum()), "n_ratio": n,
+                     "geometric_mean_ratio": est, "ci95_lower": lower, "ci95_upper": upper})
+    return pd.DataFrame(rows, columns=["visit", "target_day", "n_no_baseline", "n_pairs", "n_nonpositive", "n_ratio",
+                                       "geometric_mean_ratio", "ci95_lower", "ci95_upper"])
