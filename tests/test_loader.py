@@ -170,3 +170,22 @@ def test_infusion_before_enrollment_is_refused(tmp_path):
     assert [str(p) for p in err.value.problems] == [
         "infusions.csv, row 2, column 'infused_on': value '2020-08-02': "
         "cannot be before enrollment (2020-08-03)"]
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("admitted_on", "2020-08-03", "cannot be before the hospital admission (2020-08-03)"),
+    ("discharged_on", "2020-08-01", "cannot be after the discharge (2020-08-01)"),
+])
+def test_the_infusion_must_fall_within_the_admission(tmp_path, column, value, expected):
+    from msc_analysis import CutValidationError
+
+    cut_dir = shutil.copytree(FIXTURE_CUT, tmp_path / "cut")
+    frame = pd.read_csv(cut_dir / "subjects.csv", dtype=str, keep_default_na=False)
+    frame.loc[0, column] = value  # S01, infused 2020-08-02, screened 2020-08-01
+    if column == "admitted_on":
+        frame.loc[0, "screened_on"] = "2020-08-01"
+    frame.to_csv(cut_dir / "subjects.csv", index=False)
+    with pytest.raises(CutValidationError) as err:
+        load_cut(cut_dir)
+    messages = [str(p) for p in err.value.problems]
+    assert f"infusions.csv, row 2, column 'infused_on': value '2020-08-02': {expected}" in messages

@@ -97,11 +97,16 @@ def _infusion_rules(inf, subjects, raw, sources, add) -> list[Problem]:
     if "enrolled" in joined:
         add("infusions", joined.index[(joined["enrolled"] == False).fillna(False)],  # noqa: E712
             "subject_id", "this subject is not enrolled (subjects: enrolled = no) but has an infusion")
-    for column, what in (("screened_on", "screening"), ("enrolled_on", "enrollment")):
+    for column, what in (("screened_on", "screening"), ("enrolled_on", "enrollment"),
+                         ("admitted_on", "the hospital admission")):
         if column in joined:
             bad = joined.index[(joined["infused_on"] < joined[column]).fillna(False)]
             add("infusions", bad, "infused_on",
                 lambda r, c=column, w=what: f"cannot be before {w} ({joined.at[r, c].date()})")
+    if "discharged_on" in joined:  # the infusion is given during the admission
+        bad = joined.index[(joined["infused_on"] > joined["discharged_on"]).fillna(False)]
+        add("infusions", bad, "infused_on",
+            lambda r: f"cannot be after the discharge ({joined.at[r, 'discharged_on'].date()})")
     if "died_on" in joined:
         died_first = joined[(joined["died_on"] < joined["infused_on"]).fillna(False)]
         rows = dict(zip(died_first["row"], died_first["infused_on"]))
