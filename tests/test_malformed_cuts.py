@@ -615,7 +615,7 @@ def test_several_problems_in_several_files_are_all_reported_in_one_error(cut):
     set_cell(cut, "vitals.csv", 3, "spo2_pct", "140")
     set_cell(cut, "adverse_events.csv", 3, "grade", "6")
     set_cell(cut, "labs.csv", 4, "unit", "mg/mL")
-    set_cell(cut, "subjects.csv", 2, "discharged_on", "2020-07-29")
+    set_cell(cut, "subjects.csv", 4, "discharged_on", "2020-08-04")  # S03, never infused
     set_cell(cut, "imaging.csv", 2, "subject_id", "S99")
     set_cell(cut, "infusions.csv", 4, "infused_on", "44107")
     (cut / "pcr.csv").unlink()
@@ -624,7 +624,7 @@ def test_several_problems_in_several_files_are_all_reported_in_one_error(cut):
         ("vitals.csv", 3, "spo2_pct"),
         ("adverse_events.csv", 3, "grade"),
         ("labs.csv", 4, "unit"),
-        ("subjects.csv", 2, "discharged_on"),
+        ("subjects.csv", 4, "discharged_on"),
         ("imaging.csv", 2, "subject_id"),
         ("infusions.csv", 4, "infused_on"),
         ("pcr.csv", None, None),
