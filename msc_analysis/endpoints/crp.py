@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 from ..derive.visits import family_rule, longitudinal, median_measures, summarise_visits
+from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
 __all__ = ["FAMILY", "CRP_TEST", "CRP_UNIT", "crp_values", "crp_by_visit", "crp_summary",
            "crp_change_tests", "crp_ratio_to_baseline", "headline_measures"]

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from ..derive.baseline import derive_baseline
-from ..stats.paired import signed_rank_by_visit
 from ..derive.liao_score import LIAO_LEVELS, liao_score
 from ..derive.visits import (VISIT_STATUSES, family_rule, longitudinal,
                              median_measures, subject_course, summarise_visits)
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.competing_risks import cumulative_incidence
+from ..stats.paired import signed_rank_by_visit
 
 __all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "SUSTAINED_OUTCOMES",
            "score_assessments", "assessment_completeness", "liao_by_visit", "score_change_summary",

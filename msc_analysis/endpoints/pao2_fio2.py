@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal,
                              median_measures, summarise_visits)
+from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
 __all__ = ["FAMILY", "BERLIN_CATEGORIES", "NO_BASELINE", "pf_ratio", "berlin_category",
            "pf_by_visit", "pf_summary", "pf_change_tests", "pf_ratio_to_baseline",

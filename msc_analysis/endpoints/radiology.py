@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..stats.paired import signed_rank_by_visit
 from ..derive.visits import (VISIT_STATUSES, assign_visits, family_rule, longitudinal,
                              median_measures, summarise_visits)
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+from ..stats.paired import signed_rank_by_visit
 
 __all__ = ["FAMILY", "IMPRESSIONS", "IMPRESSION_CATEGORIES", "ct_by_visit", "ct_summary",
            "ct_change_tests", "impression_by_visit", "impression_counts", "impression_shift",
