@@ -205,27 +205,26 @@ def test_a_notebook_without_a_parameters_cell_is_not_run_and_is_reported(tmp_pat
     assert "no cell tagged 'parameters'" in proc.stderr
 
 
-def test_a_worker_whose_kernel_failed_to_start_is_retried(tmp_path, monkeypatch, quick_notebooks):
+def test_a_notebook_whose_kernel_failed_to_start_is_retried(tmp_path, monkeypatch, quick_notebooks):
     from msc_analysis.run import runner
 
-    real_popen, attempts = subprocess.Popen, []
+    real_run, attempts = runner._Worker.run, []
 
-    class FirstKernelFails:
-        """The first worker reports that its kernel did not start; later ones really run."""
+    def first_kernel_fails(self, spec, timeout_s):
+        attempts.append(spec["notebook"])
+        if len(attempts) == 1:
+            return {"ok": False, "error": "RuntimeError: Kernel died before replying", "retry": True}
+        return real_run(self, spec, timeout_s)
 
-        def __init__(self, *args, **kwargs):
-            attempts.append(args)
-            self._proc = real_popen(*args, **kwargs) if len(attempts) > 1 else None
-            self.pid = self._proc.pid if self._proc else 0
-
-        def wait(self, timeout=None):
-            return self._proc.wait(timeout) if self._proc else runner.KERNEL_START_FAILED
-
-    monkeypatch.setattr(runner.subprocess, "Popen", FirstKernelFails)
+    monkeypatch.setattr(runner._Worker, "run", first_kernel_fails)
     work = tmp_path / "work"
     work.mkdir()
-    result = runner._run_worker(quick_notebooks / "01_quick.ipynb", work,
-                                {"cut_dir": str(FIXTURE_CUT), "results_dir": str(work / "results")},
-                                with_code=False, timeout_s=300)
+    worker = runner._Worker()
+    try:
+        result = runner._run_notebook(worker, quick_notebooks / "01_quick.ipynb", work,
+                                      {"cut_dir": str(FIXTURE_CUT), "results_dir": str(work / "results")},
+                                      with_code=False, timeout_s=300)
+    finally:
+        worker.stop()
     assert len(attempts) == 2
     assert result.ok and result.attempts == 2

@@ -1,7 +1,7 @@
 """Run every notebook on one cut and publish the report folder.
 
-Each notebook runs in its own worker process (``worker.py``), at most ``jobs`` at a time,
-with a time limit; a worker whose kernel fails to start is retried. Notebooks that compare
+Notebooks run on ``jobs`` long-lived worker processes (``worker.py``), each notebook with a
+fresh kernel and a time limit; a notebook whose kernel fails to start is tried again. Notebooks that compare
 with the previous cut (they declare ``previous_results_dir``) run after the others, since
 they read this run's results. The report is built in a temporary folder and published in
 one step; an unchanged cut is not run again unless forced.
@@ -13,18 +13,21 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .index import provenance, write_index
 from .publish import publish, restore_interrupted, run_lock
-from .worker import KERNEL_START_FAILED, render_html
+from .worker import render_html
 
 __all__ = ["NotebookResult", "RunSummary", "run_cut", "newest_cut", "previous_cut",
            "default_notebooks_dir", "KNOWN_PARAMETERS"]
@@ -156,14 +159,17 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
             first = [nb for nb in notebooks if nb not in later]
             jobs = max(1, jobs or os.cpu_count() or 1)
             total, done = len(notebooks), []
+            progress = threading.Lock()
+
+            def report(result):
+                with progress:
+                    done.append(result)
+                    state = "ok    " if result.ok else "FAILED"
+                    log(f"  [{len(done)}/{total}] {state} {result.stem} ({result.seconds:.0f} s)"
+                        + (f": {result.error}" if not result.ok else ""))
+
             for batch in (first, later):
-                with ThreadPoolExecutor(max_workers=jobs) as pool:
-                    for result in pool.map(
-                            lambda nb: _run_worker(nb, work, params, with_code, timeout_s), batch):
-                        done.append(result)
-                        state = "ok    " if result.ok else "FAILED"
-                        log(f"  [{len(done)}/{total}] {state} {result.stem} ({result.seconds:.0f} s)"
-                            + (f": {result.error}" if not result.ok else ""))
+                _run_batch(batch, work, params, with_code, timeout_s, jobs, report)
             summary.notebooks = sorted(done, key=lambda r: r.stem)
             record = provenance(cut, started, dt.datetime.now().astimezone(), fingerprint,
                                 [asdict(r) for r in summary.notebooks], previous)
@@ -184,45 +190,103 @@ def _unchanged(final: Path, fingerprint: str) -> bool:
     return record.get("fingerprint") == fingerprint and all(n["ok"] for n in record["notebooks"])
 
 
-def _run_worker(notebook: Path, work: Path, params: dict, with_code: bool,
-                timeout_s: float) -> NotebookResult:
+class _Worker:
+    """One long-lived worker process (``worker.py``) that runs notebooks one at a time."""
+
+    def __init__(self):
+        self.proc = None
+
+    def _start(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "msc_analysis.run.worker"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+
+    def run(self, spec: dict, timeout_s: float) -> dict | None:
+        """The notebook's status, or None if it ran out of time (the worker is then killed)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        self.proc.stdin.write(json.dumps(spec) + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        line = self.proc.stdout.readline() if ready else ""
+        if not ready:
+            self.stop(kill=True)
+            return None
+        if not line:  # the worker died
+            self.stop(kill=True)
+            return {"ok": False, "error": "the worker process stopped unexpectedly", "retry": True}
+        return json.loads(line)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if kill:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        else:
+            self.proc.stdin.close()
+        self.proc.wait()
+        self.proc = None
+
+
+def _run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
+               timeout_s: float, jobs: int, report) -> list[NotebookResult]:
+    """Run ``notebooks`` on at most ``jobs`` workers; call ``report`` as each one finishes."""
+    if not notebooks:
+        return []
+    pending = queue.SimpleQueue()
+    for nb in notebooks:
+        pending.put(nb)
+    results = []
+
+    def drain():
+        worker = _Worker()
+        try:
+            while True:
+                try:
+                    nb = pending.get_nowait()
+                except queue.Empty:
+                    return
+                result = _run_notebook(worker, nb, work, params, with_code, timeout_s)
+                results.append(result)
+                report(result)
+        finally:
+            worker.stop()
+
+    workers = max(1, min(jobs, len(notebooks)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(drain) for _ in range(workers)]:
+            future.result()
+    return results
+
+
+def _run_notebook(worker: _Worker, notebook: Path, work: Path, params: dict, with_code: bool,
+                  timeout_s: float) -> NotebookResult:
     declared = _declared_parameters(notebook)
     if declared is None:  # papermill would only warn and run it with the defaults
         return NotebookResult(notebook.stem, False, "the notebook has no cell tagged 'parameters', "
                               "so it cannot be pointed at this cut; it was not run")
-    spec_dir = Path(tempfile.mkdtemp(prefix=f".{notebook.stem}.", dir=work))
-    status_file = spec_dir / "status.json"
     spec = {"notebook": str(notebook), "out_dir": str(work), "with_code": with_code,
             "parameters": {k: v for k, v in params.items() if k in declared},
-            "status_file": str(status_file), "cell_timeout_s": timeout_s}
-    (spec_dir / "spec.json").write_text(json.dumps(spec))
+            "cell_timeout_s": timeout_s}
     result = NotebookResult(notebook.stem, False)
-    try:
-        for attempt in range(1, _ATTEMPTS + 1):
-            result.attempts = attempt
-            proc = subprocess.Popen([sys.executable, "-m", "msc_analysis.run.worker",
-                                     str(spec_dir / "spec.json")], start_new_session=True,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                code = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                result.error = f"stopped after the time limit of {timeout_s:.0f} s"
-                result.seconds = timeout_s
-                _render_partial(notebook, work, with_code)
-                return result
-            if code != KERNEL_START_FAILED:
-                break
-        status = json.loads(status_file.read_text()) if status_file.exists() else {
-            "ok": False, "error": f"the worker stopped unexpectedly (exit status {code})"}
-        result.ok = bool(status.get("ok"))
-        result.error = status.get("error", "")
-        result.error_anchor = status.get("error_anchor", "")
-        result.seconds = float(status.get("seconds", 0.0))
-        return result
-    finally:
-        shutil.rmtree(spec_dir, ignore_errors=True)
+    for attempt in range(1, _ATTEMPTS + 1):
+        result.attempts = attempt
+        status = worker.run(spec, timeout_s)
+        if status is None:
+            result.error = f"stopped after the time limit of {timeout_s:.0f} s"
+            result.seconds = timeout_s
+            _render_partial(notebook, work, with_code)
+            return result
+        if not status.get("retry"):
+            break
+    result.ok = bool(status.get("ok"))
+    result.error = status.get("error", "")
+    result.error_anchor = status.get("error_anchor", "")
+    result.seconds = float(status.get("seconds", 0.0))
+    return result
 
 
 def _render_partial(notebook: Path, work: Path, with_code: bool) -> None:

@@ -1,9 +1,10 @@
-"""Execute one notebook with papermill and render it as a self-contained HTML page.
+"""Execute notebooks with papermill and render them as self-contained HTML pages.
 
-Run as a separate process by the runner (``python -m msc_analysis.run.worker SPEC.json``) so
-that a notebook over its time limit can be stopped without touching the others. The outcome
-is written to the JSON file named in the spec. Exit status 75 means the kernel could not be
-started (the runner retries); anything else is final.
+The runner starts a few of these workers (``python -m msc_analysis.run.worker``), each
+serving one notebook at a time: it reads a JSON spec per line on standard input and answers
+with a JSON status line. Keeping the worker alive saves importing papermill and nbconvert for
+every notebook; every notebook still gets a fresh kernel. A worker over its time limit is
+killed by the runner and replaced.
 """
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["render_html", "main", "KERNEL_START_FAILED"]
-
-KERNEL_START_FAILED = 75  # EX_TEMPFAIL
+__all__ = ["render_html", "run_spec", "serve"]
 
 
 def render_html(executed: Path, with_code: bool) -> str:
@@ -32,19 +31,20 @@ def render_html(executed: Path, with_code: bool) -> str:
     return body
 
 
-def main(spec_path: str) -> int:
+def run_spec(spec: dict) -> dict:
+    """Execute and render one notebook; return its status.
+
+    ``spec``: ``notebook``, ``out_dir``, ``parameters``, ``with_code``, ``cell_timeout_s``.
+    The status holds ``ok``, ``error``, ``error_anchor`` (the failing cell's anchor in the
+    page), ``seconds`` and ``retry`` (true when the kernel did not start: worth another try).
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    # A matplotlib backend set in the environment (e.g. Agg) would reach the kernel and keep
-    # every figure out of the page; the kernel's own inline backend must be used.
-    os.environ.pop("MPLBACKEND", None)
-    spec = json.loads(Path(spec_path).read_text())
     notebook, out_dir = Path(spec["notebook"]), Path(spec["out_dir"])
     executed = out_dir / notebook.name
     started = time.time()
-    status = {"stem": notebook.stem, "ok": False, "error": "", "error_anchor": ""}
-    code = 0
+    status = {"stem": notebook.stem, "ok": False, "error": "", "error_anchor": "", "retry": False}
     try:
         pm.execute_notebook(str(notebook), str(executed), parameters=spec["parameters"],
                             kernel_name="python3", language="python", cwd=str(notebook.parent),
@@ -54,15 +54,17 @@ def main(spec_path: str) -> int:
     except PapermillExecutionError as exc:
         status["error"] = f"{exc.ename}: {exc.evalue}"
         status["error_anchor"] = "papermill-error-cell"
-    except Exception as exc:  # the kernel did not start or died: worth another try
+    except Exception as exc:  # the kernel did not start or died
         status["error"] = f"{type(exc).__name__}: {exc}"
-        code = KERNEL_START_FAILED if not _any_cell_ran(executed) else 0
+        status["retry"] = not _any_cell_ran(executed)
     if executed.exists():
-        (out_dir / f"{notebook.stem}.html").write_text(render_html(executed, spec["with_code"]),
-                                                       encoding="utf-8")
+        try:
+            (out_dir / f"{notebook.stem}.html").write_text(render_html(executed, spec["with_code"]),
+                                                           encoding="utf-8")
+        except Exception as exc:  # a page that cannot be rendered is a failure, not a crash
+            status.update(ok=False, error=f"the page could not be rendered: {exc}")
     status["seconds"] = round(time.time() - started, 1)
-    Path(spec["status_file"]).write_text(json.dumps(status))
-    return code
+    return status
 
 
 def _any_cell_ran(executed: Path) -> bool:
@@ -72,5 +74,22 @@ def _any_cell_ran(executed: Path) -> bool:
     return any(c.get("execution_count") for c in nb.get("cells", []) if c.get("cell_type") == "code")
 
 
+def serve() -> int:
+    """Answer one JSON spec per input line with one JSON status line, until input ends."""
+    # A matplotlib backend set in the environment (e.g. Agg) would reach the kernel and keep
+    # every figure out of the page; the kernel's own inline backend must be used.
+    os.environ.pop("MPLBACKEND", None)
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not garble answers
+    import nbconvert  # noqa: F401  (imported once here, used by every notebook)
+    import papermill  # noqa: F401
+
+    for line in sys.stdin:
+        if line.strip():
+            answers.write(json.dumps(run_spec(json.loads(line))) + "\n")
+            answers.flush()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(serve())
