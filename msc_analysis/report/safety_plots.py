@@ -78,11 +78,19 @@ def rules_table(rules: dict | None = None, target_cells_per_kg: float | None = N
     return pd.DataFrame(rows, columns=["Rule", "In force"])
 
 
-def show(frame: pd.DataFrame, empty_text: str = "None in this cut."):
-    """A table for the page: no index, every row shown, text left-aligned and not broken.
+#: Most rows a table shows on a page; longer tables (large cuts) are cut with a caption that
+#: says so, so that a page stays small enough to open and share.
+MAX_PAGE_ROWS = 300
 
-    ``empty_text`` becomes the caption when ``frame`` has no rows.
+
+def show(frame: pd.DataFrame, empty_text: str = "None in this cut.", max_rows: int = MAX_PAGE_ROWS):
+    """A table for the page: no index, text left-aligned and not broken.
+
+    ``empty_text`` becomes the caption when ``frame`` has no rows. Beyond ``max_rows`` rows
+    only the first ``max_rows`` are shown and the caption gives the full count.
     """
+    total = len(frame)
+    frame = frame.head(max_rows)
     text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     styler = (frame.style.hide(axis="index")
               .set_table_styles([{"selector": "th", "props": [("text-align", "left")]},
@@ -95,6 +103,9 @@ def show(frame: pd.DataFrame, empty_text: str = "None in this cut."):
         styler = styler.set_properties(subset=nowrap, **{"white-space": "nowrap"})
     if frame.empty:
         styler = styler.set_caption(empty_text)
+    elif total > max_rows:
+        styler = styler.set_caption(f"Showing the first {max_rows} of {total} rows; the rest are "
+                                    "left off to keep the page small (run the notebook to see all).")
     return styler
 
 
