@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .checks import require_columns
+
 __all__ = ["DAY0_VALUES", "MEASURED", "baseline_rules", "baseline_rule", "derive_baseline",
            "add_change"]
 
@@ -77,12 +79,6 @@ def baseline_rule(family: str) -> dict:
             "day0_values": rules[family]["day0_values"]}
 
 
-def _check_columns(frame: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks required column(s): {missing}")
-
-
 def derive_baseline(
     values: pd.DataFrame,
     subjects: pd.DataFrame,
@@ -138,8 +134,8 @@ def derive_baseline(
     """
     _check_rule(window_days_before, day0_values)
     carry = list(carry)
-    _check_columns(values, "values", ["subject_id", "days_since_infusion", time_column, value_column, *carry])
-    _check_columns(subjects, "subjects", ["subject_id"])
+    require_columns(values, ["subject_id", "days_since_infusion", time_column, value_column, *carry], "values")
+    require_columns(subjects, ["subject_id"], "subjects")
     if subjects["subject_id"].duplicated().any():
         raise ValueError("subjects.subject_id must be unique")
 

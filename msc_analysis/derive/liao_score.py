@@ -30,6 +30,8 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
+from .checks import require_columns
+
 __all__ = ["LIAO_LEVELS", "LIAO_PARAMETERS", "liao_bands", "liao_level_rules", "liao_score"]
 
 #: Colour levels, lowest to highest risk; ``liao_level`` is an ordered categorical of these.
@@ -116,9 +118,7 @@ def _check_switches(age_points, age_triggers, spo2_scale, consciousness_scale, l
 
 def _check_inputs(vitals: pd.DataFrame, subjects: pd.DataFrame | None, age_points: int) -> None:
     required = ["subject_id", "measured_at", *(LIAO_PARAMETERS[p] for p in _PHYSIOLOGY)]
-    missing = [c for c in required if c not in vitals.columns]
-    if missing:
-        raise ValueError(f"vitals lacks required column(s): {missing}")
+    require_columns(vitals, required, "vitals")
     if "age_years" in vitals.columns:
         raise ValueError("vitals has an age_years column; pass age in `subjects` instead")
     clash = [c for c in _SCORE_COLUMNS if c in vitals.columns]
@@ -140,9 +140,7 @@ def _check_inputs(vitals: pd.DataFrame, subjects: pd.DataFrame | None, age_point
         if age_points != 0:
             raise ValueError("subjects (subject_id, age_years) is required unless age_points=0")
         return
-    missing = [c for c in ("subject_id", "age_years") if c not in subjects.columns]
-    if missing:
-        raise ValueError(f"subjects lacks required column(s): {missing}")
+    require_columns(subjects, ("subject_id", "age_years"), "subjects")
     if subjects["subject_id"].duplicated().any():
         raise ValueError("subjects.subject_id must be unique")
     if not pd.api.types.is_numeric_dtype(subjects["age_years"]):

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .baseline import MEASURED, add_change, derive_baseline
+from .checks import require_columns
 
 __all__ = [
     "VISIT_STATUSES", "BASELINE_VISIT", "QUANTILE_METHOD", "visit_windows", "check_windows",
@@ -83,9 +84,7 @@ def check_windows(windows: pd.DataFrame) -> None:
     Every window must contain its target day, start on day 1 or later (day 0 belongs to the
     baseline), and not overlap another window; visit labels and target days must be unique.
     """
-    missing = [c for c in ("visit", "target_day", "lower_day", "upper_day") if c not in windows]
-    if missing:
-        raise ValueError(f"visit windows lack column(s): {missing}")
+    require_columns(windows, ("visit", "target_day", "lower_day", "upper_day"), "visit windows")
     w = windows.sort_values("target_day")
     problems = []
     if w["visit"].duplicated().any() or w["target_day"].duplicated().any():
@@ -153,10 +152,8 @@ def subject_course(subjects: pd.DataFrame) -> pd.DataFrame:
       subject_id  death_day  discharge_day  follow_up_days
     0          A         10           <NA>              10
     """
-    columns = ["subject_id", "infused_on", "died_on", "discharged_on", "last_known_alive_on"]
-    missing = [c for c in columns if c not in subjects]
-    if missing:
-        raise ValueError(f"subjects lacks required column(s): {missing}")
+    require_columns(subjects, ["subject_id", "infused_on", "died_on", "discharged_on", "last_known_alive_on"],
+                    "subjects")
     if subjects["infused_on"].isna().any():
         raise ValueError("every subject must have infused_on: pass the treated population")
     day0 = subjects["infused_on"]
@@ -206,10 +203,7 @@ def assign_visits(
     """
     check_windows(windows)
     carry = list(carry)
-    missing = [c for c in ("subject_id", "days_since_infusion", time_column, value_column, *carry)
-               if c not in values]
-    if missing:
-        raise ValueError(f"values lacks required column(s): {missing}")
+    require_columns(values, ("subject_id", "days_since_infusion", time_column, value_column, *carry), "values")
     course = subject_course(subjects)
     course["subject_id"] = course["subject_id"].astype(str)
     w = windows.sort_values("target_day").reset_index(drop=True)

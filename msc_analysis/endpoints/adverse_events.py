@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..io.spec import safety_definitions
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 
@@ -34,12 +35,6 @@ _AE_COLUMNS = ("subject_id", "term", "grade", "serious", "related", "infusion_re
 LISTING_COLUMNS = ("subject_id", "term", "period", "days_since_infusion",
                    "resolved_days_since_infusion", "grade", "serious", "related",
                    "related_to_msc", "infusion_related")
-
-
-def _require(frame: pd.DataFrame, columns, name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks the columns {missing}")
 
 
 def classify_adverse_events(adverse_events: pd.DataFrame, *, related_categories=None,
@@ -78,7 +73,7 @@ def classify_adverse_events(adverse_events: pd.DataFrame, *, related_categories=
     >>> classify_adverse_events(ae)[["period", "related_to_msc", "infusion_reaction"]].values.tolist()
     [['before infusion', True, False], ['treatment-emergent', True, True]]
     """
-    _require(adverse_events, _AE_COLUMNS, "adverse_events")
+    require_columns(adverse_events, _AE_COLUMNS, "adverse_events")
     rules = safety_definitions()["adverse_events"]
     categories = rules["related_categories"] if related_categories is None else related_categories
     count_missing = (rules["missing_relatedness_counts_as_related"] if missing_relatedness_counts_as_related is None
@@ -118,9 +113,9 @@ def classify_adverse_events(adverse_events: pd.DataFrame, *, related_categories=
 
 
 def _teae_of(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
-    _require(flagged, ("treatment_emergent", "related_to_msc", "infusion_reaction", "fatal"),
+    require_columns(flagged, ("treatment_emergent", "related_to_msc", "infusion_reaction", "fatal"),
              "flagged adverse events (use classify_adverse_events first)")
-    _require(treated, ("subject_id",), "treated")
+    require_columns(treated, ("subject_id",), "treated")
     ids = set(treated["subject_id"].astype(str))
     keep = flagged["treatment_emergent"] & flagged["subject_id"].astype(str).isin(ids)
     return flagged.loc[keep].assign(subject_id=lambda f: f["subject_id"].astype(str),
@@ -242,7 +237,7 @@ def onset_counts(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
         ``days_since_infusion`` (onset; negative before the infusion), ``grade``,
         ``n_events``: one row per (day, grade) with at least one event, in day order.
     """
-    _require(flagged, ("subject_id", "grade", "days_since_infusion"), "flagged")
+    require_columns(flagged, ("subject_id", "grade", "days_since_infusion"), "flagged")
     ids = set(treated["subject_id"].astype(str))
     ae = flagged[flagged["subject_id"].astype(str).isin(ids) & flagged["days_since_infusion"].notna()]
     out = (ae.assign(days_since_infusion=ae["days_since_infusion"].astype(int), grade=ae["grade"].astype(int))
@@ -329,7 +324,7 @@ def death_listing(treated: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     >>> death_listing(t, ae)[["subject_id", "days_since_infusion", "cross_check"]].values.tolist()
     [['A', 10, 'death with a grade-5 AE']]
     """
-    _require(treated, ("subject_id", "infused_on", "died_on"), "treated")
+    require_columns(treated, ("subject_id", "infused_on", "died_on"), "treated")
     te = _teae_of(flagged, treated)
     g5 = te[te["fatal"]]
     by_subject = g5.groupby("subject_id").agg(

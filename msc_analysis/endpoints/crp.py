@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..derive.visits import family_rule, longitudinal, median_measures, summarise_visits
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
@@ -52,10 +53,7 @@ def crp_values(labs: pd.DataFrame) -> pd.DataFrame:
     >>> crp_values(labs)["crp_mg_dl"].tolist()
     [15.0]
     """
-    missing = [c for c in ("subject_id", "collected_at", "test", "value", "unit",
-                           "days_since_infusion") if c not in labs]
-    if missing:
-        raise ValueError(f"labs lacks required column(s): {missing}")
+    require_columns(labs, ("subject_id", "collected_at", "test", "value", "unit", "days_since_infusion"), "labs")
     crp = labs[labs["test"].astype(str).str.upper() == CRP_TEST]
     wrong = crp["unit"] != CRP_UNIT
     if wrong.any():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..io.spec import trial_facts
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from .adverse_events import safety_definitions
@@ -50,9 +51,7 @@ def dose_delivered(infusions: pd.DataFrame, *, target_cells_per_kg: float | None
     ...     ["dose_cells_per_kg", "deviation_pct", "within_tolerance"]].round(6).values.tolist()
     [[1100000.0, 10.0, True], [1200000.0, 20.0, False]]
     """
-    missing = [c for c in ("subject_id", "cells_infused", "weight_kg") if c not in infusions]
-    if missing:
-        raise ValueError(f"infusions lacks the columns {missing}")
+    require_columns(infusions, ("subject_id", "cells_infused", "weight_kg"), "infusions")
     target = float(trial_facts()["target_dose_cells_per_kg"] if target_cells_per_kg is None else target_cells_per_kg)
     tolerance = float(safety_definitions()["dose"]["tolerance_pct"] if tolerance_pct is None else tolerance_pct)
     if not target > 0:
@@ -132,9 +131,7 @@ def enrollment_to_infusion(subjects: pd.DataFrame) -> pd.DataFrame:
         One row per treated subject: ``subject_id``, ``enrollment_to_infusion_days`` (Int64;
         0 = infused on the day of enrollment; missing when the enrollment date is not recorded).
     """
-    missing = [c for c in ("subject_id", "treated", "enrolled_on", "infused_on") if c not in subjects]
-    if missing:
-        raise ValueError(f"subjects lacks the columns {missing}")
+    require_columns(subjects, ("subject_id", "treated", "enrolled_on", "infused_on"), "subjects")
     t = subjects[subjects["treated"].astype(bool)]
     days = (t["infused_on"] - t["enrolled_on"]).dt.days
     return pd.DataFrame({"subject_id": t["subject_id"].astype(str).to_numpy(),

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..stats.competing_risks import CIF_CI_METHOD, competing_risk_table, cumulative_incidence
 
 __all__ = ["HOSPITAL_STATUSES", "HORIZON_DAYS", "DISCHARGE_DAYS", "hospital_course", "status_counts",
@@ -87,9 +88,7 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int = 
     """
     needed = ("subject_id", "arm", "treated", "infused_on", "admitted_on", "discharged_on", "died_on",
               "last_known_alive_on")
-    missing = [c for c in needed if c not in subjects.columns]
-    if missing:
-        raise ValueError(f"subjects lacks the columns {missing}")
+    require_columns(subjects, needed, "subjects")
     if not horizon_days > 0:
         raise ValueError("horizon_days must be positive")
     cutoff = pd.Timestamp(cutoff_date)

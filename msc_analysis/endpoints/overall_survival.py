@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..stats.survival import (KM_CI_METHOD, LOGRANK_METHOD, MEDIAN_CI_METHOD, kaplan_meier,
                               logrank_test, median_survival, risk_table)
 
@@ -35,12 +36,6 @@ SURVIVAL_DAYS = (30, 60)
 RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 30, 45, 60)
 
 _SUBJECT_COLUMNS = ("subject_id", "arm", "treated", "infused_on", "died_on", "last_known_alive_on")
-
-
-def _require(frame: pd.DataFrame, columns, name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks the columns {missing}")
 
 
 def survival_times(subjects: pd.DataFrame, cutoff_date) -> pd.DataFrame:
@@ -75,7 +70,7 @@ def survival_times(subjects: pd.DataFrame, cutoff_date) -> pd.DataFrame:
     0          A       10.0      1                                    death
     1          B       17.0      0  alive at last contact before the cutoff
     """
-    _require(subjects, _SUBJECT_COLUMNS, "subjects")
+    require_columns(subjects, _SUBJECT_COLUMNS, "subjects")
     cutoff = pd.Timestamp(cutoff_date)
     t = subjects[subjects["treated"].astype(bool)]
     infused = t["infused_on"]
@@ -109,7 +104,7 @@ def status_summary(times: pd.DataFrame) -> pd.DataFrame:
         ``status``, ``reason``, ``n_subjects`` (int), ``median_time_days`` (float),
         ``min_time_days``, ``max_time_days``; one row per status and reason present.
     """
-    _require(times, ("status", "reason", "time_days"), "times")
+    require_columns(times, ("status", "reason", "time_days"), "times")
     out = (times.groupby(["status", "reason"], observed=True, sort=True)["time_days"]
            .agg(n_subjects="size", median_time_days="median", min_time_days="min", max_time_days="max")
            .reset_index())
@@ -217,7 +212,7 @@ def swimmer_lanes(times: pd.DataFrame, subjects: pd.DataFrame, negativity: pd.Da
         ``died`` (bool), ``discharge_day``, ``negativity_day``, ``death_day`` (float, NaN when
         none or after ``end_day``).
     """
-    _require(subjects, ("subject_id", "discharged_on"), "subjects")
+    require_columns(subjects, ("subject_id", "discharged_on"), "subjects")
     discharged = times["subject_id"].map(subjects.set_index("subject_id")["discharged_on"])
     discharge_day = (discharged - times["infused_on"]).dt.days.astype(float).clip(lower=0)
     lanes = pd.DataFrame({

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal,
                              median_measures, summarise_visits)
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
@@ -65,10 +66,8 @@ def pf_ratio(blood_gases: pd.DataFrame) -> pd.DataFrame:
     >>> pf_ratio(g)["pf_ratio_mmhg"].tolist()
     [130.0, 200.0]
     """
-    missing = [c for c in ("subject_id", "collected_at", "days_since_infusion", "pao2_mmhg", "fio2")
-               if c not in blood_gases]
-    if missing:
-        raise ValueError(f"blood_gases lacks required column(s): {missing}")
+    require_columns(blood_gases, ("subject_id", "collected_at", "days_since_infusion", "pao2_mmhg", "fio2"),
+                    "blood_gases")
     fio2 = blood_gases["fio2"].astype("float64")
     bad = (fio2 > 1) | (fio2 <= 0)
     if bad.any():

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..stats.competing_risks import (CIF_CI_METHOD, competing_risk_table, cumulative_incidence,
                                      cumulative_incidence_quantile)
 
@@ -120,9 +121,7 @@ def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation
         raise ValueError("horizon_days must be positive")
     for frame, name, cols in ((subjects, "subjects", ("subject_id", "arm", "treated", "infused_on", "died_on")),
                               (pcr, "pcr", ("subject_id", "result", "days_since_infusion"))):
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise ValueError(f"{name} lacks the columns {missing}")
+        require_columns(frame, cols, name)
     treated = subjects[subjects["treated"].astype(bool)]
     by_subject = _day_results(pcr[pcr["subject_id"].isin(treated["subject_id"])])
     death_days = (treated["died_on"] - treated["infused_on"]).dt.days.astype(float).to_numpy()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..derive.checks import require_columns
 from ..derive.visits import (VISIT_STATUSES, assign_visits, family_rule, longitudinal,
                              median_measures, summarise_visits)
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
@@ -33,10 +34,8 @@ _STATUS_TO_CATEGORY = {"died": "died", "discharged": NOT_ASSESSED, "no value": N
 
 
 def _scans(imaging: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("subject_id", "performed_on", "days_since_infusion", "severity_score",
-                           "impression") if c not in imaging]
-    if missing:
-        raise ValueError(f"imaging lacks required column(s): {missing}")
+    require_columns(imaging, ("subject_id", "performed_on", "days_since_infusion", "severity_score",
+                              "impression"), "imaging")
     if "modality" in imaging:
         imaging = imaging[imaging["modality"].astype(str).str.upper() == "CT"]
     impression = imaging["impression"].astype(object).where(imaging["impression"].notna())

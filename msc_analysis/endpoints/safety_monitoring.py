@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta
 
+from ..derive.checks import require_columns
 from .adverse_events import LISTING_COLUMNS, safety_definitions
 
 __all__ = ["toxicity_events", "evaluable_subjects", "posterior_from_counts", "posterior_toxicity",
@@ -135,9 +136,7 @@ def evaluable_subjects(treated: pd.DataFrame, toxicities: pd.DataFrame, *, windo
     """
     window_last_day = int(_setting("window_last_day", window_last_day))
     evaluable_if_died = bool(_setting("evaluable_if_died", evaluable_if_died))
-    missing = [c for c in ("subject_id", "infused_on", "died_on", "last_known_alive_on") if c not in treated]
-    if missing:
-        raise ValueError(f"treated lacks the columns {missing}")
+    require_columns(treated, ("subject_id", "infused_on", "died_on", "last_known_alive_on"), "treated")
     end = treated["died_on"].fillna(treated["last_known_alive_on"]).fillna(treated["infused_on"])
     follow = (end - treated["infused_on"]).dt.days.clip(lower=0).astype(int)
     ids = treated["subject_id"].astype(str)
