@@ -6,7 +6,6 @@ tables are typed and ready for the endpoint modules, or raises
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +14,12 @@ import pandas as pd
 from .derive.populations import POPULATIONS, assess_eligibility, screening_liao
 from .derive.time_origin import add_days_since_infusion
 from .io.parse import parse_table
-from .io.problems import CutValidationError, Problem
+from .io.problems import CutValidationError, Problem, visible
 from .io.read import read_raw_cut
-from .io.rules import check_rules
+from .io.rules import check_rules, exact_duplicates
 from .io.schema import check_columns
-from .io.spec import RECORD_DATES, TABLES, lab_units, table_columns, trial_facts
+from .io.spec import (RECORD_DATES, TABLES, canonical_lab_test, lab_test_lookalike, lab_test_names,
+                      lab_units, normalise_test_name, table_columns, trial_facts)
 
 __all__ = ["Cut", "load_cut", "EVENT_DATE_COLUMNS"]
 
@@ -40,21 +40,27 @@ class Cut:
     Attributes
     ----------
     cut_id, study_id, description : str
+    synthetic : bool
+        ``cut.yaml`` says the data are invented (``synthetic: true``); false when absent.
     cutoff_date : pandas.Timestamp
     subjects : DataFrame
         One row per screened subject, with ``arm``, ``infused_on`` and the population flags
         ``screened``, ``eligible``, ``enrolled``, ``treated`` and the screening Liao score.
     infusions, vitals, labs, blood_gases, pcr, imaging, adverse_events : DataFrame
-        Typed tables; each holds ``days_since_infusion`` (infusion day = 0). Lab values of
-        tests listed in ``lab_units.csv`` are in the reporting unit (CRP in mg/dL);
-        ``fio2`` is a fraction.
+        Typed tables; each holds ``days_since_infusion`` (infusion day = 0). Lab tests are
+        named by their canonical name (``lab_test_names.csv``: ``PCR``, ``hs-CRP``, ... are
+        ``CRP``) and values of tests listed in ``lab_units.csv`` are in the reporting unit
+        (CRP in mg/dL); ``fio2`` is a fraction. A row repeating an earlier row value for value
+        is kept once.
     eligibility : DataFrame
         ``subject_id``, ``criterion``, ``kind``, ``label``, ``met``.
     data_quality : DataFrame
-        What was excluded, converted or flagged: ``table``, ``column``, ``issue``,
-        ``n_rows``, ``action``.
+        What was excluded, converted, flagged or not read: ``table``, ``column``, ``issue``,
+        ``n_rows``, ``action``. Files, sub-folders and sheets that are not part of the format
+        are listed with ``table`` = ``(cut folder)``.
     files : DataFrame
-        ``file``, ``bytes``, ``sha256`` of every file in the cut folder.
+        ``file``, ``bytes``, ``sha256`` of every file of the cut that was read (``cut.yaml``,
+        the tables, README); files not part of the format are never read nor hashed.
     """
 
     path: Path
@@ -62,6 +68,7 @@ class Cut:
     study_id: str
     cutoff_date: pd.Timestamp
     description: str
+    synthetic: bool
     subjects: pd.DataFrame
     infusions: pd.DataFrame
     vitals: pd.DataFrame
@@ -96,22 +103,38 @@ def load_cut(path: str | Path) -> Cut:
                                  "no such folder; a cut is a folder holding cut.yaml and the table files")])
     raw = read_raw_cut(path)
     problems = list(raw.problems)
+    quality = list(raw.notes)
     typed: dict[str, pd.DataFrame] = {}
+    texts: dict[str, pd.DataFrame] = {}
     for table, frame in raw.tables.items():
         t, unreadable = parse_table(table, raw.sources[table], frame)
         problems += unreadable
+        t, frame = _keep_repeats_once(table, t, frame, {p.row for p in unreadable}, quality)
         seen = {(p.row, p.column) for p in unreadable}
         problems += check_columns(table, raw.sources[table], t, frame, seen)
-        typed[table] = t
-    problems += check_rules(typed, raw.tables, raw.sources)
+        typed[table], texts[table] = t, frame
+    problems += check_rules(typed, texts, raw.sources)
     if problems:
         raise CutValidationError(str(path), problems)
-    return _build(path, raw.meta, typed, raw.files)
+    return _build(path, raw.meta, typed, raw.files, quality)
 
 
-def _build(path: Path, meta: dict, typed: dict[str, pd.DataFrame], files: pd.DataFrame) -> Cut:
+def _keep_repeats_once(table: str, typed: pd.DataFrame, text: pd.DataFrame, skip_rows: set,
+                       quality: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop rows that repeat an earlier row value for value; say so in the data-quality table."""
+    repeats = exact_duplicates(table, typed, skip_rows)
+    if repeats.empty:
+        return typed, text
+    pairs = [f"{r} = {first}" for r, first in repeats.items()]
+    shown = ", ".join(pairs[:10]) + (f" and {len(pairs) - 10} more" if len(pairs) > 10 else "")
+    _flag(quality, table, "(whole row)", f"row repeating an earlier row value for value (rows {shown})",
+          len(repeats), "kept once")
+    return typed.drop(index=repeats.index), text.drop(index=repeats.index)
+
+
+def _build(path: Path, meta: dict, typed: dict[str, pd.DataFrame], files: pd.DataFrame,
+           quality: list[tuple]) -> Cut:
     cutoff = pd.Timestamp(meta["cutoff_date"])
-    quality: list[tuple] = []
     t = {name: _complete_columns(name, frame.reset_index(drop=True)) for name, frame in typed.items()}
     t = _apply_cutoff(t, cutoff, quality)
     t["labs"] = _convert_lab_units(t["labs"], quality)
@@ -141,6 +164,7 @@ def _build(path: Path, meta: dict, typed: dict[str, pd.DataFrame], files: pd.Dat
     dq = pd.DataFrame(quality, columns=["table", "column", "issue", "n_rows", "action"])
     return Cut(path=path, cut_id=str(meta["cut_id"]), study_id=str(meta["study_id"]),
                cutoff_date=cutoff, description=str(meta.get("description") or ""),
+               synthetic=bool(meta.get("synthetic", False)),
                subjects=subjects, eligibility=eligibility,
                data_quality=dq[dq["n_rows"] > 0].reset_index(drop=True), files=files,
                **{name: t[name] for name in TABLES if name != "subjects"})
@@ -190,18 +214,43 @@ def _apply_cutoff(t: dict[str, pd.DataFrame], cutoff: pd.Timestamp, quality: lis
     return out
 
 
+def _canonical_lab_tests(labs: pd.DataFrame, quality: list) -> pd.DataFrame:
+    """Name each lab test by its canonical name (``lab_test_names.csv``), saying what was mapped.
+
+    Every spelling other than the canonical name gets a data-quality row; a test name that is
+    not listed but looks like a listed test (``lab_test_lookalikes.csv``) is kept under its own
+    name and reported, since it is then left out of that test's endpoint.
+    """
+    canon = canonical_lab_test(labs["test"])
+    names = lab_test_names()
+    notes = dict(zip(names["key"], names["note"]))
+    mapped = labs[(canon.notna() & (canon != labs["test"])).fillna(False).astype(bool)]
+    for spelling, n in mapped.groupby("test").size().items():
+        test = canonical_lab_test(pd.Series([spelling])).iloc[0]
+        note = notes.get(normalise_test_name(spelling)) or ""
+        _flag(quality, "labs", "test", f"test written '{visible(spelling)}'" + (f" ({note})" if note else ""),
+              int(n), f"counted as {test}")
+    unlisted = labs.loc[canon.isna(), "test"].dropna()
+    for spelling, n in unlisted.value_counts(sort=False).items():
+        like = lab_test_lookalike(spelling)
+        if like is not None:
+            _flag(quality, "labs", "test", f"test '{visible(spelling)}' looks like {like} but is not a spelling "
+                  "listed in lab_test_names.csv", int(n),
+                  f"kept as another test, NOT counted as {like}; add the spelling if it is {like}")
+    return labs.assign(test=canon.fillna(labs["test"]).astype("string"))
+
+
 def _convert_lab_units(labs: pd.DataFrame, quality: list) -> pd.DataFrame:
+    labs = _canonical_lab_tests(labs, quality)
     units = lab_units()
-    key = labs["test"].str.upper() + "|" + labs["unit"].str.lower()
-    factors = dict(zip(units["test"].str.upper() + "|" + units["unit"].str.lower(), units["factor"]))
-    targets = dict(zip(units["test"].str.upper() + "|" + units["unit"].str.lower(), units["report_unit"]))
-    canon_test = dict(zip(units["test"].str.upper(), units["test"]))
+    key = labs["test"] + "|" + labs["unit"].str.lower()
+    factors = dict(zip(units["test"] + "|" + units["unit"].str.lower(), units["factor"]))
+    targets = dict(zip(units["test"] + "|" + units["unit"].str.lower(), units["report_unit"]))
     factor = key.map(factors).astype("float64")
     for (test, unit), n in labs[factor.notna() & (factor != 1)].groupby(["test", "unit"]).size().items():
-        target = targets[f"{test.upper()}|{unit.lower()}"]
+        target = targets[f"{test}|{unit.lower()}"]
         _flag(quality, "labs", "value", f"{test} recorded in {unit}", int(n), f"converted to {target}")
     return labs.assign(
-        test=labs["test"].str.upper().map(canon_test).fillna(labs["test"]).astype("string"),
         value=labs["value"] * factor.fillna(1.0),
         unit=key.map(targets).fillna(labs["unit"]).astype("string"),
     )

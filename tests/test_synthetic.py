@@ -108,6 +108,7 @@ def test_description_and_readme_say_synthetic_and_give_the_command(demo_dir, cut
     meta = yaml.safe_load((demo_dir / cut_id / "cut.yaml").read_text())
     assert meta["cut_id"] == cut_id and meta["study_id"] == "MSC-COVID19-HCPA"
     assert "SYNTHETIC" in meta["description"]
+    assert meta["synthetic"] is True  # the key that puts the banner on the report
     readme = (demo_dir / cut_id / "README.md").read_text()
     assert "synthetic" in readme.lower()
     assert f"python -m msc_analysis.synthetic demo --out {demo_dir}" in readme
@@ -117,6 +118,13 @@ def test_write_cut_refuses_a_description_that_does_not_say_synthetic(tmp_path):
     tables = cut_at(simulate_trial(5, seed=1), "2020-12-30")
     with pytest.raises(ValueError, match="SYNTHETIC"):
         write_cut(tables, tmp_path, "x", "2020-12-30", "interim cut")
+
+
+def test_write_cut_refuses_a_cut_id_that_could_become_a_path(tmp_path):
+    tables = cut_at(simulate_trial(5, seed=1), "2020-12-30")
+    with pytest.raises(ValueError, match="not a valid name"):
+        write_cut(tables, tmp_path, "../x", "2020-12-30", "SYNTHETIC data")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cut_at_does_not_modify_the_trial():

@@ -43,7 +43,10 @@ def screening_liao(subjects: pd.DataFrame, vitals: pd.DataFrame) -> pd.DataFrame
         ``liao_incomplete_at_screening`` (the assessment lacked a parameter, so the score
         is a lower bound).
     """
-    screened_on = vitals["subject_id"].map(subjects.set_index("subject_id")["screened_on"])
+    # A join, not Series.map: pandas' map fails on an empty mapping of dates (a cut in which
+    # nobody has been screened yet).
+    screened_on = vitals[["subject_id"]].merge(subjects[["subject_id", "screened_on"]], on="subject_id",
+                                               how="left")["screened_on"].set_axis(vitals.index)
     on_day = vitals[vitals["measured_at"].dt.normalize() == screened_on]
     last = on_day.sort_values("measured_at", kind="stable").drop_duplicates("subject_id", keep="last")
     scored = liao_score(last, subjects[["subject_id", "age_years"]])

@@ -33,6 +33,9 @@ def add_days_since_infusion(table: pd.DataFrame, infusions: pd.DataFrame, date_c
     >>> add_days_since_infusion(t, inf, "measured_at")["days_since_infusion"].tolist()
     [-1, 2, <NA>]
     """
-    day0 = table["subject_id"].map(infusions.set_index("subject_id")["infused_on"])
+    # A join, not Series.map: pandas' map fails on an empty mapping of dates (a cut in which
+    # nobody has been infused yet).
+    day0 = table[["subject_id"]].merge(infusions[["subject_id", "infused_on"]], on="subject_id",
+                                       how="left")["infused_on"].set_axis(table.index)
     days = (table[date_column].dt.normalize() - day0.astype(table[date_column].dtype)).dt.days
     return table.assign(days_since_infusion=days.astype("Int64"))

@@ -4,6 +4,10 @@ One function per column type. Each returns the typed column and the rows that co
 read; nothing is guessed: a value that does not have the documented form is reported, not
 coerced. Ranges, allowed values and required values are checked afterwards by the schema
 (``schema.py``) on the typed columns.
+
+Beyond its form, a cell is unreadable when it could not be a value of this trial at all: a date
+before the earliest plausible date (``definitions/cut_limits.yaml``), a whole number too large to
+hold exactly (more than 2**53), or text holding an invisible control character.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .problems import Problem
-from .spec import BOOLEAN_SPELLINGS, ColumnSpec, table_columns
+from .spec import BOOLEAN_SPELLINGS, ColumnSpec, cut_limits, table_columns
 
 __all__ = ["parse_table"]
 
@@ -23,6 +27,10 @@ _DATETIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?"
 _EXCEL_SERIAL = re.compile(r"\d{5}(\.\d+)?")
 _SLASHED = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}.*")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Whole numbers beyond this cannot be held exactly (float64) and overflow Int64 near 9.2e18.
+_LARGEST_INTEGER = 2 ** 53
+#: Control characters (except tab and line breaks) and bidirectional overrides: never in a value.
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def parse_table(table: str, source: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
@@ -58,9 +66,19 @@ def parse_table(table: str, source: str, raw: pd.DataFrame) -> tuple[pd.DataFram
     return pd.DataFrame(out, index=raw.index), problems
 
 
+def _earliest() -> str:
+    return cut_limits()["earliest_plausible_date"].isoformat()
+
+
 def _why(value: str, spec: ColumnSpec) -> str:
     expected = f"expected {spec.expected()}"
+    if spec.type == "text" and re.search(_CONTROL, value):
+        return ("holds an invisible control character (shown escaped, e.g. \\x1b); "
+                "expected text without control characters")
     if spec.type in ("date", "datetime"):
+        if re.match(_DATE, value) and value[:10] < _earliest():
+            return (f"dated before {_earliest()}, the earliest plausible date of this trial "
+                    f"(definitions/cut_limits.yaml): a typing error? {expected}")
         if _EXCEL_SERIAL.fullmatch(value):
             day = (_EXCEL_EPOCH + pd.Timedelta(days=float(value))).date()
             return (f"this looks like an Excel serial date number (= {day}); {expected} "
@@ -82,7 +100,8 @@ def _parse_id(text: pd.Series, spec: ColumnSpec):
 
 
 def _parse_text(text: pd.Series, spec: ColumnSpec):
-    return text.replace("", pd.NA).astype("string"), pd.Series(False, index=text.index)
+    bad = text.str.contains(_CONTROL, regex=True)
+    return text.where(~bad & (text != "")).astype("string"), bad
 
 
 def _parse_category(text: pd.Series, spec: ColumnSpec):
@@ -103,7 +122,7 @@ def _parse_number(text: pd.Series, spec: ColumnSpec):
     bad = parsed.isna() & (text != "")
     bad |= ~np.isfinite(parsed.fillna(0.0))
     if spec.type == "integer":
-        bad |= parsed.notna() & (parsed % 1 != 0)
+        bad |= parsed.notna() & ((parsed % 1 != 0) | (parsed.abs() > _LARGEST_INTEGER))
         parsed = parsed.where(~bad).astype("Int64")
     return parsed.where(~bad), bad
 
@@ -118,7 +137,8 @@ def _parse_datetime_like(pattern: str, fmt: str | None):
         else:
             parsed = pd.to_datetime(candidate, format=fmt, errors="coerce")
         parsed = parsed.astype("datetime64[s]")
-        return parsed, parsed.isna() & (text != "")
+        bad = (parsed.isna() & (text != "")) | (parsed < pd.Timestamp(_earliest()))
+        return parsed.where(~bad), bad
 
     return parse
 

@@ -1,16 +1,23 @@
-"""Rules that span columns or tables: dates in order, codes that exist, units allowed.
+"""Rules that span columns, rows or tables: dates in order, codes that exist, units allowed,
+one record per key.
 
 Each rule is checked on the typed tables and every breach becomes a :class:`Problem` on
 the row that holds the later (or dependent) value.
+
+Repeated records: a row that repeats an earlier row of its table value for value (after
+spelling, case and unit are made comparable) is found by :func:`exact_duplicates` and kept
+once by the loader; two rows with the same record key (``spec.RECORD_KEYS``) that differ
+in any other value are refused here, naming both rows.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .problems import Problem
-from .spec import lab_units
+from .spec import RECORD_KEYS, canonical_lab_test, lab_units, normalise_test_name
 
-__all__ = ["check_rules", "DATE_ORDER"]
+__all__ = ["check_rules", "exact_duplicates", "DATE_ORDER"]
 
 #: (table, earlier column, later column): the later date may not precede the earlier one.
 DATE_ORDER = (
@@ -28,6 +35,8 @@ def check_rules(tables: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
                 sources: dict[str, str]) -> list[Problem]:
     """Every breach of a cross-column or cross-table rule, as problems."""
     problems: list[Problem] = []
+    for table, frame in tables.items():
+        problems += _conflicting_records(table, frame, raw[table], sources[table])
 
     def add(table, rows, column, expected):
         for row in rows:
@@ -80,12 +89,116 @@ def check_rules(tables: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
     labs = tables.get("labs")
     if labs is not None and {"test", "unit"} <= set(labs.columns):
         units = lab_units()
+        canon = canonical_lab_test(labs["test"])
         for test, allowed in units.groupby("test")["unit"]:
-            is_test = labs["test"].str.upper() == test.upper()
+            is_test = canon == test
             ok = labs["unit"].str.lower().isin([u.lower() for u in allowed])
             add("labs", labs.index[(is_test & ~ok & labs["unit"].notna()).fillna(False)], "unit",
-                f"unit not allowed for {test}; expected {' or '.join(allowed)}")
+                lambda r, test=test, allowed=allowed: (
+                    f"unit not allowed for {test}"
+                    + ("" if labs.at[r, "test"] == test else f" (test written '{labs.at[r, 'test']}')")
+                    + f"; expected {' or '.join(allowed)}"))
+
+    ae = tables.get("adverse_events")
+    if ae is not None and {"subject_id", "grade"} <= set(ae.columns) and "died_on" in subjects:
+        dead = set(subjects.loc[subjects["died_on"].notna(), "subject_id"].dropna())
+        bad = ae.index[((ae["grade"] == 5) & ~ae["subject_id"].isin(dead)
+                        & ae["subject_id"].isin(known)).fillna(False)]
+        add("adverse_events", bad, "grade",
+            lambda r: f"grade 5 means the event caused death (CTCAE), but subject {ae.at[r, 'subject_id']} "
+                      "has no death date in subjects (died_on); record the death or correct the grade")
     return problems
+
+
+def _comparable(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the values that mean the same made equal, to compare rows.
+
+    Lab tests by canonical name (or normalised spelling) with the value in the reporting unit
+    (rounded to 9 decimals), adverse event terms without case or surrounding spaces.
+    """
+    out = frame.copy()
+    if table == "labs" and {"test", "value", "unit"} <= set(frame.columns):
+        units = lab_units()
+        canon = canonical_lab_test(frame["test"])
+        keys = {t: normalise_test_name(t) for t in frame["test"].dropna().unique()}
+        out["test"] = canon.fillna(frame["test"].map(keys).astype("string"))
+        key = out["test"] + "|" + frame["unit"].str.lower()
+        factor = key.map(dict(zip(units["test"] + "|" + units["unit"].str.lower(), units["factor"])))
+        report = key.map(dict(zip(units["test"] + "|" + units["unit"].str.lower(), units["report_unit"])))
+        out["value"] = np.round(frame["value"] * factor.astype("float64").fillna(1.0), 9)
+        out["unit"] = report.fillna(frame["unit"].str.lower()).astype("string")
+    if table == "adverse_events" and "term" in frame.columns:
+        out["term"] = frame["term"].str.strip().str.casefold()
+    return out
+
+
+def exact_duplicates(table: str, frame: pd.DataFrame, skip_rows=()) -> pd.Series:
+    """Rows that repeat an earlier row of the same table value for value.
+
+    Parameters
+    ----------
+    table : str
+        Table name in the cut format.
+    frame : DataFrame
+        The typed table (index = spreadsheet row number).
+    skip_rows : iterable of int
+        Rows with an unreadable cell: never counted as repeats (their unreadable cells are
+        missing in ``frame``, so they could look alike while the files differ).
+
+    Returns
+    -------
+    Series
+        Indexed by the repeating row, holding the row it repeats (the first one); empty when
+        no row repeats. A lab result entered once in mg/L and once in mg/dL, or an adverse
+        event term written in another case, counts as a repeat.
+    """
+    view = _comparable(table, frame)
+    view = view.loc[~view.index.isin(list(skip_rows))]
+    involved = view[view.duplicated(keep=False)]
+    first: dict[tuple, int] = {}
+    repeats: dict[int, int] = {}
+    for row, values in zip(involved.index, involved.astype(object).itertuples(index=False)):
+        key = tuple(None if pd.isna(v) else v for v in values)
+        if key in first:
+            repeats[int(row)] = first[key]
+        else:
+            first[key] = int(row)
+    return pd.Series(repeats, dtype="int64")
+
+
+def _conflicting_records(table: str, frame: pd.DataFrame, raw: pd.DataFrame, source: str) -> list[Problem]:
+    """Two rows with the same record key that differ in another value (both rows named)."""
+    keys = list(RECORD_KEYS[table])
+    if table in ("subjects", "infusions") or not set(keys) <= set(frame.columns):
+        return []  # one row per subject: checked as a unique code and by the infusion rules
+    view = _comparable(table, frame)
+    complete = view[keys].notna().all(axis=1)
+    clash = view[complete & view[keys].duplicated(keep=False)]
+    problems = []
+    first: dict[tuple, int] = {}
+    others = [c for c in view.columns if c not in keys]
+    for row in clash.index:
+        key = tuple(clash.loc[row, keys].astype(object))
+        if key not in first:
+            first[key] = row
+            continue
+        earlier = first[key]
+        differ = [c for c in others if not _same(view.at[row, c], view.at[earlier, c])]
+        column = differ[0] if differ else keys[-1]
+        shown = raw.at[earlier, column] if column in raw.columns else ""
+        problems.append(Problem(
+            source, int(row), column, raw.at[row, column] if column in raw.columns else None,
+            f"row {earlier} has the same {_and(keys)} but {column} '{shown}'; one row per "
+            f"{_and(keys)}: keep the correct row and delete the other"))
+    return problems
+
+
+def _same(a, b) -> bool:
+    return (pd.isna(a) and pd.isna(b)) or (not pd.isna(a) and not pd.isna(b) and a == b)
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _infusion_rules(inf, subjects, raw, sources, add) -> list[Problem]:

@@ -6,7 +6,9 @@ statistician can review the rules without reading Python.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +22,11 @@ __all__ = [
     "column_specs",
     "table_columns",
     "lab_units",
+    "lab_test_names",
+    "normalise_test_name",
+    "canonical_lab_test",
+    "lab_test_lookalike",
+    "cut_limits",
     "identifier_patterns",
     "trial_facts",
     "BOOLEAN_SPELLINGS",
@@ -149,6 +156,99 @@ def lab_units() -> pd.DataFrame:
     """Accepted units per lab test and the factor to the reporting unit (``lab_units.csv``)."""
     with (_files() / "lab_units.csv").open(encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype={"test": str, "unit": str, "report_unit": str, "factor": float})
+
+
+@lru_cache(maxsize=1)
+def lab_test_names() -> pd.DataFrame:
+    """Spellings of lab test names and their canonical test (``lab_test_names.csv``).
+
+    Returns
+    -------
+    DataFrame
+        ``spelling``, ``test`` (canonical name), ``note``, ``key`` (the spelling normalised by
+        :func:`normalise_test_name`). Each key appears once.
+    """
+    with (_files() / "lab_test_names.csv").open(encoding="utf-8") as fh:
+        names = pd.read_csv(fh, dtype=str, keep_default_na=False, comment="#")
+    names["key"] = names["spelling"].map(normalise_test_name)
+    clash = names[names["key"].duplicated(keep=False)]
+    if len(clash):
+        raise ValueError(f"lab_test_names.csv lists one spelling twice: {sorted(clash['spelling'])}")
+    return names
+
+
+def normalise_test_name(name: str) -> str:
+    """A test name without case, spaces, accents or hyphens (dashes), for matching.
+
+    Examples
+    --------
+    >>> [normalise_test_name(n) for n in ("Proteína C-reativa", "hs CRP", "hs\u2013crp")]
+    ['proteinacreativa', 'hscrp', 'hscrp']
+    """
+    decomposed = unicodedata.normalize("NFKD", str(name))
+    kept = (ch for ch in decomposed
+            if not unicodedata.combining(ch) and not ch.isspace()
+            and unicodedata.category(ch) != "Pd")
+    return "".join(kept).casefold()
+
+
+def canonical_lab_test(tests: pd.Series) -> pd.Series:
+    """The canonical test of each value of ``labs.test`` (missing when it is not a listed spelling).
+
+    Examples
+    --------
+    >>> canonical_lab_test(pd.Series(["crp", "PCR", "Proteína C reativa", "hsCRP", "ferritin"])).tolist()
+    ['CRP', 'CRP', 'CRP', 'CRP', <NA>]
+    """
+    names = lab_test_names()
+    lookup = dict(zip(names["key"], names["test"]))
+    spellings = {t: lookup.get(normalise_test_name(t)) for t in tests.dropna().unique()}
+    return tests.map(spellings).astype("string")
+
+
+def lab_test_lookalike(name: str) -> str | None:
+    """The listed test that ``name`` looks like (``lab_test_lookalikes.csv``), or None.
+
+    Examples
+    --------
+    >>> lab_test_lookalike("CRP quantitativa"), lab_test_lookalike("Prot. C reativa"), lab_test_lookalike("ferritin")
+    ('CRP', 'CRP', None)
+    """
+    key = normalise_test_name(name)
+    return next((test for fragment, test in _lookalikes() if fragment in key), None)
+
+
+@lru_cache(maxsize=1)
+def _lookalikes() -> tuple[tuple[str, str], ...]:
+    with (_files() / "lab_test_lookalikes.csv").open(encoding="utf-8") as fh:
+        raw = pd.read_csv(fh, dtype=str, keep_default_na=False, comment="#")
+    return tuple((normalise_test_name(r.fragment), r.test) for r in raw.itertuples(index=False))
+
+
+@lru_cache(maxsize=1)
+def _cut_limits() -> dict:
+    with (_files() / "cut_limits.yaml").open(encoding="utf-8") as fh:
+        limits = yaml.safe_load(fh)
+    if not isinstance(limits.get("earliest_plausible_date"), dt.date):
+        raise ValueError("cut_limits.yaml: earliest_plausible_date must be a date YYYY-MM-DD")
+    return limits
+
+
+def cut_limits() -> dict:
+    """Limits applied to every cut (``cut_limits.yaml``); a fresh copy per call.
+
+    Returns
+    -------
+    dict
+        ``earliest_plausible_date`` (:class:`datetime.date`), ``max_table_file_bytes``,
+        ``max_readme_bytes``, ``max_workbook_unpacked_bytes`` (int).
+
+    Examples
+    --------
+    >>> cut_limits()["earliest_plausible_date"]
+    datetime.date(2019, 12, 1)
+    """
+    return dict(_cut_limits())
 
 
 @lru_cache(maxsize=1)

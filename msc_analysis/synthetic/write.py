@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..io.meta import NAME_RULE, check_name
 from ..io.spec import TABLES, table_columns, trial_facts
 
 __all__ = ["write_cut"]
@@ -35,6 +36,8 @@ def write_cut(tables: dict[str, pd.DataFrame], out_dir: str | Path, cut_id: str,
     """
     if "synthetic" not in description.lower():
         raise ValueError("the description must say that the data are SYNTHETIC")
+    if not check_name(cut_id):
+        raise ValueError(f"cut_id {cut_id!r} is not a valid name: {NAME_RULE}")
     cutoff = dt.date.fromisoformat(str(cutoff))
     missing = [f"{t}.{s.column}" for t in TABLES for s in table_columns(t) if s.column not in tables[t]]
     if missing:
@@ -45,7 +48,7 @@ def write_cut(tables: dict[str, pd.DataFrame], out_dir: str | Path, cut_id: str,
         text = pd.DataFrame({s.column: _as_text(tables[t][s.column], s.type) for s in table_columns(t)})
         text.to_csv(folder / f"{t}.csv", index=False, lineterminator="\n")
     meta = {"cut_id": cut_id, "study_id": trial_facts()["study_id"], "cutoff_date": cutoff,
-            "description": description}
+            "synthetic": True, "description": description}
     (folder / "cut.yaml").write_text(yaml.safe_dump(meta, sort_keys=False, width=1000), encoding="utf-8")
     (folder / "README.md").write_text(_readme(tables, cut_id, cutoff, description, command),
                                       encoding="utf-8")
