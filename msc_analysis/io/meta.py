@@ -179,8 +179,9 @@ def read_meta_file(path: str | Path) -> tuple[dict, list[Problem]]:
         what = ("is a link; a cut folder must hold its own files" if os.path.islink(path)
                 else f"cannot be read ({exc.strerror})")
         return {}, [Problem(META_FILE, None, None, None, f"the file {what}")]
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a pipe or a device named cut.yaml
+        os.close(fd)
+        return {}, [Problem(META_FILE, None, None, None, "not a regular file")]
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return {}, [Problem(META_FILE, None, None, None, "not a regular file")]
         data = fh.read(MAX_META_BYTES + 1)
     return read_meta(data, problems), problems

@@ -5,6 +5,12 @@ fresh kernel and a time limit; a notebook whose kernel fails to start is tried a
 with the previous cut (they declare ``previous_results_dir``) run after the others, since
 they read this run's results. The report is built in a temporary folder and published in
 one step; an unchanged cut is not run again unless forced.
+
+Everything a cut folder says is data: its ``cut_id`` becomes a folder name only after it is
+checked (:func:`~msc_analysis.run.publish.report_path`), the ``cut.yaml`` of the folders
+beside it is read with the strict reader and skipped when it cannot be read, and no link in
+a cut folder is followed. Workers die with the runner (``PR_SET_PDEATHSIG``), and an
+interrupted run stops them and removes its unfinished report.
 """
 from __future__ import annotations
 
@@ -14,23 +20,22 @@ import hashlib
 import json
 import os
 import queue
-import select
 import shutil
-import signal
-import subprocess
-import sys
+import stat
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..io.meta import META_FILE, check_name, read_meta_file
 from .index import provenance, write_index
-from .publish import publish, restore_interrupted, run_lock
-from .worker import render_html
+from .publish import (RunRefused, building_prefix, check_apart, publish, published_record,
+                      remove_stale_builds, report_path, restore_interrupted, run_lock)
+from .worker import WorkerGroup, WorkerProcess, render_html
 
-__all__ = ["NotebookResult", "RunSummary", "run_cut", "newest_cut", "previous_cut",
-           "default_notebooks_dir", "KNOWN_PARAMETERS"]
+__all__ = ["NotebookResult", "RunSummary", "CutFolder", "run_cut", "find_cuts", "newest_cut",
+           "previous_cut", "check_out_dir", "default_notebooks_dir", "KNOWN_PARAMETERS"]
 
 #: Parameters the runner can give a notebook: paths only, never data or secrets.
 KNOWN_PARAMETERS = ("cut_dir", "results_dir", "previous_cut_dir", "previous_results_dir")
@@ -59,37 +64,108 @@ class RunSummary:
         return [r for r in self.notebooks if not r.ok]
 
 
+@dataclass(frozen=True)
+class CutFolder:
+    """A folder holding a ``cut.yaml``, as seen before its cut is loaded.
+
+    ``problem`` says why the folder cannot be used (its cut.yaml is unreadable or invalid,
+    or the folder is a link); it is empty when ``cut_id`` and ``cutoff_date`` are valid.
+    """
+
+    path: Path
+    cut_id: str = ""
+    cutoff_date: dt.date | None = None
+    problem: str = ""
+
+
 def default_notebooks_dir() -> Path:
     """``notebooks/`` of the source tree this package was installed from, else ``./notebooks``."""
     here = Path(__file__).resolve().parents[2] / "notebooks"
     return here if here.is_dir() else Path("notebooks").resolve()
 
 
-def _cuts(cuts_dir: Path) -> list[tuple[str, Path]]:
-    import yaml
+def find_cuts(cuts_dir: str | Path) -> list[CutFolder]:
+    """Every sub-folder of ``cuts_dir`` holding a cut.yaml: usable ones oldest first, then the others.
 
-    found = []
-    for meta in Path(cuts_dir).glob("*/cut.yaml"):
-        with open(meta, encoding="utf-8-sig") as fh:
-            found.append((str((yaml.safe_load(fh) or {}).get("cutoff_date", "")), meta.parent))
-    return sorted(found)
+    Usable folders are ordered by cutoff date, then cut_id, then folder name. A folder whose
+    cut.yaml cannot be read, or that is a link to another folder, is listed with its
+    ``problem``; it is never followed or loaded. Raises FileNotFoundError if ``cuts_dir`` is
+    not a folder.
+    """
+    cuts_dir = Path(cuts_dir).resolve()
+    if not cuts_dir.is_dir():
+        raise FileNotFoundError(f"{cuts_dir}: no such folder; expected a folder of cut folders")
+    usable, unusable = [], []
+    with os.scandir(cuts_dir) as listing:
+        entries = sorted(listing, key=lambda e: e.name)
+    for entry in entries:
+        path, meta_path = Path(entry.path), Path(entry.path) / META_FILE
+        if entry.is_symlink():
+            if os.path.isdir(path) and os.path.lexists(meta_path):
+                unusable.append(CutFolder(path, problem="a link to another folder; cut folders are "
+                                          "not followed through links"))
+            continue
+        if not entry.is_dir(follow_symlinks=False) or not os.path.lexists(meta_path):
+            continue
+        meta, problems = _read_meta(meta_path)
+        if problems or not check_name(meta.get("cut_id")) or not isinstance(meta.get("cutoff_date"), dt.date):
+            what = "; ".join(problems[:2]) or "cut.yaml: no valid cut_id and cutoff_date"
+            more = f" (and {len(problems) - 2} more problems)" if len(problems) > 2 else ""
+            unusable.append(CutFolder(path, problem=what + more))
+        else:
+            usable.append(CutFolder(path, meta["cut_id"], meta["cutoff_date"]))
+    return sorted(usable, key=lambda f: (f.cutoff_date, f.cut_id, f.path.name)) + unusable
+
+
+def _read_meta(path: Path) -> tuple[dict, list[str]]:
+    """:func:`read_meta_file`, with anything it could not cope with turned into a problem."""
+    try:
+        meta, problems = read_meta_file(path)
+    except Exception as exc:  # e.g. a folder named cut.yaml: never let a neighbour stop a run
+        return {}, [f"{META_FILE}: cannot be read ({type(exc).__name__}: {exc})"]
+    return meta, [str(p) for p in problems]
 
 
 def newest_cut(cuts_dir: str | Path) -> Path:
     """The cut folder in ``cuts_dir`` with the latest ``cutoff_date`` in its cut.yaml."""
-    found = _cuts(Path(cuts_dir))
+    found = [f for f in find_cuts(cuts_dir) if not f.problem]
     if not found:
-        raise FileNotFoundError(f"no cut folders (with a cut.yaml) in {cuts_dir}")
-    return found[-1][1]
+        raise FileNotFoundError(f"no cut folders (with a valid cut.yaml) in {cuts_dir}")
+    return found[-1].path
 
 
 def previous_cut(cut_dir: str | Path) -> Path | None:
     """The cut beside ``cut_dir`` with the latest cutoff date before its own, if any."""
     cut_dir = Path(cut_dir).resolve()
-    found = [(c, p.resolve()) for c, p in _cuts(cut_dir.parent)]
-    mine = next((c for c, p in found if p == cut_dir), None)
-    earlier = [p for c, p in found if mine is not None and c < mine]
-    return earlier[-1] if earlier else None
+    meta, problems = _read_meta(cut_dir / META_FILE)
+    if problems:
+        return None
+    found = _previous(cut_dir, meta["cut_id"], meta["cutoff_date"], find_cuts(cut_dir.parent))
+    return found.path if found else None
+
+
+def _previous(cut_dir: Path, cut_id: str, cutoff: dt.date, folders: list[CutFolder]) -> CutFolder | None:
+    """The usable folder with another cut_id and the latest cutoff date strictly before ``cutoff``."""
+    earlier = [f for f in folders if not f.problem and f.path != cut_dir and f.cut_id != cut_id
+               and f.cutoff_date < cutoff]
+    return earlier[-1] if earlier else None  # ``folders`` is ordered by cutoff date
+
+
+def check_out_dir(cut_dir: str | Path, out_dir: str | Path) -> None:
+    """Refuse (:class:`RunRefused`) a report folder inside the cut folder, a file, or read-only.
+
+    Writes nothing: call it before loading the cut.
+    """
+    cut_dir, out_dir = Path(cut_dir).resolve(), Path(out_dir).resolve()
+    if out_dir == cut_dir or out_dir.is_relative_to(cut_dir):
+        raise RunRefused(f"the report folder {out_dir} is inside the cut folder {cut_dir}; a cut folder "
+                         "holds only the exported data, so give a report folder outside it with --out")
+    existing = next(p for p in (out_dir, *out_dir.parents) if os.path.lexists(p))
+    if not existing.is_dir():
+        raise RunRefused(f"the report folder {out_dir} cannot be used: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunRefused(f"the report folder {out_dir} cannot be written: {existing} is read-only "
+                         "for this user")
 
 
 def _declared_parameters(notebook: Path) -> set[str] | None:
@@ -108,52 +184,119 @@ def _declared_parameters(notebook: Path) -> set[str] | None:
             if isinstance(t, ast.Name)}
 
 
-def _fingerprint(cut, notebooks: list[Path], with_code: bool, previous: Path | None) -> str:
+def _file_digest(path: str) -> bytes:
+    """sha256 of a regular file, read without following a link; a marker for anything else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return b"(a link, or not readable)"
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"(not a regular file)"
+        return hashlib.file_digest(fh, "sha256").digest()
+
+
+def _hash_folder(h, label: str, folder: Path) -> None:
+    """Add the names and contents of the plain files directly in ``folder`` (nothing followed)."""
+    try:
+        if folder.is_symlink():
+            raise NotADirectoryError(folder)
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        h.update(f"{label} (no such folder)\n".encode())
+        return
+    for entry in entries:
+        if entry.is_file(follow_symlinks=False):
+            h.update(f"{label} ".encode() + os.fsencode(entry.name) + b" " + _file_digest(entry.path))
+
+
+def _fingerprint(cut, cut_dir: Path, notebooks: list[Path], with_code: bool,
+                 previous: CutFolder | None, previous_results: Path | None) -> str:
     h = hashlib.sha256()
+    h.update(b"folder " + os.fsencode(cut_dir) + b"\n")
     for row in cut.files.itertuples():
-        h.update(f"cut {row.file} {row.sha256}\n".encode())
+        h.update(f"cut {row.file} {row.sha256}\n".encode("utf-8", "surrogateescape"))
     package = Path(__file__).resolve().parents[1]
     for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         h.update(f"kit {path.relative_to(package)} ".encode() + hashlib.sha256(path.read_bytes()).digest())
     for nb in notebooks:
         h.update(f"notebook {nb.name} ".encode() + hashlib.sha256(nb.read_bytes()).digest())
     if previous is not None:
-        for path in sorted(previous.iterdir()):
-            h.update(f"previous {path.name} ".encode() + hashlib.sha256(path.read_bytes()).digest())
+        h.update(f"previous {previous.cut_id}\n".encode())
+        _hash_folder(h, "previous", previous.path)
+        _hash_folder(h, "previous results", previous_results)
     h.update(f"with_code={with_code}".encode())
     return h.hexdigest()
 
 
+def _made_from_another_folder(final: Path, cut_dir: Path, cut_id: str) -> Path | None:
+    """The other cut folder, still holding ``cut_id``, that the report at ``final`` was made from."""
+    other = published_record(final).get("cut_folder")
+    if not isinstance(other, str) or Path(other) == cut_dir:
+        return None
+    meta, problems = _read_meta(Path(other) / META_FILE)
+    return Path(other) if not problems and meta.get("cut_id") == cut_id else None
+
+
 def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = None,
             jobs: int | None = None, with_code: bool = False, force: bool = False,
-            timeout_s: float = 900, log=print) -> RunSummary:
+            timeout_s: float = 900, log=print, warn=None) -> RunSummary:
     """Run every notebook of ``notebooks_dir`` on the validated ``cut``; publish the report.
 
     Returns a :class:`RunSummary`; ``skipped`` is true when the same inputs, notebooks and
-    kit already produced a complete report (use ``force`` to run anyway).
+    kit already produced a complete report (use ``force`` to run anyway). ``warn`` (if given)
+    is called with one line when folders beside the cut were skipped as unreadable.
+
+    Raises
+    ------
+    RunRefused
+        Before anything is written, if the cut_id cannot name a folder, a path would leave
+        ``out_dir`` or is a link, ``out_dir`` is unusable or inside a cut folder, or the
+        report of this cut_id was made from another cut folder that still holds it.
+    RunLocked
+        If another run is writing the same report.
     """
     cut_dir, out_dir = Path(cut_dir).resolve(), Path(out_dir).resolve()
+    check_out_dir(cut_dir, out_dir)
+    final = report_path(out_dir, cut.cut_id)
+    report_path(out_dir, cut.cut_id, "aside")
     notebooks = sorted((notebooks_dir or default_notebooks_dir()).glob("[0-9]*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no notebooks found in {notebooks_dir or default_notebooks_dir()}")
-    final = out_dir / cut.cut_id
-    previous = previous_cut(cut_dir)
-    previous_results = out_dir / previous.name / "results" if previous else None
-    fingerprint = _fingerprint(cut, notebooks, with_code, previous)
+    try:
+        folders = find_cuts(cut_dir.parent)
+    except OSError:  # the folder above the cut cannot be listed: there is no previous cut to find
+        folders = []
+    unreadable = [f.path.name for f in folders if f.problem and f.path != cut_dir]
+    if unreadable and warn is not None:
+        warn(f"warning: {len(unreadable)} folder(s) beside this cut skipped, their cut.yaml cannot be "
+             f"used: {', '.join(unreadable[:3])}{', ...' if len(unreadable) > 3 else ''}")
+    previous = _previous(cut_dir, cut.cut_id, cut.cutoff_date.date(), folders)
+    previous_results = report_path(out_dir, previous.cut_id) / "results" if previous else None
+    check_apart(out_dir, final, [cut_dir] + ([previous.path] if previous else []))
+    fingerprint = _fingerprint(cut, cut_dir, notebooks, with_code, previous, previous_results)
     summary = RunSummary(cut.cut_id, final)
     with run_lock(out_dir, cut.cut_id):
         restore_interrupted(final)
-        for stale in out_dir.glob(f".{cut.cut_id}.building.*"):  # left by a run that was killed
-            shutil.rmtree(stale, ignore_errors=True)
+        remove_stale_builds(out_dir, cut.cut_id)  # left by a run that was killed
+        other = _made_from_another_folder(final, cut_dir, cut.cut_id)
+        if other is not None:
+            raise RunRefused(f"the report {final} was made from the cut folder {other}, which has the same "
+                             f"cut_id '{cut.cut_id}' as {cut_dir}. Two cut folders must not share a cut_id: "
+                             "correct the cut_id in one cut.yaml (or remove the old copy); nothing was written")
         if not force and _unchanged(final, fingerprint):
             summary.skipped = True
             return summary
         started = dt.datetime.now().astimezone()
-        work = Path(tempfile.mkdtemp(prefix=f".{cut.cut_id}.building.", dir=out_dir))
-        work.chmod(0o755)  # mkdtemp makes it private; reports are meant to be read
         try:
+            work = Path(tempfile.mkdtemp(prefix=building_prefix(cut.cut_id), dir=out_dir))
+        except OSError as exc:
+            raise RunRefused(f"cannot create a folder in the report folder {out_dir} ({exc.strerror})") from None
+        try:
+            work.chmod(0o755)  # mkdtemp makes it private; reports are meant to be read
             params = {"cut_dir": str(cut_dir), "results_dir": str(work / "results"),
-                      "previous_cut_dir": str(previous) if previous else "",
+                      "previous_cut_dir": str(previous.path) if previous else "",
                       "previous_results_dir": str(previous_results) if previous else ""}
             later = [nb for nb in notebooks if "previous_results_dir" in (_declared_parameters(nb) or ())]
             first = [nb for nb in notebooks if nb not in later]
@@ -172,7 +315,9 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
                 _run_batch(batch, work, params, with_code, timeout_s, jobs, report)
             summary.notebooks = sorted(done, key=lambda r: r.stem)
             record = provenance(cut, started, dt.datetime.now().astimezone(), fingerprint,
-                                [asdict(r) for r in summary.notebooks], previous)
+                                [asdict(r) for r in summary.notebooks], previous.path if previous else None)
+            record.update(cut_folder=str(cut_dir), previous_cut=previous.cut_id if previous else None,
+                          previous_cut_folder=str(previous.path) if previous else None)
             (work / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
             write_index(work, cut, record, summary.notebooks)
             publish(work, final)
@@ -183,86 +328,57 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
 
 
 def _unchanged(final: Path, fingerprint: str) -> bool:
+    record = published_record(final)
     try:
-        record = json.loads((final / "provenance.json").read_text())
-    except (OSError, ValueError):
+        return record.get("fingerprint") == fingerprint and all(n["ok"] for n in record["notebooks"])
+    except (TypeError, KeyError, AttributeError):
         return False
-    return record.get("fingerprint") == fingerprint and all(n["ok"] for n in record["notebooks"])
-
-
-class _Worker:
-    """One long-lived worker process (``worker.py``) that runs notebooks one at a time."""
-
-    def __init__(self):
-        self.proc = None
-
-    def _start(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "msc_analysis.run.worker"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-
-    def run(self, spec: dict, timeout_s: float) -> dict | None:
-        """The notebook's status, or None if it ran out of time (the worker is then killed)."""
-        if self.proc is None or self.proc.poll() is not None:
-            self._start()
-        self.proc.stdin.write(json.dumps(spec) + "\n")
-        self.proc.stdin.flush()
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
-        line = self.proc.stdout.readline() if ready else ""
-        if not ready:
-            self.stop(kill=True)
-            return None
-        if not line:  # the worker died
-            self.stop(kill=True)
-            return {"ok": False, "error": "the worker process stopped unexpectedly", "retry": True}
-        return json.loads(line)
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc is None:
-            return
-        if kill:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        else:
-            self.proc.stdin.close()
-        self.proc.wait()
-        self.proc = None
 
 
 def _run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
                timeout_s: float, jobs: int, report) -> list[NotebookResult]:
-    """Run ``notebooks`` on at most ``jobs`` workers; call ``report`` as each one finishes."""
+    """Run ``notebooks`` on at most ``jobs`` workers; call ``report`` as each one finishes.
+
+    If the calling thread is interrupted (Ctrl-C, SIGTERM turned into an exception), every
+    worker is killed before the exception goes on.
+    """
     if not notebooks:
         return []
     pending = queue.SimpleQueue()
     for nb in notebooks:
         pending.put(nb)
-    results = []
+    results, workers = [], WorkerGroup()
 
     def drain():
-        worker = _Worker()
+        worker = WorkerProcess(workers)
         try:
-            while True:
+            while not workers.cancelled:
                 try:
                     nb = pending.get_nowait()
                 except queue.Empty:
                     return
                 result = _run_notebook(worker, nb, work, params, with_code, timeout_s)
+                if workers.cancelled:
+                    return
                 results.append(result)
                 report(result)
         finally:
             worker.stop()
 
-    workers = max(1, min(jobs, len(notebooks)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(drain) for _ in range(workers)]:
+    n = max(1, min(jobs, len(notebooks)))
+    pool = ThreadPoolExecutor(max_workers=n)
+    try:
+        for future in [pool.submit(drain) for _ in range(n)]:
             future.result()
+    except BaseException:
+        workers.kill_all()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return results
 
 
-def _run_notebook(worker: _Worker, notebook: Path, work: Path, params: dict, with_code: bool,
+def _run_notebook(worker: WorkerProcess, notebook: Path, work: Path, params: dict, with_code: bool,
                   timeout_s: float) -> NotebookResult:
     declared = _declared_parameters(notebook)
     if declared is None:  # papermill would only warn and run it with the defaults
@@ -283,8 +399,8 @@ def _run_notebook(worker: _Worker, notebook: Path, work: Path, params: dict, wit
         if not status.get("retry"):
             break
     result.ok = bool(status.get("ok"))
-    result.error = status.get("error", "")
-    result.error_anchor = status.get("error_anchor", "")
+    result.error = str(status.get("error", ""))
+    result.error_anchor = str(status.get("error_anchor", ""))
     result.seconds = float(status.get("seconds", 0.0))
     return result
 

@@ -4,18 +4,35 @@ The runner starts a few of these workers (``python -m msc_analysis.run.worker``)
 serving one notebook at a time: it reads a JSON spec per line on standard input and answers
 with a JSON status line. Keeping the worker alive saves importing papermill and nbconvert for
 every notebook; every notebook still gets a fresh kernel. A worker over its time limit is
-killed by the runner and replaced.
+killed by the runner and replaced. Both ends of that exchange live here: :func:`serve` in the
+worker, :class:`WorkerProcess` and :class:`WorkerGroup` in the runner.
+
+A worker never outlives the runner: on Linux it asks the kernel to kill it when the runner
+thread that started it ends (``PR_SET_PDEATHSIG``), even when the runner is killed with
+SIGKILL; its notebook kernel then exits by itself (ipykernel polls its parent, the worker,
+and exits within a second of losing it).
 """
 from __future__ import annotations
 
+import argparse
+import ctypes
+import ctypes.util
 import json
 import os
+import select
+import signal
+import subprocess
 import sys
+import threading
 import time
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["render_html", "run_spec", "serve"]
+__all__ = ["render_html", "run_spec", "serve", "die_with_parent", "WorkerGroup", "WorkerProcess",
+           "INTERRUPTED"]
+
+#: Error of a notebook whose run was interrupted (Ctrl-C, SIGTERM).
+INTERRUPTED = "the run was interrupted before this notebook finished"
 
 
 def render_html(executed: Path, with_code: bool) -> str:
@@ -74,8 +91,26 @@ def _any_cell_ran(executed: Path) -> bool:
     return any(c.get("execution_count") for c in nb.get("cells", []) if c.get("cell_type") == "code")
 
 
-def serve() -> int:
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int | None) -> None:
+    """Have this process killed when its parent ends; exit now if ``parent_pid`` already has.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere the worker still ends when
+    the runner's end of its input pipe closes, after the notebook it is running.
+    """
+    libc_name = ctypes.util.find_library("c")
+    prctl = getattr(ctypes.CDLL(libc_name), "prctl", None) if libc_name else None
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent_pid and os.getppid() != parent_pid:  # the runner died before the request took effect
+        os._exit(1)
+
+
+def serve(parent_pid: int | None = None) -> int:
     """Answer one JSON spec per input line with one JSON status line, until input ends."""
+    die_with_parent(parent_pid)
     # A matplotlib backend set in the environment (e.g. Agg) would reach the kernel and keep
     # every figure out of the page; the kernel's own inline backend must be used.
     os.environ.pop("MPLBACKEND", None)
@@ -91,5 +126,103 @@ def serve() -> int:
     return 0
 
 
+class WorkerGroup:
+    """The worker processes of one batch, so that an interrupted run can stop them all at once.
+
+    A worker is asked (``--parent-pid``) to die with the thread that started it
+    (``PR_SET_PDEATHSIG``); each worker is started and stopped by one pool thread, which
+    outlives it, so the worker dies only when the runner does.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen] = set()
+        self.cancelled = False
+
+    def start(self) -> subprocess.Popen | None:
+        with self._lock:
+            if self.cancelled:
+                return None
+            proc = subprocess.Popen([sys.executable, "-m", "msc_analysis.run.worker",
+                                     "--parent-pid", str(os.getpid())],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+            self._procs.add(proc)
+            return proc
+
+    def forget(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def kill_all(self) -> None:
+        """Stop every worker now (its kernel follows it: ipykernel exits when its parent dies)."""
+        with self._lock:
+            self.cancelled = True
+            for proc in self._procs:
+                _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class WorkerProcess:
+    """One long-lived worker process (``worker.py``) that runs notebooks one at a time."""
+
+    def __init__(self, workers: WorkerGroup | None = None):
+        self.proc = None
+        self.workers = workers or WorkerGroup()
+
+    def run(self, spec: dict, timeout_s: float) -> dict | None:
+        """The notebook's status, or None if it ran out of time (the worker is then killed)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop(kill=True)
+            self.proc = self.workers.start()
+            if self.proc is None:
+                return {"ok": False, "error": INTERRUPTED, "retry": False}
+        try:
+            self.proc.stdin.write(json.dumps(spec) + "\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+            line = self.proc.stdout.readline() if ready else ""
+        except OSError:  # the worker died before reading the spec
+            ready, line = True, ""
+        if not ready:
+            self.stop(kill=True)
+            return None
+        try:
+            return json.loads(line)
+        except ValueError:  # no line: the worker died (or was stopped)
+            self.stop(kill=True)
+            if self.workers.cancelled:
+                return {"ok": False, "error": INTERRUPTED, "retry": False}
+            return {"ok": False, "error": "the worker process stopped unexpectedly", "retry": True}
+
+    def stop(self, kill: bool = False) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if kill:
+            _kill_group(proc)
+        else:
+            try:
+                proc.stdin.close()
+            except OSError:
+                _kill_group(proc)
+        proc.wait()
+        self.workers.forget(proc)
+
+
+def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m msc_analysis.run.worker")
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="process id of the runner; the worker dies with it")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(serve())
+    sys.exit(serve(_arguments().parent_pid))
