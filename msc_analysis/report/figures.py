@@ -4,14 +4,29 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-__all__ = ["consort_figure", "enrollment_figure", "follow_up_figure", "add_footnote"]
+__all__ = ["consort_figure", "enrollment_figure", "follow_up_figure", "add_footnote", "plain_text"]
 
 _BOX = dict(boxstyle="round,pad=0.5", facecolor="#f4f6fa", edgecolor="#3b4a6b")
 
 
+def plain_text(text: str) -> str:
+    """``text`` for a matplotlib label: every ``$`` escaped, so that text from a cut never becomes mathtext.
+
+    Examples
+    --------
+    >>> plain_text("costs $5 or $6")
+    'costs \\\\$5 or \\\\$6'
+    """
+    return str(text).replace("$", "\\$")
+
+
 def add_footnote(fig: plt.Figure, text: str) -> plt.Figure:
-    """Write ``text`` under the figure (population, n, method, data cutoff)."""
-    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=8, color="#444", wrap=True)
+    """Write ``text`` under the figure (population, n, method, data cutoff).
+
+    ``text`` is drawn as it is: a ``$`` in it is a dollar sign, never the start of mathtext (escaped
+    as ``\\$``; ``parse_math=False`` is not enough, since matplotlib's line wrapping ignores it).
+    """
+    fig.text(0.01, 0.005, plain_text(text), ha="left", va="bottom", fontsize=8, color="#444", wrap=True)
     fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16))
     return fig
 

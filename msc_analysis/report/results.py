@@ -2,14 +2,27 @@
 
 The schema is documented in ``docs/results.md``. Estimates are numbers; formatting for
 display happens elsewhere.
+
+Investigators open these files in a spreadsheet, and text in them can come from a cut (an arm,
+a test name). A spreadsheet runs a cell starting with ``=``, ``+``, ``-`` or ``@`` as a formula,
+so text cells are written neutralised (see :func:`neutralise_formula`) and read back as written
+by the notebook (:func:`read_results`, :func:`read_result_file`).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RESULT_COLUMNS", "result_rows", "write_results", "read_results"]
+__all__ = ["RESULT_COLUMNS", "FORMULA_TRIGGERS", "result_rows", "write_results", "read_results",
+           "read_result_file", "neutralise_formula", "restore_formula"]
+
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Text that needs the apostrophe: a trigger first, or apostrophes then a trigger (so that text
+# which already looks neutralised keeps its own apostrophes and the round trip is exact).
+_NEEDS_APOSTROPHE = re.compile("'*[" + re.escape("".join(FORMULA_TRIGGERS)) + "]")
 
 #: Columns of every results CSV, in order.
 RESULT_COLUMNS = ("endpoint", "measure", "group", "day", "estimate", "ci95_lower", "ci95_upper",
@@ -54,20 +67,76 @@ def result_rows(endpoint: str, rows: pd.DataFrame) -> pd.DataFrame:
     return out[list(RESULT_COLUMNS)].reset_index(drop=True)
 
 
+def neutralise_formula(value):
+    """``value`` with a leading apostrophe if a spreadsheet would run it as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets one ``'``
+    in front; so does text made of apostrophes followed by one of those, so that
+    :func:`restore_formula` can always give back the original. Anything else, and every
+    value that is not text, is returned unchanged.
+
+    Examples
+    --------
+    >>> neutralise_formula('=HYPERLINK("http://x","y")')[:3]
+    "'=H"
+    >>> neutralise_formula("-2+3"), neutralise_formula("mg/dL"), neutralise_formula(-2.5)
+    ("'-2+3", 'mg/dL', -2.5)
+    """
+    if isinstance(value, str) and _NEEDS_APOSTROPHE.match(value):
+        return "'" + value
+    return value
+
+
+def restore_formula(value):
+    """Undo :func:`neutralise_formula`: drop the one apostrophe it added, nothing else.
+
+    Examples
+    --------
+    >>> restore_formula("'=1+1"), restore_formula("''=1"), restore_formula("'quoted'")
+    ('=1+1', "'=1", "'quoted'")
+    """
+    if isinstance(value, str) and value.startswith("'") and _NEEDS_APOSTROPHE.match(value, 1):
+        return value[1:]
+    return value
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+
+
 def write_results(results: pd.DataFrame, results_dir: str | Path, notebook_stem: str) -> Path:
-    """Write ``results`` to ``<results_dir>/<notebook_stem>.csv`` and return the path."""
+    """Write ``results`` to ``<results_dir>/<notebook_stem>.csv`` and return the path.
+
+    Text cells are written through :func:`neutralise_formula` (a cell that a spreadsheet would
+    run as a formula gets a leading apostrophe); numeric columns are written as they are.
+    ``results`` is not modified.
+    """
     if list(results.columns) != list(RESULT_COLUMNS):
         raise ValueError(f"results must have exactly the columns {RESULT_COLUMNS}; use result_rows()")
     path = Path(results_dir) / f"{notebook_stem}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    results.to_csv(path, index=False)
+    safe = results.copy()
+    for column in _text_columns(safe):
+        safe[column] = safe[column].map(neutralise_formula)
+    safe.to_csv(path, index=False)
     return path
 
 
+def read_result_file(path: str | Path) -> pd.DataFrame:
+    """One results CSV with the text as the notebook wrote it (the added apostrophes removed)."""
+    frame = pd.read_csv(path)
+    for column in _text_columns(frame):
+        frame[column] = frame[column].map(restore_formula)
+    return frame
+
+
 def read_results(results_dir: str | Path) -> pd.DataFrame:
-    """Every results CSV in ``results_dir`` stacked into one table (empty if there is none)."""
+    """Every results CSV in ``results_dir`` stacked into one table (empty if there is none).
+
+    Text cells come back as the notebooks wrote them (see :func:`read_result_file`).
+    """
     paths = sorted(Path(results_dir).glob("*.csv")) if str(results_dir) else []
-    frames = [pd.read_csv(p) for p in paths]
+    frames = [read_result_file(p) for p in paths]
     if not frames:
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(RESULT_COLUMNS)]

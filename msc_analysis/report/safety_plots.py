@@ -84,15 +84,32 @@ MAX_PAGE_ROWS = 300
 
 
 def show(frame: pd.DataFrame, empty_text: str = "None in this cut.", max_rows: int = MAX_PAGE_ROWS):
-    """A table for the page: no index, text left-aligned and not broken.
+    """A table for the page: no index, text left-aligned and not broken, every text escaped.
+
+    Text from a cut is data, never markup. The rules:
+
+    - every cell that holds text is HTML-escaped (``<``, ``>``, ``&``, ``"`` and ``'``
+      become entities), so ``<script>`` or ``<img onerror=...>`` in an AE term reads as
+      plain text;
+    - every column header and index label is escaped the same way;
+    - the caption (``empty_text`` or the "showing the first rows" note) is escaped;
+    - numbers are shown as they are; CSS comes only from this function, never from data.
 
     ``empty_text`` becomes the caption when ``frame`` has no rows. Beyond ``max_rows`` rows
     only the first ``max_rows`` are shown and the caption gives the full count.
+
+    Examples
+    --------
+    >>> "&lt;b&gt;" in show(pd.DataFrame({"AE term": ["<b>"]})).to_html()
+    True
     """
     total = len(frame)
     frame = frame.head(max_rows)
     text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     styler = (frame.style.hide(axis="index")
+              .format(escape="html")
+              .format_index(escape="html", axis="index")
+              .format_index(escape="html", axis="columns")
               .set_table_styles([{"selector": "th", "props": [("text-align", "left")]},
                                  {"selector": "caption", "props": [("text-align", "left"), ("font-style", "italic"),
                                                                    ("caption-side", "bottom")]}]))
@@ -102,7 +119,7 @@ def show(frame: pd.DataFrame, empty_text: str = "None in this cut.", max_rows: i
     if nowrap:
         styler = styler.set_properties(subset=nowrap, **{"white-space": "nowrap"})
     if frame.empty:
-        styler = styler.set_caption(empty_text)
+        styler = styler.set_caption(html.escape(empty_text))
     elif total > max_rows:
         styler = styler.set_caption(f"Showing the first {max_rows} of {total} rows; the rest are "
                                     "left off to keep the page small (run the notebook to see all).")

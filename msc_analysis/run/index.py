@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..report.results import read_result_file
+
 __all__ = ["provenance", "write_index", "KEY_PACKAGES"]
 
 #: Packages whose versions are recorded with every report.
@@ -38,12 +40,17 @@ def _git_commit() -> str:
 
 def provenance(cut, started: dt.datetime, ended: dt.datetime, fingerprint: str,
                notebooks: list[dict], previous: Path | None) -> dict:
-    """Everything needed to tell how a report was made, as a JSON-ready dict."""
+    """Everything needed to tell how a report was made, as a JSON-ready dict.
+
+    ``synthetic`` is the cut's explicit ``synthetic`` key (false when the cut has none); it is
+    never guessed from the free-text description.
+    """
     return {
         "cut_id": cut.cut_id,
         "study_id": cut.study_id,
         "cutoff_date": str(cut.cutoff_date.date()),
         "description": cut.description,
+        "synthetic": bool(getattr(cut, "synthetic", False)),
         "input_files": [{"file": r.file, "bytes": int(r.bytes), "sha256": r.sha256}
                         for r in cut.files.itertuples()],
         "previous_cut": previous.name if previous else None,
@@ -58,6 +65,11 @@ def provenance(cut, started: dt.datetime, ended: dt.datetime, fingerprint: str,
     }
 
 
+#: The pages run no script and load nothing but inline styles and data: images: a second guard
+#: behind the escaping of every value (the notebook pages carry the same policy).
+_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+        "base-uri 'none'; form-action 'none'")
+
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2rem auto;
 max-width:72rem;color:#1d2433;line-height:1.45;padding:0 1rem}
@@ -67,6 +79,7 @@ th,td{border-bottom:1px solid #e2e5ee;padding:.25rem .6rem;text-align:left;verti
 th{background:#f4f6fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#1b7a35;font-weight:600}.failed{color:#b3261e;font-weight:600}
 .note{background:#fff6e0;border:1px solid #e8c66b;padding:.5rem .8rem;border-radius:4px}
+.synthetic{background:#fde8e6;border:2px solid #b3261e;padding:.6rem .9rem;border-radius:4px;font-size:1.05rem}
 code{font-size:.85rem;word-break:break-all}
 """
 
@@ -83,7 +96,7 @@ def _fmt(x) -> str:
 def _headlines(results: Path) -> str:
     if not results.exists():
         return "<p>No results were written.</p>"
-    frame = pd.read_csv(results)
+    frame = read_result_file(results)  # the text as written by the notebook, escaped below
     rows = "".join(
         f"<tr><td>{html.escape(str(r.measure))}</td><td>{html.escape(str(r.group))}</td>"
         f"<td class='num'>{_fmt(r.day)}</td><td class='num'>{_fmt(r.estimate)}</td>"
@@ -96,30 +109,41 @@ def _headlines(results: Path) -> str:
             f"{rows}</table>")
 
 
+def _synthetic_banner(record: dict) -> str:
+    """A banner when the cut declares ``synthetic: true``; nothing otherwise (no claim either way)."""
+    if not record.get("synthetic"):
+        return ""
+    return ("<p class='synthetic' role='note'><b>SYNTHETIC DATA.</b> This cut is marked "
+            "<code>synthetic: true</code>: it was made up for testing or demonstration, and no number "
+            "here describes real patients.</p>")
+
+
 def write_index(work: Path, cut, record: dict, notebooks) -> Path:
-    """Write ``index.html``: status of every notebook, headline numbers and provenance."""
+    """Write ``index.html``: status of every notebook, headline numbers and provenance.
+
+    Every value that comes from the cut, the run or the file system is HTML-escaped; the
+    "Synthetic data" banner comes only from ``record["synthetic"]``.
+    """
     esc = html.escape
     status_rows = []
     for r in notebooks:
         page = f"{r.stem}.html"
         has_page = (work / page).exists()
-        link = f"<a href='{page}'>{esc(r.stem)}</a>" if has_page else esc(r.stem)
+        link = f"<a href='{esc(page)}'>{esc(r.stem)}</a>" if has_page else esc(r.stem)
         if r.ok:
             state = "<span class='ok'>ok</span>"
         else:
-            where = (f" (<a href='{page}#{r.error_anchor}'>see the failing cell</a>)"
+            where = (f" (<a href='{esc(page)}#{esc(r.error_anchor)}'>see the failing cell</a>)"
                      if has_page and r.error_anchor else "")
             state = f"<span class='failed'>failed</span>: {esc(r.error)}{where}"
         status_rows.append(f"<tr><td>{link}</td><td>{state}</td><td class='num'>{r.seconds:.0f} s</td></tr>")
     sections = "".join(
         f"<h2 id='{esc(r.stem)}'>{esc(r.stem)}</h2>{_headlines(work / 'results' / f'{r.stem}.csv')}"
         for r in notebooks if r.ok)
-    files = "".join(f"<tr><td>{esc(f['file'])}</td><td class='num'>{f['bytes']}</td>"
-                    f"<td><code>{f['sha256']}</code></td></tr>" for f in record["input_files"])
+    files = "".join(f"<tr><td>{esc(str(f['file']))}</td><td class='num'>{int(f['bytes'])}</td>"
+                    f"<td><code>{esc(str(f['sha256']))}</code></td></tr>" for f in record["input_files"])
     packages = ", ".join(f"{esc(k)} {esc(v)}" for k, v in record["packages"].items())
-    synthetic = ("<p class='note'><b>Synthetic data.</b> This cut says it holds synthetic data: "
-                 "no number here describes real patients.</p>"
-                 if "synthetic" in record["description"].lower() else "")
+    synthetic = _synthetic_banner(record)
     changes = ""
     if record["previous_cut"] and (work / "10_changes.html").exists():
         changes = (f"<p>What changed since the previous cut, {esc(record['previous_cut'])}: "
@@ -127,9 +151,10 @@ def write_index(work: Path, cut, record: dict, notebooks) -> Path:
                    "movement of every headline number</a>.</p>")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>Report for data cut {esc(cut.cut_id)}</title><style>{_CSS}</style></head><body>
 <h1>Report for data cut {esc(cut.cut_id)}</h1>
-<p>Study {esc(cut.study_id)}; data cutoff <b>{record['cutoff_date']}</b>. {esc(record['description'])}</p>
+<p>Study {esc(cut.study_id)}; data cutoff <b>{esc(record['cutoff_date'])}</b>. {esc(record['description'])}</p>
 {synthetic}{changes}
 <h2>Pages</h2>
 <table><tr><th>page</th><th>status</th><th>time</th></tr>{''.join(status_rows)}</table>
