@@ -80,6 +80,13 @@ def test_crp_by_visit_does_not_modify_its_inputs(fixture_cut):
     pd.testing.assert_frame_equal(s, s0)
 
 
-def test_no_treated_subjects_gives_empty_tables():
+def test_no_treated_subjects_reports_every_visit_as_not_estimable_not_dropped():
     b = crp.crp_by_visit(labs(("A", 0, 6, "CRP", 1, "mg/dL")), subjects("A").iloc[:0])
-    assert len(b) == 0 and len(crp.headline_measures(crp.crp_summary(b))) == 0
+    summary = crp.crp_summary(b)
+    # baseline + the 7 CRP visits (days 1, 3, 7, 14, 21, 28, 60), nobody behind any of them
+    assert summary["target_day"].tolist() == [0, 1, 3, 7, 14, 21, 28, 60]
+    assert (summary["n_subjects"] == 0).all() and summary["crp_mg_dl_median"].isna().all()
+    assert set(summary["crp_mg_dl_not_estimable_reason"]) == {"no subject infused yet"}
+    head = crp.headline_measures(summary)
+    assert len(b) == 0 and len(head) == 8 + 7 and head["estimate"].isna().all()
+    assert head["method"].str.endswith("; not estimable: no subject infused yet").all()

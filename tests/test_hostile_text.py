@@ -286,8 +286,6 @@ def test_index_escapes_the_description_file_names_and_notebook_errors(tmp_path):
     assert "<b>x.csv</b>" in text
 
 
-@pytest.mark.xfail(strict=True, reason="survival_plots draws arm names as matplotlib mathtext: an arm "
-                   "with two '$' crashes 01_overall_survival (use report.figures.plain_text for labels)")
 def test_an_arm_with_dollar_signs_is_drawn_as_text_not_mathtext(tmp_path):
     from .conftest import ROOT
 

@@ -163,17 +163,29 @@ def test_risk_table_is_drawn_under_the_plot_at_the_days_of_its_x_axis():
     plt.close(fig)
 
 
-def test_not_reached_is_shown_as_nr_and_missing_as_a_dash():
+def test_not_reached_is_shown_as_nr_and_a_missing_number_as_ne_never_a_dash():
     assert format_days_ci(np.inf, 10, np.inf) == "NR (10–NR)"
-    assert format_days(np.nan) == "–"
-    assert format_percent_ci(np.nan, np.nan, np.nan) == "not estimable"
+    assert format_days(np.nan) == "NE"
+    assert format_percent_ci(np.nan, np.nan, np.nan, reason="nobody at risk at day 60") == \
+        "not estimable: nobody at risk at day 60"
 
 
-def test_plots_draw_for_a_cut_without_treated_subjects():
+def test_plots_for_a_cut_without_treated_subjects_say_why_instead_of_drawing_empty_axes():
     s = _subjects(treated=False)
     times = os_.survival_times(s, CUTOFF)
     km = survival_plots.km_figure(os_.km_curves(times), os_.risk_table_by_group(times))
     swim = survival_plots.swimmer_figure(os_.swimmer_lanes(times, s))
-    assert "No treated subjects" in swim.axes[0].texts[0].get_text()
-    plt.close(km)
-    plt.close(swim)
+    for fig in (km, swim):
+        (ax,) = fig.axes  # one blank axis holding the sentence: no plot, no risk table
+        assert not ax.axison and "not estimable (no subject infused yet)" in ax.texts[0].get_text()
+        plt.close(fig)
+
+
+def test_an_empty_arm_says_why_its_estimates_are_missing():
+    times = os_.survival_times(_subjects(), CUTOFF)
+    times["arm"] = pd.Categorical(times["arm"], categories=["MSC", "placebo"])
+    at = os_.survival_at_days(times, (30,)).set_index("group")
+    assert at.loc["placebo", "not_estimable_reason"] == "no subject in this group"
+    assert at.loc["MSC", "not_estimable_reason"] == ""
+    curve = os_.km_curves(times).set_index("group").loc["placebo"]
+    assert np.isnan(curve["survival_prop"]) and curve["not_estimable_reason"] == "no subject in this group"

@@ -80,9 +80,13 @@ def test_median_and_its_ci_match_r_quantile_with_not_reached_as_inf(row):
     d = _case(row["case"], row["grp"])
     got = median_survival(d["time"], d["status"]).iloc[0]
     assert got["n"] == row["n"] and got["n_events"] == row["events"]
+    # R's NA is "not reached" (inf), except where R's band is NA at every time the curve is
+    # below 1 (it falls from 1 straight to 0): then there is no band to read, NaN
+    curve = _ref("km_curves.csv").query("case == @row['case'] and grp == @row['grp']")
+    no_band = bool((curve["surv"] < 1).any() and curve.loc[curve["surv"] < 1, "lower"].isna().all())
     for ours, r in (("median_days", "median"), ("ci95_lower", "lower"), ("ci95_upper", "upper")):
-        expected = np.inf if pd.isna(row[r]) else row[r]  # R's NA is "not reached"
-        assert got[ours] == pytest.approx(expected, abs=TOL), ours
+        expected = row[r] if pd.notna(row[r]) else np.nan if no_band else np.inf
+        assert got[ours] == pytest.approx(expected, abs=TOL, nan_ok=True), ours
 
 
 @pytest.mark.parametrize("row", _ref("logrank.csv").to_dict("records"), ids=lambda r: r["case"])
@@ -127,6 +131,24 @@ def test_median_is_midpoint_where_the_curve_is_flat_at_one_half():
     assert median_survival([1, 2, 3, 4], [1, 1, 1, 1])["median_days"].item() == 2.5
     # S = 0.5 from day 10 to the last follow-up on day 54 -> (10 + 54) / 2 (R)
     assert median_survival([10, 54], [1, 0])["median_days"].item() == 32
+
+
+def test_everyone_dead_on_day_0_has_a_real_median_of_0_and_limits_not_estimable_as_in_r():
+    # R survival:::findq on x = c(0, 0), y = c(0, 1 - S) = c(0, 1): median (0 + 0) / 2 = 0.
+    # The log-log band is NA where S = 0, so y = c(0, NA) for each limit: max(y, na.rm = TRUE) < 0.5
+    # and quantile.survfit returns NA. The band is undefined, not "not reached": NaN, never inf.
+    got = median_survival([0, 0, 0], [1, 1, 1]).iloc[0]
+    assert got["median_days"] == 0
+    assert np.isnan(got["ci95_lower"]) and np.isnan(got["ci95_upper"])
+    # the same when everyone at risk dies on the first death day after a censoring on day 0
+    got = median_survival([0, 4, 4], [0, 1, 1]).iloc[0]
+    assert got["median_days"] == 4 and np.isnan(got["ci95_lower"]) and np.isnan(got["ci95_upper"])
+
+
+def test_a_limit_whose_band_never_reaches_one_half_within_follow_up_stays_not_reached():
+    # toy_ties of the R reference: R gives upper = NA; the band is defined up to day 7: inf ("NR")
+    got = median_survival([2, 2, 2, 4, 4, 7, 9], [1, 1, 0, 1, 1, 0, 1]).iloc[0]
+    assert (got["median_days"], got["ci95_lower"], got["ci95_upper"]) == (4, 2, np.inf)
 
 
 def test_median_not_reached_is_inf_and_no_subjects_is_nan():

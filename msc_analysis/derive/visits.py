@@ -21,6 +21,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured, with_reason
 from .baseline import MEASURED, add_change, derive_baseline
 from .checks import require_columns
 
@@ -312,8 +313,12 @@ def _by_visit(long: pd.DataFrame):
         yield visit, day, g
 
 
+#: Why a change from baseline has no median on the baseline row.
+_NO_CHANGE_AT_BASELINE = "not applicable at baseline"
+
+
 def summarise_visits(long: pd.DataFrame, value_column: str = "value",
-                     change_column: str = "change") -> pd.DataFrame:
+                     change_column: str = "change", *, visits: pd.DataFrame | None = None) -> pd.DataFrame:
     """Subjects behind each visit and the median and quartiles of the value and its change.
 
     Parameters
@@ -321,6 +326,10 @@ def summarise_visits(long: pd.DataFrame, value_column: str = "value",
     long : DataFrame
         A frame like :func:`longitudinal`'s: ``visit``, ``target_day``, ``status``,
         ``has_baseline``, ``value_column`` and ``change_column``.
+    visits : DataFrame, optional
+        ``visit``, ``target_day`` of the visits to report when ``long`` has no rows (no
+        subject, e.g. nobody infused yet): each then gets a row with zero counts and missing
+        medians, after a baseline row, so every visit is still reported. Ignored otherwise.
 
     Returns
     -------
@@ -330,7 +339,10 @@ def summarise_visits(long: pd.DataFrame, value_column: str = "value",
         status), ``n_no_baseline`` (subjects without a baseline: the same on every row),
         ``n_change`` (measured with a baseline; 0 on the baseline row); ``<value>_median``,
         ``<value>_q1``, ``<value>_q3``; ``<change>_median``, ``<change>_q1``, ``<change>_q3``
-        (missing on the baseline row). Quantiles: :data:`QUANTILE_METHOD`.
+        (missing on the baseline row); ``<value>_not_estimable_reason`` and
+        ``<change>_not_estimable_reason`` (why a median is missing: "" when it is there;
+        "no subject infused yet", "no subject measured", "no subject with a value and a
+        baseline", or "not applicable at baseline"). Quantiles: :data:`QUANTILE_METHOD`.
     """
     rows = []
     for visit, day, g in _by_visit(long):
@@ -346,13 +358,29 @@ def summarise_visits(long: pd.DataFrame, value_column: str = "value",
             "n_change": len(paired),
             f"{value_column}_median": v[0], f"{value_column}_q1": v[1], f"{value_column}_q3": v[2],
             f"{change_column}_median": c[0], f"{change_column}_q1": c[1], f"{change_column}_q3": c[2]})
-    return pd.DataFrame(rows, columns=_summary_columns(value_column, change_column))
+    columns = _summary_columns(value_column, change_column)
+    if not rows and visits is not None:
+        empty = [(BASELINE_VISIT, 0), *zip(visits["visit"], visits["target_day"])]
+        rows = [{"visit": v, "target_day": int(d), **dict.fromkeys(columns[2:10], 0)} for v, d in empty]
+    out = pd.DataFrame(rows, columns=columns[:-2])
+    for column in out.columns[10:]:
+        out[column] = out[column].astype("float64")
+    value_reason = np.where(out["n_subjects"] == 0, NO_SUBJECT_INFUSED,
+                            np.where(out["n_measured"] == 0, no_subject_measured(), ""))
+    change_reason = np.where(out["target_day"] == 0, _NO_CHANGE_AT_BASELINE,
+                             np.where(out["n_subjects"] == 0, NO_SUBJECT_INFUSED,
+                                      np.where(out["n_change"] == 0,
+                                               no_subject_measured("with a value and a baseline"), "")))
+    out[f"{value_column}_not_estimable_reason"] = value_reason.astype(object)
+    out[f"{change_column}_not_estimable_reason"] = change_reason.astype(object)
+    return out
 
 
 def _summary_columns(value_column: str, change_column: str) -> list[str]:
     return ["visit", "target_day", "n_subjects", "n_measured", "n_died", "n_discharged",
             "n_not_reached", "n_no_value", "n_no_baseline", "n_change",
-            *(f"{c}_{s}" for c in (value_column, change_column) for s in ("median", "q1", "q3"))]
+            *(f"{c}_{s}" for c in (value_column, change_column) for s in ("median", "q1", "q3")),
+            f"{value_column}_not_estimable_reason", f"{change_column}_not_estimable_reason"]
 
 
 def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: str,
@@ -363,8 +391,9 @@ def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: s
     ----------
     summary : DataFrame
         From :func:`summarise_visits`: ``target_day``, ``n_subjects``, ``n_no_baseline``,
-        ``<column>_median``, ``_q1``, ``_q3`` and ``n_column``. Every visit is reported, a visit without data with a missing
-        estimate and ``n`` 0.
+        ``<column>_median``, ``_q1``, ``_q3``, ``n_column`` and (optional)
+        ``<column>_not_estimable_reason``. Every visit is reported, a visit without data with
+        a missing estimate, ``n`` 0 and a ``method`` saying why.
     column, measure, unit, n_column, what : str
         Summary column stem, measure name, unit, count column and a description of the value
         for the ``method`` text.
@@ -378,11 +407,14 @@ def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: s
         ``n``, ``unit``, ``method``: ready for ``report.results.result_rows``.
     """
     rows = summary if include_baseline else summary[summary["target_day"] > 0]
+    reasons = rows.get(f"{column}_not_estimable_reason", pd.Series("", index=rows.index))
     return pd.DataFrame({
         "measure": measure, "group": "all", "day": rows["target_day"].to_numpy(),
         "estimate": rows[f"{column}_median"].to_numpy(),
         "ci95_lower": rows[f"{column}_q1"].to_numpy(), "ci95_upper": rows[f"{column}_q3"].to_numpy(),
         "n": rows[n_column].to_numpy(), "unit": unit,
-        "method": [f"median of {what}; day 0 = baseline (last value on or before the infusion; "
-                   f"{k} of {n} subjects had none); CI columns hold the interquartile range (Q1, Q3), "
-                   f"not a CI; {QUANTILE_METHOD}" for k, n in zip(rows["n_no_baseline"], rows["n_subjects"])]})
+        "method": [with_reason(f"median of {what}; day 0 = baseline (last value on or before the infusion; "
+                               f"{k} of {n} subjects had none); CI columns hold the interquartile range (Q1, Q3), "
+                               f"not a CI; {QUANTILE_METHOD}", reason if pd.isna(e) else "")
+                   for k, n, e, reason in zip(rows["n_no_baseline"], rows["n_subjects"],
+                                              rows[f"{column}_median"], reasons)]})

@@ -15,6 +15,7 @@ import pandas as pd
 from ..derive.checks import require_columns
 from ..io.spec import safety_definitions
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 
 __all__ = ["safety_definitions", "classify_adverse_events", "SUMMARY_CATEGORIES",
            "subjects_with_adverse_events", "adverse_events_by_term", "onset_counts",
@@ -367,7 +368,8 @@ def headline_measures(summary: pd.DataFrame, deaths: pd.DataFrame, rules: dict |
         ``infusion_reaction_prop``, ``grade_3_plus_prop``, ``fatal_ae_prop`` (proportions of
         the treated population with at least one such treatment-emergent AE, exact CIs;
         ``group`` is ``treated``) and ``deaths`` (count of treated subjects with a recorded
-        death, any cause).
+        death, any cause). Without treated subjects the proportions are missing and the
+        ``method`` says "not estimable: no subject infused yet".
     """
     rules = rules or safety_definitions()
     a = rules["adverse_events"]
@@ -390,8 +392,9 @@ def headline_measures(summary: pd.DataFrame, deaths: pd.DataFrame, rules: dict |
         rows.append(dict(measure=f"{category}_prop", group="treated", estimate=r["estimate_prop"],
                          ci95_lower=r["ci95_lower"], ci95_upper=r["ci95_upper"], n=n_treated,
                          unit="proportion",
-                         method=f"subjects with >=1 {text}, each counted once; CTCAE v{rules['ctcae_version']}; "
-                                f"{EXACT_CI_METHOD}"))
+                         method=with_reason(f"subjects with >=1 {text}, each counted once; CTCAE "
+                                            f"v{rules['ctcae_version']}; {EXACT_CI_METHOD}",
+                                            "" if n_treated else NO_SUBJECT_INFUSED)))
     rows.append(dict(measure="deaths", group="treated", estimate=int(deaths["died"].sum()), n=n_treated,
                      unit="subjects", method="count of treated subjects with a recorded death date, any cause"))
     return pd.DataFrame(rows)

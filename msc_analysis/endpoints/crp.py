@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..derive.checks import require_columns
-from ..derive.visits import family_rule, longitudinal, median_measures, summarise_visits
+from ..derive.visits import family_rule, longitudinal, median_measures, summarise_visits, visit_windows
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
 __all__ = ["FAMILY", "CRP_TEST", "CRP_UNIT", "crp_values", "crp_by_visit", "crp_summary",
@@ -101,9 +101,12 @@ def crp_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
 
     Returns the frame of :func:`msc_analysis.derive.visits.summarise_visits` with the value
     columns ``crp_mg_dl_median``, ``crp_mg_dl_q1``, ``crp_mg_dl_q3`` and
-    ``crp_change_mg_dl_median``, ``crp_change_mg_dl_q1``, ``crp_change_mg_dl_q3``.
+    ``crp_change_mg_dl_median``, ``crp_change_mg_dl_q1``, ``crp_change_mg_dl_q3``, and
+    ``crp_mg_dl_not_estimable_reason``, ``crp_change_mg_dl_not_estimable_reason`` (why a median
+    is missing, "" when it is there). Every CRP visit is reported even with no subject (nobody
+    infused yet), with zero counts and the reason "no subject infused yet".
     """
-    return summarise_visits(by_visit, "crp_mg_dl", "crp_change_mg_dl")
+    return summarise_visits(by_visit, "crp_mg_dl", "crp_change_mg_dl", visits=visit_windows(FAMILY))
 
 
 def crp_change_tests(by_visit: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import pandas as pd
 from ..derive.checks import require_columns
 from ..io.spec import trial_facts
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 from .adverse_events import safety_definitions
 
 __all__ = ["dose_delivered", "doses_outside_tolerance", "dose_summary", "enrollment_to_infusion", "delay_summary",
@@ -220,7 +221,8 @@ def headline_measures(doses: pd.DataFrame, proportions: pd.DataFrame, delays: pd
         ``method``: ``dose_cells_per_kg_median`` (CI columns hold the interquartile range),
         ``within_tolerance_prop`` and ``infused_prop`` (exact CIs),
         ``enrollment_to_infusion_days_median`` (IQR in the CI columns; estimate missing and
-        ``n`` 0 when no enrollment date is recorded).
+        ``n`` 0 when no enrollment date is recorded). A missing estimate's ``method`` says why
+        ("not estimable: no subject infused yet", "... no subject enrolled yet").
     """
     s = dose_summary(doses).iloc[0]
     p = proportions.set_index("measure")
@@ -228,24 +230,27 @@ def headline_measures(doses: pd.DataFrame, proportions: pd.DataFrame, delays: pd
     target = float(doses["target_cells_per_kg"].iloc[0] if len(doses) else trial_facts()["target_dose_cells_per_kg"])
     tol = float(doses["tolerance_pct"].iloc[0] if len(doses) else safety_definitions()["dose"]["tolerance_pct"])
     delay_method = ("median days from enrollment date to infusion date; CI columns hold the interquartile range"
-                    if dl["computable"] else
+                    if dl["computable"] or not len(doses) else
                     "not computable: no enrollment dates recorded in this cut (never imputed)")
+    none_infused = "" if len(doses) else NO_SUBJECT_INFUSED
+    none_enrolled = "" if int(p.loc["infused", "n"]) else "no subject enrolled yet"
     return pd.DataFrame([
         dict(measure="dose_cells_per_kg_median", group="treated", estimate=s["dose_cells_per_kg_median"],
              ci95_lower=s["dose_cells_per_kg_q1"], ci95_upper=s["dose_cells_per_kg_q3"], n=int(s["n_infused"]),
-             unit="cells/kg", method=f"median of cells_infused / dosing weight_kg (target {target:g}); "
-                                     "CI columns hold the interquartile range, not a CI"),
+             unit="cells/kg", method=with_reason(f"median of cells_infused / dosing weight_kg (target {target:g}); "
+                                                 "CI columns hold the interquartile range, not a CI", none_infused)),
         dict(measure="within_tolerance_prop", group="treated", estimate=p.loc["within_tolerance", "estimate_prop"],
              ci95_lower=p.loc["within_tolerance", "ci95_lower"], ci95_upper=p.loc["within_tolerance", "ci95_upper"],
              n=int(p.loc["within_tolerance", "n"]), unit="proportion",
-             method=f"dose within +/-{tol:g}% of {target:g} cells/kg (inclusive); {EXACT_CI_METHOD}"),
+             method=with_reason(f"dose within +/-{tol:g}% of {target:g} cells/kg (inclusive); {EXACT_CI_METHOD}",
+                                none_infused)),
         dict(measure="infused_prop", group="enrolled", estimate=p.loc["infused", "estimate_prop"],
              ci95_lower=p.loc["infused", "ci95_lower"], ci95_upper=p.loc["infused", "ci95_upper"],
              n=int(p.loc["infused", "n"]), unit="proportion",
-             method=f"enrolled subjects infused by the cutoff; {EXACT_CI_METHOD}"),
+             method=with_reason(f"enrolled subjects infused by the cutoff; {EXACT_CI_METHOD}", none_enrolled)),
         dict(measure="enrollment_to_infusion_days_median", group="treated",
              estimate=dl["enrollment_to_infusion_days_median"], ci95_lower=dl["enrollment_to_infusion_days_q1"],
              ci95_upper=dl["enrollment_to_infusion_days_q3"], n=int(dl["n_with_enrollment_date"]), unit="days",
-             method=delay_method),
+             method=with_reason(delay_method, none_infused)),
     ]).astype({"estimate": "float64", "ci95_lower": "float64", "ci95_upper": "float64"})
 

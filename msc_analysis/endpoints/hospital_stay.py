@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..derive.checks import require_columns
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured, reasons_at_days, with_reason
 from ..stats.competing_risks import CIF_CI_METHOD, competing_risk_table, cumulative_incidence
 
 __all__ = ["HOSPITAL_STATUSES", "HORIZON_DAYS", "DISCHARGE_DAYS", "hospital_course", "status_counts",
@@ -136,10 +137,12 @@ def status_counts(course: pd.DataFrame) -> pd.DataFrame:
                          "n_subjects": [int(counts.get(s, 0)) for s in HOSPITAL_STATUSES]})
 
 
-def _describe(values: pd.Series) -> dict:
+def _describe(values: pd.Series, empty_reason: str) -> dict:
     v = values.dropna()
+    reason = "" if v.size else (empty_reason if values.size == 0 else "no admission date recorded")
     return {"n": int(values.size), "n_missing": int(values.isna().sum()), "median_days": v.median(),
-            "q1_days": v.quantile(0.25), "q3_days": v.quantile(0.75), "min_days": v.min(), "max_days": v.max()}
+            "q1_days": v.quantile(0.25), "q3_days": v.quantile(0.75), "min_days": v.min(), "max_days": v.max(),
+            "not_estimable_reason": reason}
 
 
 def inpatient_days_summary(course: pd.DataFrame) -> pd.DataFrame:
@@ -151,28 +154,35 @@ def inpatient_days_summary(course: pd.DataFrame) -> pd.DataFrame:
         One row per hospital status (all three, also when empty) and origin: ``hospital_status``,
         ``counted_from`` ("admission", "infusion"), ``n``, ``n_missing`` (admission date
         missing), ``median_days``, ``q1_days``, ``q3_days``, ``min_days``, ``max_days``
-        (NaN when no values). Quartiles: linear interpolation (pandas default).
+        (NaN when no values), ``not_estimable_reason`` ("" when there are values; "no subject
+        infused yet", "no subject with this status" or "no admission date
+        recorded"). Quartiles: linear interpolation (pandas default).
     """
     rows = []
+    empty = NO_SUBJECT_INFUSED if len(course) == 0 else no_subject_measured("with this status")
     for status in HOSPITAL_STATUSES:
         g = course[course["hospital_status"] == status]
         for origin in ("admission", "infusion"):
             rows.append({"hospital_status": status, "counted_from": origin}
-                        | _describe(g[f"inpatient_days_from_{origin}"]))
+                        | _describe(g[f"inpatient_days_from_{origin}"], empty))
     return pd.DataFrame(rows)
 
 
 def hospital_free_days_summary(course: pd.DataFrame) -> pd.DataFrame:
     """Hospital-free days to the horizon: one row with ``n`` (treated), ``n_known``,
     ``n_died_scored_0``, ``n_not_yet_known``, ``median_days``, ``q1_days``, ``q3_days``
-    (over the known values; NaN when none)."""
+    (over the known values; NaN when none), ``not_estimable_reason`` ("" when there are
+    known values; "no subject infused yet" or "nobody followed to the horizon yet")."""
     hfd = course["hospital_free_days"]
     status = course["hospital_free_days_status"]
     known = hfd.dropna()
+    reason = "" if known.size else (NO_SUBJECT_INFUSED if len(course) == 0 else
+                                    "nobody followed to the horizon yet")
     return pd.DataFrame([{"n": len(course), "n_known": int(known.size),
-                          "n_died_scored_0": int(status.str.startswith("died").sum()),
+                          "n_died_scored_0": int(status.astype(str).str.startswith("died").sum()),
                           "n_not_yet_known": int(hfd.isna().sum()), "median_days": known.median(),
-                          "q1_days": known.quantile(0.25), "q3_days": known.quantile(0.75)}])
+                          "q1_days": known.quantile(0.25), "q3_days": known.quantile(0.75),
+                          "not_estimable_reason": reason}])
 
 
 def discharge_at_days(course: pd.DataFrame, days=DISCHARGE_DAYS) -> pd.DataFrame:
@@ -182,18 +192,31 @@ def discharge_at_days(course: pd.DataFrame, days=DISCHARGE_DAYS) -> pd.DataFrame
     -------
     pandas.DataFrame
         ``outcome`` ("discharged alive", "died in hospital"), ``n``, then the columns of
-        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` at each day.
+        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` at each day, then
+        ``not_estimable_reason`` ("" when estimated; "no subject infused yet" or "nobody at
+        risk at day N").
     """
-    return pd.concat([cumulative_incidence(course["time_days"], course["event"], cause=cause, times=list(days))
-                      .assign(outcome=label, n=len(course)) for cause, label in _OUTCOMES.items()],
-                     ignore_index=True)[["outcome", "n", "time_days", "n_at_risk", "n_events", "n_competing",
-                                         "n_censored", "cumulative_incidence_prop", "ci95_lower", "ci95_upper"]]
+    frames = []
+    for cause, label in _OUTCOMES.items():
+        inc = cumulative_incidence(course["time_days"], course["event"], cause=cause, times=list(days))
+        reason = reasons_at_days(inc["cumulative_incidence_prop"], len(course), inc["n_at_risk"], inc["time_days"])
+        frames.append(inc.assign(outcome=label, n=len(course), not_estimable_reason=reason))
+    return pd.concat(frames, ignore_index=True)[
+        ["outcome", "n", "time_days", "n_at_risk", "n_events", "n_competing", "n_censored",
+         "cumulative_incidence_prop", "ci95_lower", "ci95_upper", "not_estimable_reason"]]
 
 
 def discharge_curves(course: pd.DataFrame) -> pd.DataFrame:
-    """Both cumulative incidence curves at every distinct time, for plotting."""
-    out = pd.concat([cumulative_incidence(course["time_days"], course["event"], cause=cause).assign(outcome=label)
-                     for cause, label in _OUTCOMES.items()], ignore_index=True)
+    """Both cumulative incidence curves at every distinct time, for plotting: ``outcome``, the
+    columns of :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` and
+    ``not_estimable_reason``; without treated subjects one row per outcome at day 0 with
+    missing estimates and the reason "no subject infused yet"."""
+    frames = []
+    for cause, label in _OUTCOMES.items():
+        curve = cumulative_incidence(course["time_days"], course["event"], cause=cause,
+                                     times=None if len(course) else [0])
+        frames.append(curve.assign(outcome=label, not_estimable_reason="" if len(course) else NO_SUBJECT_INFUSED))
+    out = pd.concat(frames, ignore_index=True)
     return out[["outcome", *(c for c in out.columns if c != "outcome")]]
 
 
@@ -234,17 +257,18 @@ def headline_measures(course: pd.DataFrame, days=DISCHARGE_DAYS, *, horizon_days
         s = discharged.loc[origin]
         rows.append(dict(measure=measure, group="discharged alive", estimate=s["median_days"],
                          ci95_lower=s["q1_days"], ci95_upper=s["q3_days"], n=s["n"] - s["n_missing"], unit="days",
-                         method=(f"days from {origin} to discharge among subjects discharged alive; {_IQR_NOTE}; "
-                                 f"{beside}")))
+                         method=with_reason(f"days from {origin} to discharge among subjects discharged alive; "
+                                            f"{_IQR_NOTE}; {beside}", s["not_estimable_reason"])))
     h = hospital_free_days_summary(course).iloc[0]
     rows.append(dict(measure="hospital_free_days_median", group="all", day=horizon_days, estimate=h["median_days"],
                      ci95_lower=h["q1_days"], ci95_upper=h["q3_days"], n=h["n_known"], unit="days",
-                     method=(f"days alive and out of hospital to day {horizon_days}, deaths score 0; {_IQR_NOTE}; "
-                             f"{int(h['n_not_yet_known'])} subjects not yet followed to day {horizon_days} left out")))
+                     method=with_reason(f"days alive and out of hospital to day {horizon_days}, deaths score 0; "
+                                        f"{_IQR_NOTE}; {int(h['n_not_yet_known'])} subjects not yet followed to day "
+                                        f"{horizon_days} left out", h["not_estimable_reason"])))
     d = discharge_at_days(course, days)
     rows += [dict(measure="discharged_alive_prop", group="all", day=r.time_days, estimate=r.cumulative_incidence_prop,
                   ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",
-                  method=f"death in hospital as competing event; {CIF_CI_METHOD}")
+                  method=with_reason(f"death in hospital as competing event; {CIF_CI_METHOD}", r.not_estimable_reason))
              for r in d[d["outcome"] == "discharged alive"].itertuples()]
     rows += [dict(measure="subjects", group=status, estimate=n, n=len(course), unit="subjects",
                   method="hospital status at the cutoff") for status, n in counts.items()]

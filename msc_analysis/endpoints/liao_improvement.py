@@ -21,15 +21,16 @@ import numpy as np
 import pandas as pd
 
 from ..derive.baseline import derive_baseline
-from ..derive.liao_score import LIAO_LEVELS, liao_score
+from ..derive.liao_score import LIAO_LEVELS, LIAO_PARAMETERS, liao_score
 from ..derive.visits import (VISIT_STATUSES, family_rule, longitudinal,
-                             median_measures, subject_course, summarise_visits)
+                             median_measures, subject_course, summarise_visits, visit_windows)
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable, with_reason
 from ..stats.paired import signed_rank_by_visit
 from .liao_sustained import (SUSTAINED_OUTCOMES, sustained_low_score, sustained_low_score_incidence,
                              usable_assessments)
 
-__all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "SUSTAINED_OUTCOMES",
+__all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "IMPROVEMENT_HORIZONS", "SUSTAINED_OUTCOMES",
            "score_assessments", "assessment_completeness", "liao_by_visit", "score_change_summary",
            "score_change_tests", "level_distribution", "level_improvement",
            "improvement_proportions", "sustained_low_score", "sustained_low_score_incidence",
@@ -40,6 +41,8 @@ FAMILY = "liao"
 LEVEL_CATEGORIES = (*LIAO_LEVELS, *VISIT_STATUSES[1:])
 #: Outcome of a subject at an improvement horizon, in display order.
 IMPROVEMENT_OUTCOMES = ("improved", "not improved", "died", "follow-up not reached", "no baseline")
+#: Pre-specified days of the level-improvement proportions.
+IMPROVEMENT_HORIZONS = (7, 14, 28, 60)
 
 
 def score_assessments(vitals: pd.DataFrame, subjects: pd.DataFrame, *, age_points: int = 3,
@@ -61,15 +64,20 @@ def score_assessments(vitals: pd.DataFrame, subjects: pd.DataFrame, *, age_point
     DataFrame
         ``subject_id``, ``measured_at``, ``days_since_infusion``, ``liao_total`` (int),
         ``liao_level`` (ordered categorical), ``incomplete`` (bool), ``n_parameters_missing``,
-        ``age_points`` (Int64: the points age adds to every assessment of the subject).
+        ``age_points`` (Int64: the points age adds to every assessment of the subject),
+        ``n_vital_signs`` (int: physiological parameters recorded, 0-7; an assessment with
+        none is never used, see ``liao_sustained.usable_assessments``).
     """
     mine = vitals[vitals["subject_id"].astype(str).isin(set(subjects["subject_id"].astype(str)))]
     scored = liao_score(mine, subjects[["subject_id", "age_years"]], age_points=age_points,
                         age_triggers_single_parameter_rule=age_triggers_single_parameter_rule,
                         spo2_scale=spo2_scale, consciousness_scale=consciousness_scale,
                         level_rule=level_rule)
+    physiology = [f"{p}_points" for p in list(LIAO_PARAMETERS)[:7]]
+    recorded = scored[physiology].notna().sum(axis=1).astype("int64")
     return scored[["subject_id", "measured_at", "days_since_infusion", "liao_total", "liao_level",
-                   "incomplete", "n_parameters_missing", "age_points"]].reset_index(drop=True)
+                   "incomplete", "n_parameters_missing", "age_points"]].assign(
+        n_vital_signs=recorded).reset_index(drop=True)
 
 
 def assessment_completeness(scored: pd.DataFrame) -> pd.DataFrame:
@@ -126,8 +134,10 @@ def liao_by_visit(scored: pd.DataFrame, subjects: pd.DataFrame, *, include_incom
 
 
 def score_change_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
-    """``derive.visits.summarise_visits`` of the total (``liao_total_*``) and its change (``liao_change_*``)."""
-    return summarise_visits(by_visit, "liao_total", "liao_change")
+    """``derive.visits.summarise_visits`` of the total (``liao_total_*``) and its change (``liao_change_*``),
+    ``*_not_estimable_reason`` saying why a median is missing; every Liao visit is reported even with
+    no subject (nobody infused yet), with zero counts."""
+    return summarise_visits(by_visit, "liao_total", "liao_change", visits=visit_windows(FAMILY))
 
 
 def score_change_tests(by_visit: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +172,7 @@ def level_distribution(by_visit: pd.DataFrame) -> pd.DataFrame:
 
 
 def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
-                      horizons: Sequence[int] = (7, 14, 28, 60), include_incomplete: bool = False,
+                      horizons: Sequence[int] = IMPROVEMENT_HORIZONS, include_incomplete: bool = False,
                       window_days_before: int | None = None, day0_values: str | None = None) -> pd.DataFrame:
     """Whether each treated subject's level fell by at least one colour by each horizon day.
 
@@ -231,13 +241,17 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def improvement_proportions(per_subject: pd.DataFrame) -> pd.DataFrame:
+def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] | None = None) -> pd.DataFrame:
     """Proportion improved by each horizon among evaluable subjects, with an exact 95 % CI.
 
     Parameters
     ----------
     per_subject : DataFrame
         From :func:`level_improvement`.
+    horizons : sequence of int, optional
+        Horizons to report; a horizon without any subject (e.g. nobody infused yet) gets a row
+        of zeros with a missing proportion. Default: the horizons in ``per_subject``, or
+        :data:`IMPROVEMENT_HORIZONS` when it is empty.
 
     Returns
     -------
@@ -245,10 +259,15 @@ def improvement_proportions(per_subject: pd.DataFrame) -> pd.DataFrame:
         One row per horizon: ``horizon_day``, ``n_subjects``, ``n_no_baseline``,
         ``n_not_reached``, ``n_evaluable`` (the denominator), ``n_improved``, ``n_died``
         (counted as not improved), ``improved_prop``, ``ci95_lower``, ``ci95_upper``
-        (Clopper-Pearson, ``stats.binomial.exact_proportion``).
+        (Clopper-Pearson, ``stats.binomial.exact_proportion``; missing when nobody is
+        evaluable), ``not_estimable_reason`` ("" when estimated; "no subject infused yet" or
+        "no subject evaluable at day N").
     """
+    if horizons is None:
+        horizons = sorted(set(per_subject["horizon_day"])) if len(per_subject) else IMPROVEMENT_HORIZONS
     rows = []
-    for h, g in per_subject.groupby("horizon_day", sort=True):
+    for h in horizons:
+        g = per_subject[per_subject["horizon_day"] == h]
         counts = g["outcome"].value_counts().reindex(IMPROVEMENT_OUTCOMES, fill_value=0)
         rows.append({"horizon_day": int(h), "n_subjects": len(g), "n_no_baseline": int(counts["no baseline"]),
                      "n_not_reached": int(counts["follow-up not reached"]),
@@ -257,8 +276,10 @@ def improvement_proportions(per_subject: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["horizon_day", "n_subjects", "n_no_baseline", "n_not_reached",
                                       "n_evaluable", "n_improved", "n_died"])
     ci = exact_proportion(out["n_improved"].to_numpy(int), out["n_evaluable"].to_numpy(int))
+    reason = [NO_SUBJECT_INFUSED if n == 0 else no_subject_evaluable(h) if e == 0 else ""
+              for h, n, e in zip(out["horizon_day"], out["n_subjects"], out["n_evaluable"])]
     return out.assign(improved_prop=ci["estimate_prop"].to_numpy(), ci95_lower=ci["ci95_lower"].to_numpy(),
-                      ci95_upper=ci["ci95_upper"].to_numpy())
+                      ci95_upper=ci["ci95_upper"].to_numpy(), not_estimable_reason=reason)
 
 
 def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
@@ -284,15 +305,21 @@ def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
                           "estimate": proportions["improved_prop"], "ci95_lower": proportions["ci95_lower"],
                           "ci95_upper": proportions["ci95_upper"], "n": proportions["n_evaluable"],
                           "unit": "proportion",
-                          "method": "level fell by at least one colour from baseline by the day; deaths "
-                                    "counted as not improved; subjects without baseline or not yet "
-                                    f"followed to the day excluded; {EXACT_CI_METHOD}"})]
+                          "method": [with_reason("level fell by at least one colour from baseline by the day; deaths "
+                                                 "counted as not improved; subjects without baseline or not yet "
+                                                 f"followed to the day excluded; {EXACT_CI_METHOD}", reason)
+                                     for reason in _reasons(proportions)]})]
     if incidence is not None:
         rows.append(pd.DataFrame({
             "measure": "sustained_low_score_cumulative_incidence_prop", "group": "all",
             "day": incidence["time_days"], "estimate": incidence["cumulative_incidence_prop"],
             "ci95_lower": incidence["ci95_lower"], "ci95_upper": incidence["ci95_upper"],
             "n": n_subjects, "unit": "proportion",
-            "method": f"cumulative incidence of a first sustained low score (Liao total <= {low_score_max} "
-                      f"held {hold_hours:g} h), death in hospital competing; {cif_method}"}))
+            "method": [with_reason(f"cumulative incidence of a first sustained low score (Liao total <= "
+                                   f"{low_score_max} held {hold_hours:g} h), death in hospital competing; "
+                                   f"{cif_method}", reason) for reason in _reasons(incidence)]}))
     return pd.concat(rows, ignore_index=True)
+
+
+def _reasons(frame: pd.DataFrame) -> list[str]:
+    return list(frame["not_estimable_reason"]) if "not_estimable_reason" in frame else [""] * len(frame)

@@ -16,6 +16,7 @@ import pandas as pd
 from ..derive.checks import require_columns
 from ..derive.visits import subject_course
 from ..stats.competing_risks import cumulative_incidence
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_data, reasons_at_days
 
 __all__ = ["SUSTAINED_OUTCOMES", "usable_assessments", "sustained_low_score",
            "sustained_low_score_incidence"]
@@ -25,9 +26,16 @@ SUSTAINED_OUTCOMES = {0: "censored", 1: "sustained low score", 2: "died first"}
 
 
 def usable_assessments(scored: pd.DataFrame, include_incomplete: bool) -> pd.DataFrame:
-    """The scored assessments a measure uses: all, or only complete ones (the default)."""
+    """The scored assessments a measure uses: all, or only complete ones (the default).
+
+    An assessment without any vital sign recorded (``n_vital_signs`` 0, when the column is
+    there) is never used, even with ``include_incomplete``: its total would be 0 (plus age
+    points), a low score made of missing data.
+    """
     require_columns(scored, ("subject_id", "measured_at", "days_since_infusion", "liao_total",
                              "liao_level", "incomplete"), "scored assessments")
+    if "n_vital_signs" in scored:
+        scored = scored[scored["n_vital_signs"] > 0]
     return scored if include_incomplete else scored[~scored["incomplete"].astype(bool)]
 
 
@@ -75,7 +83,8 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
         ``discharged_before_event`` (bool: censored at a discharge alive),
         ``low_score_possible`` (bool: false when age alone adds more than ``low_score_max``
         points, as with the default ``age_points=3`` at age 65 or more; missing age points
-        count as 0).
+        count as 0), ``n_assessments_after_infusion`` (int: usable assessments from day 1 on,
+        the data the endpoint rests on).
     """
     if hold_tolerance_hours < 0 or hold_hours < hold_tolerance_hours:
         raise ValueError("need 0 <= hold_tolerance_hours <= hold_hours")
@@ -118,7 +127,8 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
         "event": event.astype("int64"), "outcome": [SUSTAINED_OUTCOMES[e] for e in event],
         "run_start_at": first["start"].reindex(ids).to_numpy(),
         "run_confirmed_at": first["confirmed"].reindex(ids).to_numpy(),
-        "discharged_before_event": discharged, "low_score_possible": possible})
+        "discharged_before_event": discharged, "low_score_possible": possible,
+        "n_assessments_after_infusion": a.groupby("sid").size().reindex(ids).fillna(0).astype("int64").to_numpy()})
 
 
 def sustained_low_score_incidence(times: pd.DataFrame, days: Sequence[float] | None = None,
@@ -126,11 +136,27 @@ def sustained_low_score_incidence(times: pd.DataFrame, days: Sequence[float] | N
     """Cumulative incidence of the first sustained low score (``cause=1``) or of death in
     hospital before it (``cause=2``), the other competing (Aalen-Johansen).
 
-    ``times`` comes from :func:`sustained_low_score` (``time_days``, ``event``); ``days`` are
-    the days to read the curve at (default: every distinct time). Returns the columns of
+    ``times`` comes from :func:`sustained_low_score` (``time_days``, ``event`` and, if
+    present, ``n_assessments_after_infusion``); ``days`` are the days to read the curve at
+    (default: every distinct time). Returns the columns of
     :func:`msc_analysis.stats.competing_risks.cumulative_incidence`: ``time_days``,
     ``n_at_risk``, ``n_events``, ``n_competing``, ``n_censored``,
-    ``cumulative_incidence_prop``, ``ci95_lower``, ``ci95_upper``.
+    ``cumulative_incidence_prop``, ``ci95_lower``, ``ci95_upper``, then
+    ``not_estimable_reason``: "" when estimated; "no subject infused yet"; "nobody at risk at
+    day N"; or "no data (no usable vital signs)" when no subject has a usable assessment after
+    the infusion (e.g. every vital-sign value empty): the estimates are then missing, never
+    0 %. Without ``days`` and with nothing to estimate, one row at day 0 with missing estimates.
     """
-    return cumulative_incidence(times["time_days"].to_numpy(float), times["event"].to_numpy(int),
-                                cause=cause, times=None if days is None else list(days))
+    require_columns(times, ("time_days", "event"), "times")
+    n_assessed = times["n_assessments_after_infusion"] if "n_assessments_after_infusion" in times else None
+    data_reason = (no_data("no usable vital signs")
+                   if len(times) and n_assessed is not None and int(n_assessed.sum()) == 0 else "")
+    reason = data_reason or ("" if len(times) else NO_SUBJECT_INFUSED)
+    read_at = [0] if days is None and reason else (None if days is None else list(days))
+    out = cumulative_incidence(times["time_days"].to_numpy(float), times["event"].to_numpy(int),
+                               cause=cause, times=read_at)
+    if data_reason:
+        out[["cumulative_incidence_prop", "ci95_lower", "ci95_upper"]] = np.nan
+    out["not_estimable_reason"] = reasons_at_days(out["cumulative_incidence_prop"], len(times), out["n_at_risk"],
+                                                  out["time_days"], data_reason=data_reason)
+    return out

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..derive.checks import require_columns
+from ..stats.estimability import NO_SUBJECT_IN_GROUP, NO_SUBJECT_INFUSED, reasons_at_days, with_reason
 from ..stats.survival import (KM_CI_METHOD, LOGRANK_METHOD, MEDIAN_CI_METHOD, kaplan_meier,
                               logrank_test, median_survival, risk_table)
 
@@ -125,6 +126,10 @@ def analysis_groups(times: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return groups
 
 
+def _empty_reason(group: str) -> str:
+    return NO_SUBJECT_INFUSED if group == "all" else NO_SUBJECT_IN_GROUP
+
+
 def km_curves(times: pd.DataFrame) -> pd.DataFrame:
     """Kaplan-Meier curve of each group, for plotting.
 
@@ -133,10 +138,17 @@ def km_curves(times: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``group`` then the columns of :func:`~msc_analysis.stats.survival.kaplan_meier`
         (``time_days``, ``n_at_risk``, ``n_events``, ``n_censored``, ``survival_prop``,
-        ``ci95_lower``, ``ci95_upper``), one row per distinct time of each group.
+        ``ci95_lower``, ``ci95_upper``), one row per distinct time of each group, then
+        ``not_estimable_reason`` ("" on every row of a curve). A group without subjects has
+        one row at day 0 with missing estimates and the reason ("no subject infused yet" for
+        the whole population, "no subject in this group" for an empty arm).
     """
-    frames = [kaplan_meier(g["time_days"], g["event"]).assign(group=name)
-              for name, g in analysis_groups(times)]
+    frames = []
+    for name, g in analysis_groups(times):
+        km = kaplan_meier(g["time_days"], g["event"])
+        if km.empty:
+            km = kaplan_meier(g["time_days"], g["event"], times=[0])
+        frames.append(km.assign(group=name, not_estimable_reason="" if len(g) else _empty_reason(name)))
     out = pd.concat(frames, ignore_index=True)
     return out[["group", *(c for c in out.columns if c != "group")]]
 
@@ -148,23 +160,34 @@ def survival_at_days(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``group``, ``day``, ``n`` (subjects in the group), ``n_at_risk`` (still followed on
-        that day), ``survival_prop``, ``ci95_lower``, ``ci95_upper`` (NaN beyond follow-up).
+        that day), ``survival_prop``, ``ci95_lower``, ``ci95_upper`` (NaN when not
+        estimable), ``not_estimable_reason`` ("" when estimated; "no subject infused yet",
+        "no subject in this group" or "nobody at risk at day N" when the follow-up has not
+        reached that day). Where everyone has died the survival is 0 (estimated) and its
+        interval missing (undefined on the log-log scale).
     """
     rows = []
     for name, g in analysis_groups(times):
         km = kaplan_meier(g["time_days"], g["event"], times=list(days))
+        reason = reasons_at_days(km["survival_prop"], len(g), km["n_at_risk"], km["time_days"],
+                                 empty=_empty_reason(name))
         rows.append(pd.DataFrame({"group": name, "day": km["time_days"], "n": len(g),
                                   "n_at_risk": km["n_at_risk"], "survival_prop": km["survival_prop"],
-                                  "ci95_lower": km["ci95_lower"], "ci95_upper": km["ci95_upper"]}))
+                                  "ci95_lower": km["ci95_lower"], "ci95_upper": km["ci95_upper"],
+                                  "not_estimable_reason": reason}))
     return pd.concat(rows, ignore_index=True)
 
 
 def median_survival_by_group(times: pd.DataFrame) -> pd.DataFrame:
     """Median survival of each group: ``group``, ``n``, ``n_events``, ``median_days``,
-    ``ci95_lower``, ``ci95_upper`` (``inf`` = not reached, shown as "NR")."""
-    return pd.concat([median_survival(g["time_days"], g["event"]).assign(group=name)
-                      for name, g in analysis_groups(times)], ignore_index=True)[
-        ["group", "n", "n_events", "median_days", "ci95_lower", "ci95_upper"]]
+    ``ci95_lower``, ``ci95_upper`` (``inf`` = not reached, shown as "NR"; NaN = not
+    estimable, see :func:`~msc_analysis.stats.survival.median_survival`: a median reached on
+    day 0 is a real 0), ``not_estimable_reason`` (of a missing median: "no subject infused
+    yet" or "no subject in this group"; "" otherwise)."""
+    out = pd.concat([median_survival(g["time_days"], g["event"]).assign(
+        group=name, not_estimable_reason="" if len(g) else _empty_reason(name))
+        for name, g in analysis_groups(times)], ignore_index=True)
+    return out[["group", "n", "n_events", "median_days", "ci95_lower", "ci95_upper", "not_estimable_reason"]]
 
 
 def risk_table_by_group(times: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
@@ -238,17 +261,22 @@ def headline_measures(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
         ``unit``, ``method``. For each group ("all", then each arm if there are several):
         ``survival_prop`` at each of ``days``; ``median_days`` (``inf`` = not reached);
         ``deaths`` (deaths on or before the last of ``days``, with that ``day``); ``n``
-        (treated subjects). With several arms, ``logrank_p`` (group "arms").
+        (treated subjects). With several arms, ``logrank_p`` (group "arms"). A missing
+        estimate or confidence limit stays missing and the ``method`` says why.
     """
     at = survival_at_days(times, days)
     rows = [dict(measure="survival_prop", group=r.group, day=r.day, estimate=r.survival_prop,
                  ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",
-                 method=KM_CI_METHOD) for r in at.itertuples()]
+                 method=with_reason(KM_CI_METHOD, r.not_estimable_reason)) for r in at.itertuples()]
     horizon = max(days)
     for (name, g), m in zip(analysis_groups(times), median_survival_by_group(times).itertuples()):
+        method = MEDIAN_CI_METHOD + "; inf = not reached within follow-up"
+        if not np.isnan(m.median_days) and (np.isnan(m.ci95_lower) or np.isnan(m.ci95_upper)):
+            method += ("; a missing confidence limit is not estimable: the curve fell from 100% straight "
+                       "to 0% (everyone at risk died at the first death), so its band is undefined")
         rows.append(dict(measure="median_days", group=name, estimate=m.median_days, ci95_lower=m.ci95_lower,
                          ci95_upper=m.ci95_upper, n=m.n, unit="days",
-                         method=MEDIAN_CI_METHOD + "; inf = not reached within follow-up"))
+                         method=with_reason(method, m.not_estimable_reason)))
         deaths = int(((g["event"] == 1) & (g["time_days"] <= horizon)).sum())
         rows.append(dict(measure="deaths", group=name, day=horizon, estimate=deaths, n=len(g),
                          unit="subjects", method=f"count of deaths from day 0 to day {horizon:g}"))

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..derive.populations import POPULATIONS
+from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 
 __all__ = ["trial_flow", "flow_deviations", "screen_failures", "enrollment_over_time", "follow_up_status",
-           "FOLLOW_UP_STATUSES", "headline_measures"]
+           "FOLLOW_UP_STATUSES", "headline_measures", "infusion_notice"]
 
 #: Follow-up status of a treated subject at the cutoff, in display order.
 FOLLOW_UP_STATUSES = ("died", "alive, day-60 follow-up complete", "in hospital",
@@ -162,6 +163,40 @@ def follow_up_status(subjects: pd.DataFrame, cutoff: pd.Timestamp, horizon_days:
     })
 
 
+def infusion_notice(subjects: pd.DataFrame, cutoff_date) -> str:
+    """One plain sentence for the top of every page: how many subjects have been infused.
+
+    A first interim cut may be taken before anyone is infused; then every endpoint counted
+    from the infusion has no data yet, and the sentence says so, so that no reader takes an
+    empty table or a "not estimable" for a result.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        Boolean columns ``screened``, ``enrolled``, ``treated`` (``Cut.subjects``).
+    cutoff_date : date-like
+        Data cutoff date.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"screened": [True, True], "enrolled": [True, False], "treated": [False, False]})
+    >>> print(infusion_notice(s, "2020-08-15"))  # doctest: +NORMALIZE_WHITESPACE
+    NOTE: no subject infused yet at this cutoff (2020-08-15): 2 screened, 1 enrolled, 0 treated. The
+    endpoints counted from the infusion have no data yet; their estimates on this page are not
+    estimable, never 0.
+    >>> print(infusion_notice(s.assign(treated=[True, False]), "2020-08-15"))
+    Treated (infused) subjects at this cutoff (2020-08-15): 1 of 1 enrolled.
+    """
+    counts = {p: int(subjects[p].astype(bool).sum()) for p in ("screened", "enrolled", "treated")}
+    day = pd.Timestamp(cutoff_date).date()
+    if counts["treated"]:
+        return (f"Treated (infused) subjects at this cutoff ({day}): {counts['treated']} of "
+                f"{counts['enrolled']} enrolled.")
+    return (f"NOTE: {NO_SUBJECT_INFUSED} at this cutoff ({day}): {counts['screened']} screened, "
+            f"{counts['enrolled']} enrolled, 0 treated. The endpoints counted from the infusion have no data "
+            "yet; their estimates on this page are not estimable, never 0.")
+
+
 def headline_measures(subjects: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
     """Headline numbers of the overview, ready for :func:`~msc_analysis.report.results.result_rows`.
 
@@ -179,7 +214,8 @@ def headline_measures(subjects: pd.DataFrame, status: pd.DataFrame) -> pd.DataFr
     days = status["follow_up_days"]
     rows.append(dict(measure="follow_up_days_median", group="treated", estimate=days.median(),
                      ci95_lower=days.quantile(0.25), ci95_upper=days.quantile(0.75), n=len(days),
-                     unit="days", method="median; CI columns hold the interquartile range, not a CI"))
+                     unit="days", method=with_reason("median; CI columns hold the interquartile range, not a CI",
+                                                     "" if len(days) else NO_SUBJECT_INFUSED)))
     for name, count in status["status"].value_counts(sort=False).items():
         rows.append(dict(measure="follow_up_status", group=name, estimate=count, n=len(status),
                          unit="subjects", method="count at the cutoff"))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..derive.checks import require_columns
 from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal,
-                             median_measures, summarise_visits)
+                             median_measures, summarise_visits, visit_windows)
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
 __all__ = ["FAMILY", "BERLIN_CATEGORIES", "NO_BASELINE", "pf_ratio", "berlin_category",
@@ -137,8 +137,10 @@ def pf_by_visit(blood_gases: pd.DataFrame, subjects: pd.DataFrame, *,
 
 def pf_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
     """Subjects behind each visit; median and quartiles of P/F (``pf_ratio_mmhg_*``) and of its
-    change (``pf_ratio_change_mmhg_*``); see :func:`msc_analysis.derive.visits.summarise_visits`."""
-    return summarise_visits(by_visit, "pf_ratio_mmhg", "pf_ratio_change_mmhg")
+    change (``pf_ratio_change_mmhg_*``), with ``*_not_estimable_reason`` saying why a median is
+    missing; see :func:`msc_analysis.derive.visits.summarise_visits`. Every P/F visit is reported
+    even with no subject (nobody infused yet), with zero counts."""
+    return summarise_visits(by_visit, "pf_ratio_mmhg", "pf_ratio_change_mmhg", visits=visit_windows(FAMILY))
 
 
 def pf_change_tests(by_visit: pd.DataFrame) -> pd.DataFrame:
@@ -170,21 +172,25 @@ def berlin_shift_table(by_visit: pd.DataFrame, days: Sequence[int] | None = None
         combination, zeros included): ``visit``, ``target_day``, ``baseline_category`` (the
         Berlin categories then :data:`NO_BASELINE`), ``visit_category`` (the Berlin categories
         for subjects measured, else their status: died, discharged, follow-up not reached, no
-        value), ``n_subjects``.
+        value), ``n_subjects``. Without any subject every count is 0 (the visits then come
+        from the P/F visit windows).
     """
     bands = list(by_visit["berlin_category"].cat.categories)
     rows = by_visit[by_visit["visit"] != BASELINE_VISIT]
+    visits = rows[["visit", "target_day"]].drop_duplicates()
+    if by_visit.empty:  # no subject (nobody infused yet): the visits of the windows, all counts 0
+        visits = visit_windows(FAMILY)[["visit", "target_day"]]
     if days is not None:
-        unknown = sorted(set(days) - set(rows["target_day"]))
+        unknown = sorted(set(days) - set(visits["target_day"]))
         if unknown:
             raise ValueError(f"no visit with target day {unknown}; visits are on days "
-                             f"{sorted(set(rows['target_day']))}")
+                             f"{sorted(set(visits['target_day']))}")
         rows = rows[rows["target_day"].isin(set(days))]
+        visits = visits[visits["target_day"].isin(set(days))]
     base_levels, visit_levels = [*bands, NO_BASELINE], [*bands, *VISIT_STATUSES[1:]]
     base = rows["berlin_category_baseline"].astype(object).where(rows["has_baseline"], NO_BASELINE)
     at_visit = rows["berlin_category"].astype(object).where(rows["status"] == VISIT_STATUSES[0],
                                                             rows["status"].astype(object))
-    visits = rows[["visit", "target_day"]].drop_duplicates()
     grid = visits.merge(pd.DataFrame({"baseline_category": base_levels}), how="cross").merge(
         pd.DataFrame({"visit_category": visit_levels}), how="cross")
     counts = (pd.DataFrame({"visit": rows["visit"].to_numpy(), "baseline_category": base.to_numpy(),

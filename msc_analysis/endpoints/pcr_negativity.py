@@ -25,6 +25,10 @@ Derivation rules (keyword defaults of :func:`negativity_status`)
    risk and applies rule 3 to their results after day 0.
 7. **No result at all**: the subject is kept at risk (RT-PCR confirmation is an inclusion
    criterion) and censored at day 0, unless rule 4 applies.
+8. **No data**: when no subject in the analysis has any positive or negative result (e.g. a cut
+   without RT-PCR rows), nothing about negativity can be estimated: the cumulative incidences
+   and the median are missing with the reason "no data (no RT-PCR result)", never 0 % or
+   "not reached".
 
 The cumulative incidence of negativity is the Aalen-Johansen estimate
 (:mod:`msc_analysis.stats.competing_risks`), never 1 - Kaplan-Meier.
@@ -35,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..derive.checks import require_columns
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_data, reasons_at_days, with_reason
 from ..stats.competing_risks import (CIF_CI_METHOD, competing_risk_table, cumulative_incidence,
                                      cumulative_incidence_quantile)
 
@@ -190,6 +195,18 @@ def _analysed(status: pd.DataFrame) -> pd.DataFrame:
     return status[status["in_analysis"]]
 
 
+def _data_reason(analysed: pd.DataFrame) -> str:
+    """Rule 8: the reason when no subject in the analysis has a conclusive result, else ""."""
+    if len(analysed) and (analysed["baseline_result"] == "none").all() \
+            and (analysed["n_results_after_infusion"] == 0).all():
+        return no_data("no RT-PCR result")
+    return ""
+
+
+_CURVE_COLUMNS = ["time_days", "n_at_risk", "n_events", "n_competing", "n_censored", "cumulative_incidence_prop",
+                  "ci95_lower", "ci95_upper"]
+
+
 def incidence_at_days(status: pd.DataFrame, days=NEGATIVITY_DAYS) -> pd.DataFrame:
     """Cumulative incidence of negativity and of death before negativity at ``days``.
 
@@ -198,22 +215,43 @@ def incidence_at_days(status: pd.DataFrame, days=NEGATIVITY_DAYS) -> pd.DataFram
     pandas.DataFrame
         ``outcome`` ("RT-PCR negativity", "death before negativity"), ``n`` (subjects in the
         analysis), then the columns of
-        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` at each day.
+        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` at each day, then
+        ``not_estimable_reason`` ("" when estimated; "no subject infused yet", "nobody at risk
+        at day N", or "no data (no RT-PCR result)" under rule 8, which leaves both outcomes
+        missing).
     """
     a = _analysed(status)
-    return pd.concat([cumulative_incidence(a["time_days"], a["event"].astype(int), cause=cause, times=list(days))
-                      .assign(outcome=label, n=len(a)) for cause, label in _OUTCOMES.items()],
-                     ignore_index=True)[["outcome", "n", "time_days", "n_at_risk", "n_events", "n_competing",
-                                         "n_censored", "cumulative_incidence_prop", "ci95_lower", "ci95_upper"]]
+    data_reason = _data_reason(a)
+    frames = []
+    for cause, label in _OUTCOMES.items():
+        inc = cumulative_incidence(a["time_days"], a["event"].astype(int), cause=cause, times=list(days))
+        if data_reason:
+            inc[["cumulative_incidence_prop", "ci95_lower", "ci95_upper"]] = np.nan
+        reason = reasons_at_days(inc["cumulative_incidence_prop"], len(a), inc["n_at_risk"], inc["time_days"],
+                                 empty=NO_SUBJECT_INFUSED if len(status) == 0 else "no subject in the analysis",
+                                 data_reason=data_reason)
+        frames.append(inc.assign(outcome=label, n=len(a), not_estimable_reason=reason))
+    return pd.concat(frames, ignore_index=True)[["outcome", "n", *_CURVE_COLUMNS, "not_estimable_reason"]]
 
 
 def incidence_curves(status: pd.DataFrame) -> pd.DataFrame:
-    """Both cumulative incidence curves at every distinct time, for plotting (``outcome``
-    then the columns of :func:`~msc_analysis.stats.competing_risks.cumulative_incidence`)."""
+    """Both cumulative incidence curves at every distinct time, for plotting: ``outcome``, the
+    columns of :func:`~msc_analysis.stats.competing_risks.cumulative_incidence`, and
+    ``not_estimable_reason``. When nothing can be estimated (no subject in the analysis, or
+    rule 8) each outcome has one row at day 0 with missing estimates and the reason."""
     a = _analysed(status)
-    out = pd.concat([cumulative_incidence(a["time_days"], a["event"].astype(int), cause=cause).assign(outcome=label)
-                     for cause, label in _OUTCOMES.items()], ignore_index=True)
-    return out[["outcome", *(c for c in out.columns if c != "outcome")]]
+    reason = _data_reason(a) or ("" if len(a) else
+                                 NO_SUBJECT_INFUSED if len(status) == 0 else "no subject in the analysis")
+    frames = []
+    for cause, label in _OUTCOMES.items():
+        if reason:
+            curve = pd.DataFrame([dict.fromkeys(_CURVE_COLUMNS, 0)]).astype(float)
+            curve[["cumulative_incidence_prop", "ci95_lower", "ci95_upper"]] = np.nan
+        else:
+            curve = cumulative_incidence(a["time_days"], a["event"].astype(int), cause=cause)
+        frames.append(curve.assign(outcome=label, not_estimable_reason=reason))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["outcome", *_CURVE_COLUMNS, "not_estimable_reason"]]
 
 
 def risk_table(status: pd.DataFrame, days=(0, *NEGATIVITY_DAYS)) -> pd.DataFrame:
@@ -236,12 +274,17 @@ def median_negativity(status: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row: ``n`` (subjects in the analysis), ``n_events`` (negativity), ``median_days``
-        (``inf`` if not reached by the end of the window, NaN when ``n`` is 0).
+        (``inf`` if not reached by the end of the window; NaN when not estimable),
+        ``not_estimable_reason`` ("" when estimated; "no subject infused yet", "no subject in
+        the analysis", or "no data (no RT-PCR result)" under rule 8).
     """
     a = _analysed(status)
     curve = cumulative_incidence(a["time_days"], a["event"].astype(int), cause=1)
-    return pd.DataFrame([{"n": len(a), "n_events": int((a["event"] == 1).sum()),
-                          "median_days": cumulative_incidence_quantile(curve, 0.5)}])
+    reason = _data_reason(a) or ("" if len(a) else
+                                 NO_SUBJECT_INFUSED if len(status) == 0 else "no subject in the analysis")
+    median = np.nan if reason else cumulative_incidence_quantile(curve, 0.5)
+    return pd.DataFrame([{"n": len(a), "n_events": int((a["event"] == 1).sum()), "median_days": median,
+                          "not_estimable_reason": reason}])
 
 
 def headline_measures(status: pd.DataFrame, days=NEGATIVITY_DAYS, *, prefix: str = "") -> pd.DataFrame:
@@ -264,15 +307,17 @@ def headline_measures(status: pd.DataFrame, days=NEGATIVITY_DAYS, *, prefix: str
         ``median_days`` (``inf`` = not reached); ``excluded_never_positive`` (subjects
         excluded by rule 6).
     """
-    rule = status["negativity_rule"].iloc[0] if len(status) else ""
+    rule = status["negativity_rule"].iloc[0] if len(status) else "(not applied: no subject)"
     inc = incidence_at_days(status, days)
     inc = inc[inc["outcome"] == _OUTCOMES[1]]
     rows = [dict(measure=f"{prefix}cumulative_incidence_prop", day=r.time_days, estimate=r.cumulative_incidence_prop,
                  ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",
-                 method=f"negativity = {rule}; {CIF_CI_METHOD}") for r in inc.itertuples()]
+                 method=with_reason(f"negativity = {rule}; {CIF_CI_METHOD}", r.not_estimable_reason))
+            for r in inc.itertuples()]
     med = median_negativity(status).iloc[0]
     rows.append(dict(measure=f"{prefix}median_days", estimate=med["median_days"], n=med["n"], unit="days",
-                     method=f"negativity = {rule}; day the cumulative incidence reaches 0.5; inf = not reached"))
+                     method=with_reason(f"negativity = {rule}; day the cumulative incidence reaches 0.5; "
+                                        "inf = not reached", med["not_estimable_reason"])))
     rows.append(dict(measure=f"{prefix}excluded_never_positive", estimate=int((~status["in_analysis"]).sum()),
                      n=len(status), unit="subjects",
                      method="treated subjects never positive after the infusion, excluded from the estimate"))

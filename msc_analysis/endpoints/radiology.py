@@ -15,8 +15,9 @@ import pandas as pd
 
 from ..derive.checks import require_columns
 from ..derive.visits import (VISIT_STATUSES, assign_visits, family_rule, longitudinal,
-                             median_measures, summarise_visits)
+                             median_measures, summarise_visits, visit_windows)
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable, with_reason
 from ..stats.paired import signed_rank_by_visit
 
 __all__ = ["FAMILY", "IMPRESSIONS", "IMPRESSION_CATEGORIES", "ct_by_visit", "ct_summary",
@@ -84,8 +85,10 @@ def ct_by_visit(imaging: pd.DataFrame, subjects: pd.DataFrame, *, windows: pd.Da
 
 def ct_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
     """Subjects behind each visit; median and quartiles of the score (``ct_severity_score_*``)
-    and of its change (``ct_score_change_*``); see ``derive.visits.summarise_visits``."""
-    return summarise_visits(by_visit, "ct_severity_score", "ct_score_change")
+    and of its change (``ct_score_change_*``), ``*_not_estimable_reason`` saying why a median is
+    missing; see ``derive.visits.summarise_visits``. Every CT visit is reported even with no subject
+    (nobody infused yet), with zero counts."""
+    return summarise_visits(by_visit, "ct_severity_score", "ct_score_change", visits=visit_windows(FAMILY))
 
 
 def ct_change_tests(by_visit: pd.DataFrame) -> pd.DataFrame:
@@ -146,9 +149,10 @@ def impression_shift(impressions: pd.DataFrame, from_day: int = 14, to_day: int 
     -------
     DataFrame
         Every combination (zeros included): ``from_category``, ``to_category``
-        (:data:`IMPRESSION_CATEGORIES`), ``n_subjects``.
+        (:data:`IMPRESSION_CATEGORIES`), ``n_subjects``. Without any subject (nobody infused
+        yet) every count is 0; the days are then checked against the CT visit windows.
     """
-    days = set(impressions["target_day"])
+    days = set(impressions["target_day"]) if len(impressions) else set(visit_windows(FAMILY)["target_day"])
     if from_day not in days or to_day not in days or from_day >= to_day:
         raise ValueError(f"need two CT visit days, the first earlier; have {sorted(days)}")
     pick = {d: impressions[impressions["target_day"] == d].set_index("subject_id")["impression_category"]
@@ -176,13 +180,20 @@ def improvement_proportions(impressions: pd.DataFrame, *, deaths_as_not_improved
     Returns
     -------
     DataFrame
-        One row per visit: ``visit``, ``target_day``, ``n_subjects``, ``n_improved``,
+        One row per visit (every CT visit of the windows when there is no subject at all):
+        ``visit``, ``target_day``, ``n_subjects``, ``n_improved``,
         ``n_stable``, ``n_worsened``, ``n_died``, ``n_not_recorded``, ``n_not_assessed``,
         ``n_not_reached``, ``n_evaluable``, ``improved_prop``, ``ci95_lower``,
-        ``ci95_upper`` (Clopper-Pearson, ``stats.binomial.exact_proportion``).
+        ``ci95_upper`` (Clopper-Pearson, ``stats.binomial.exact_proportion``),
+        ``not_estimable_reason`` ("" when estimated; "no subject infused yet", "no read scan
+        at this visit" or "no subject evaluable at day N").
     """
     rows = []
-    for (visit, day), g in impressions.groupby(["visit", "target_day"], sort=False):
+    groups = list(impressions.groupby(["visit", "target_day"], sort=False))
+    if not groups:
+        empty = impressions.iloc[:0]
+        groups = [((v, d), empty) for v, d in zip(visit_windows(FAMILY)["visit"], visit_windows(FAMILY)["target_day"])]
+    for (visit, day), g in groups:
         n = g["impression_category"].value_counts().reindex(IMPRESSION_CATEGORIES, fill_value=0)
         evaluable = int(n[list(IMPRESSIONS)].sum()) + (int(n["died"]) if deaths_as_not_improved else 0)
         rows.append({"visit": visit, "target_day": int(day), "n_subjects": len(g),
@@ -195,8 +206,11 @@ def improvement_proportions(impressions: pd.DataFrame, *, deaths_as_not_improved
                                       "n_not_reached", "n_evaluable"])
     read = (out["n_improved"] + out["n_stable"] + out["n_worsened"]) > 0
     ci = exact_proportion(out["n_improved"].to_numpy(int), out["n_evaluable"].where(read, 0).to_numpy(int))
+    reason = [NO_SUBJECT_INFUSED if n == 0 else no_subject_evaluable(d) if e == 0 else
+              "" if r else "no read scan at this visit"
+              for n, e, r, d in zip(out["n_subjects"], out["n_evaluable"], read, out["target_day"])]
     return out.assign(improved_prop=ci["estimate_prop"].to_numpy(), ci95_lower=ci["ci95_lower"].to_numpy(),
-                      ci95_upper=ci["ci95_upper"].to_numpy())
+                      ci95_upper=ci["ci95_upper"].to_numpy(), not_estimable_reason=reason)
 
 
 def headline_measures(summary: pd.DataFrame, proportions: pd.DataFrame) -> pd.DataFrame:
@@ -217,7 +231,9 @@ def headline_measures(summary: pd.DataFrame, proportions: pd.DataFrame) -> pd.Da
                       "estimate": proportions["improved_prop"], "ci95_lower": proportions["ci95_lower"],
                       "ci95_upper": proportions["ci95_upper"], "n": proportions["n_evaluable"],
                       "unit": "proportion",
-                      "method": "radiologist's impression 'improved' (vs the previous scan) at the "
-                                "visit's scan, among subjects with a read scan or who died before "
-                                f"(counted as not improved); not assessed excluded; {EXACT_CI_METHOD}"}),
+                      "method": [with_reason("radiologist's impression 'improved' (vs the previous scan) at the "
+                                             "visit's scan, among subjects with a read scan or who died before "
+                                             f"(counted as not improved); not assessed excluded; {EXACT_CI_METHOD}",
+                                             reason) for reason in proportions.get(
+                                                 "not_estimable_reason", pd.Series("", index=proportions.index))]}),
     ], ignore_index=True)

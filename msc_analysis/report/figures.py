@@ -1,10 +1,13 @@
 """Figures for the rendered reports. Each takes tidy frames and returns a matplotlib Figure."""
 from __future__ import annotations
 
+from textwrap import fill
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
-__all__ = ["consort_figure", "enrollment_figure", "follow_up_figure", "add_footnote", "plain_text"]
+__all__ = ["consort_figure", "enrollment_figure", "follow_up_figure", "add_footnote", "plain_text",
+           "not_estimable_figure"]
 
 _BOX = dict(boxstyle="round,pad=0.5", facecolor="#f4f6fa", edgecolor="#3b4a6b")
 
@@ -18,6 +21,33 @@ def plain_text(text: str) -> str:
     'costs \\\\$5 or \\\\$6'
     """
     return str(text).replace("$", "\\$")
+
+
+def not_estimable_figure(reasons, what: str = "Nothing to plot") -> plt.Figure:
+    """A small figure that says in words why there is nothing to draw.
+
+    Parameters
+    ----------
+    reasons : str or iterable of str
+        Why (e.g. the ``not_estimable_reason`` values of the frame); empty ones are ignored,
+        repeated ones said once.
+    what : str
+        The opening words.
+
+    Examples
+    --------
+    >>> fig = not_estimable_figure(["no subject infused yet", "no subject infused yet"])
+    >>> fig.axes[0].texts[0].get_text()
+    'Nothing to plot: not estimable (no subject infused yet).'
+    """
+    reasons = [reasons] if isinstance(reasons, str) else list(reasons)
+    unique = list(dict.fromkeys(str(r) for r in reasons if isinstance(r, str) and r))
+    text = f"{what}: not estimable ({'; '.join(unique)})." if unique else f"{what}: no data."
+    fig, ax = plt.subplots(figsize=(9, 2.2))
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, plain_text(fill(text, 90)), ha="center", va="center", fontsize=11, color="#444",
+            transform=ax.transAxes, bbox=dict(boxstyle="round,pad=0.8", facecolor="#f4f6fa", edgecolor="#bbbbbb"))
+    return fig
 
 
 def add_footnote(fig: plt.Figure, text: str) -> plt.Figure:
@@ -95,7 +125,9 @@ def enrollment_figure(enrollment: pd.DataFrame, planned: dict) -> plt.Figure:
 
 
 def follow_up_figure(status: pd.DataFrame) -> plt.Figure:
-    """Horizontal bars: treated subjects by follow-up status at the cutoff."""
+    """Horizontal bars: treated subjects by follow-up status at the cutoff (words when there are none)."""
+    if status.empty:
+        return not_estimable_figure("no subject infused yet", "No follow-up to draw")
     counts = status["status"].value_counts(sort=False)
     fig, ax = plt.subplots(figsize=(8, 3))
     ax.barh(counts.index.astype(str), counts.to_numpy(), color="#5b7db1")

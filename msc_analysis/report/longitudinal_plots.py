@@ -4,6 +4,10 @@ Numbers come from the endpoint modules; this module only formats and draws. Figu
 readable at any number of subjects: the spaghetti plot draws at most ``max_lines`` subject lines
 (a seeded random sample when there are more, said in :func:`spaghetti_note`) while the median and
 interquartile band use every subject; bar charts show shares of all treated subjects.
+
+Nothing missing is shown as a number: a median over nobody is "NE" in the visit tables
+(explained by :data:`NE_NOTE`), a proportion or cumulative incidence that cannot be estimated
+reads "not estimable: <reason>", and a figure with nothing to draw says so in words.
 """
 from __future__ import annotations
 
@@ -13,12 +17,15 @@ import pandas as pd
 
 from ..derive.baseline import baseline_rule
 from ..derive.visits import visit_windows
+from ..stats.estimability import NO_SUBJECT_INFUSED
+from .figures import not_estimable_figure, plain_text
 
 __all__ = ["LEVEL_COLOURS", "STATUS_COLOURS", "spaghetti_figure", "spaghetti_note",
            "stacked_share_figure", "level_bars_figure", "impression_bars_figure",
            "cumulative_incidence_figure",
            "visit_summary_display", "shift_table_display", "proportion_display", "baseline_note",
-           "windows_note", "windows_display", "incidence_display", "sustained_outcomes_display", "fmt"]
+           "windows_note", "windows_display", "incidence_display", "sustained_outcomes_display", "fmt",
+           "NE_NOTE", "bands_display"]
 
 #: Colours of the Liao levels and of the reasons a value is missing.
 LEVEL_COLOURS = {"green": "#2e9e44", "yellow": "#f2d21b", "orange": "#f08a1c", "red": "#d7261e"}
@@ -28,6 +35,10 @@ _IMPRESSION_COLOURS = {"improved": "#2e9e44", "stable": "#8c8c8c", "worsened": "
                        "impression not recorded": "#cdbfe6", "not assessed (no scan)": "#e3e3e3"}
 _MEASURED = "measured"
 _DASH = "\u2013"
+_NE = "NE"
+#: Footnote of the visit tables: what "NE" means there.
+NE_NOTE = ("NE = not estimable: nobody measured at that visit (for the change: nobody measured who also had a "
+           "baseline; for a test or ratio: no such pair); with nobody infused yet every visit is NE")
 
 
 def fmt(x, decimals: int = 1) -> str:
@@ -75,6 +86,23 @@ def windows_note(family: str) -> str:
              else f"{r.visit} ({r.lower_day})" for r in w.itertuples()]
     return ("Visit windows (days since the infusion): " + ", ".join(spans)
             + "; within a window the value nearest the target day is used, the earlier one on a tie.")
+
+
+def bands_display(bands: pd.DataFrame, unit: str = "mmHg") -> pd.DataFrame:
+    """Value bands (``category``, ``lower_<unit>``, ``upper_<unit>``; ``lower < value <= upper``,
+    open ends as infinities) as words, e.g. the Berlin bands of PaO2/FiO2.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"category": ["high", "low"], "lower_mmhg": [300.0, -np.inf],
+    ...                   "upper_mmhg": [np.inf, 300.0]})
+    >>> bands_display(b)["Values (mmHg)"].tolist()
+    ['above 300', 'up to 300']
+    """
+    lower, upper = bands[f"lower_{unit.lower()}"], bands[f"upper_{unit.lower()}"]
+    words = [f"above {lo:g}" if np.isinf(hi) else f"up to {hi:g}" if np.isinf(lo) else f"above {lo:g}, up to {hi:g}"
+             for lo, hi in zip(lower, upper)]
+    return pd.DataFrame({f"Values ({unit})": words}, index=pd.Index(bands["category"].to_numpy(), name="Category"))
 
 
 def windows_display(family: str) -> pd.DataFrame:
@@ -125,6 +153,9 @@ def spaghetti_figure(by_visit: pd.DataFrame, value_column: str, *, ylabel: str, 
     visits = by_visit[["visit", "target_day"]].drop_duplicates().sort_values("target_day")
     position = dict(zip(visits["visit"], range(len(visits))))
     measured = by_visit[by_visit["status"] == _MEASURED].assign(x=lambda f: f["visit"].map(position))
+    if measured[value_column].notna().sum() == 0:
+        return not_estimable_figure(NO_SUBJECT_INFUSED if by_visit.empty else
+                                    "no value at baseline or at any visit", "No value to draw")
     fig, ax = plt.subplots(figsize=(9, 4.8))
     shown = _sample(by_visit["subject_id"].drop_duplicates().to_numpy(), max_lines, seed)
     died = set(by_visit.loc[by_visit["death_day"].notna(), "subject_id"])
@@ -168,6 +199,8 @@ def stacked_share_figure(counts: pd.DataFrame, category_column: str, colours: di
     colours : dict
         Category -> colour (missing ones are grey).
     """
+    if counts.empty or counts["n_subjects"].sum() == 0:
+        return not_estimable_figure(NO_SUBJECT_INFUSED, "No subject to draw")
     wide = counts.pivot_table(index=["target_day", "visit"], columns=category_column, values="n_subjects",
                               aggfunc="sum", observed=False).fillna(0)
     total = wide.sum(axis=1).to_numpy()
@@ -177,7 +210,7 @@ def stacked_share_figure(counts: pd.DataFrame, category_column: str, colours: di
     bottom = np.zeros(len(wide))
     for category in wide.columns:
         ax.bar(x, share[category], bottom=bottom, color=colours.get(category, "#bbbbbb"),
-               edgecolor="white", lw=0.6, label=str(category))
+               edgecolor="white", lw=0.6, label=plain_text(category))
         for xi, s, b, k in zip(x, share[category], bottom, wide[category]):
             if s >= 0.06:
                 ax.text(xi, b + s / 2, f"{int(k)}", ha="center", va="center", fontsize=7.5,
@@ -213,8 +246,12 @@ def cumulative_incidence_figure(curves: dict[str, pd.DataFrame], *, horizon_days
     ----------
     curves : dict
         Label -> frame with ``time_days``, ``cumulative_incidence_prop``, ``ci95_lower``,
-        ``ci95_upper`` (``stats.competing_risks.cumulative_incidence`` without ``times``).
+        ``ci95_upper`` (``stats.competing_risks.cumulative_incidence`` without ``times``) and
+        optionally ``not_estimable_reason``: when no curve has an estimate the figure says why.
     """
+    if all(c["cumulative_incidence_prop"].isna().all() for c in curves.values()):
+        reasons = [r for c in curves.values() for r in c.get("not_estimable_reason", pd.Series(dtype=object))]
+        return not_estimable_figure(reasons or ["no subject"], "No cumulative incidence to draw")
     fig, ax = plt.subplots(figsize=(9, 4.4))
     for (label, c), colour in zip(curves.items(), ("#2e9e44", "#222222", "#7a9cc6")):
         t = np.r_[0.0, c["time_days"].to_numpy(float)]
@@ -239,7 +276,7 @@ def cumulative_incidence_figure(curves: dict[str, pd.DataFrame], *, horizon_days
 def _median_iqr(row, column: str, decimals: int) -> str:
     m = row[f"{column}_median"]
     if pd.isna(m):
-        return _DASH
+        return _NE
     return f"{fmt(m, decimals)} ({fmt(row[f'{column}_q1'], decimals)} to {fmt(row[f'{column}_q3'], decimals)})"
 
 
@@ -278,15 +315,21 @@ def visit_summary_display(summary: pd.DataFrame, *, value_column: str, change_co
     if ratio is not None:
         r = ratio.set_index("visit")
         out["Ratio to baseline, GM (95% CI)"] = [
-            f"{fmt(r.loc[v, 'geometric_mean_ratio'], 2)} ({fmt(r.loc[v, 'ci95_lower'], 2)} to "
-            f"{fmt(r.loc[v, 'ci95_upper'], 2)})" if v in r.index and pd.notna(r.loc[v, "geometric_mean_ratio"])
-            else ("" if v not in r.index else _DASH) for v in out.index]
+            _ratio(r.loc[v]) if v in r.index else "" for v in out.index]
     return out
+
+
+def _ratio(r) -> str:
+    if pd.isna(r["geometric_mean_ratio"]):
+        return _NE
+    if pd.isna(r["ci95_lower"]) or pd.isna(r["ci95_upper"]):
+        return f"{fmt(r['geometric_mean_ratio'], 2)} (CI {_NE}: one pair)"
+    return f"{fmt(r['geometric_mean_ratio'], 2)} ({fmt(r['ci95_lower'], 2)} to {fmt(r['ci95_upper'], 2)})"
 
 
 def _p(p) -> str:
     if pd.isna(p):
-        return _DASH
+        return _NE
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
@@ -319,17 +362,22 @@ def proportion_display(props: pd.DataFrame, *, day_column: str, label: str = "Im
     ----------
     props : DataFrame
         ``day_column``, ``n_improved``, ``n_evaluable``, ``improved_prop``, ``ci95_lower``,
-        ``ci95_upper`` and any further ``n_*`` count columns (shown as they are).
+        ``ci95_upper`` and any further ``n_*`` count columns (shown as they are); with
+        ``not_estimable_reason``, a missing proportion reads "not estimable: <reason>".
     """
     out = pd.DataFrame(index=pd.Index(props[day_column].to_numpy(), name="Day"))
     for c in props.columns:
         if c.startswith("n_") and c not in ("n_improved",):
             out[c[2:].replace("_", " ").capitalize()] = props[c].to_numpy()
     out[f"{label}, % (95% CI)"] = [
-        _DASH if pd.isna(r.improved_prop) else
+        _not_estimable(getattr(r, "not_estimable_reason", "")) if pd.isna(r.improved_prop) else
         f"{r.n_improved} / {r.n_evaluable} = {100 * r.improved_prop:.1f}% "
         f"({100 * r.ci95_lower:.1f} to {100 * r.ci95_upper:.1f})" for r in props.itertuples()]
     return out
+
+
+def _not_estimable(reason) -> str:
+    return f"not estimable: {reason}" if isinstance(reason, str) and reason else "not estimable"
 
 
 def incidence_display(incidence: pd.DataFrame) -> pd.DataFrame:
@@ -339,17 +387,23 @@ def incidence_display(incidence: pd.DataFrame) -> pd.DataFrame:
     ----------
     incidence : DataFrame
         ``time_days``, ``n_at_risk``, ``cumulative_incidence_prop``, ``ci95_lower``,
-        ``ci95_upper`` (``stats.competing_risks.cumulative_incidence`` with ``times``).
+        ``ci95_upper`` (``stats.competing_risks.cumulative_incidence`` with ``times``) and
+        optionally ``not_estimable_reason`` (shown as "not estimable: <reason>"). A 0 with a
+        zero-width interval reads "0.0 (no events yet)"; a missing limit "NE".
     """
     def pct(x):
-        return _DASH if pd.isna(x) else f"{100 * x:.1f}"
+        return _NE if pd.isna(x) else f"{100 * x:.1f}"
+
+    def cell(r) -> str:
+        if pd.isna(r.cumulative_incidence_prop):
+            return _not_estimable(getattr(r, "not_estimable_reason", ""))
+        if r.cumulative_incidence_prop == 0 and r.ci95_lower == r.ci95_upper == 0:
+            return "0.0 (no events yet)" if r.n_at_risk > 0 else "0.0 (no events; nobody left at risk)"
+        return f"{pct(r.cumulative_incidence_prop)} ({pct(r.ci95_lower)} to {pct(r.ci95_upper)})"
 
     return pd.DataFrame({
         "At risk": incidence["n_at_risk"].to_numpy(),
-        "Cumulative incidence, % (95% CI)": [
-            _DASH if pd.isna(r.cumulative_incidence_prop) else
-            f"{pct(r.cumulative_incidence_prop)} ({pct(r.ci95_lower)} to {pct(r.ci95_upper)})"
-            for r in incidence.itertuples()]},
+        "Cumulative incidence, % (95% CI)": [cell(r) for r in incidence.itertuples()]},
         index=pd.Index(incidence["time_days"].astype(int).to_numpy(), name="Day"))
 
 

@@ -1,14 +1,23 @@
 """Figures for the time-to-event endpoints: Kaplan-Meier with its risk table, cumulative
 incidence with competing risks, and the swimmer plot. Each takes tidy frames (computed by the
 endpoint modules) and returns a matplotlib Figure; nothing is estimated here.
+
+When there is nothing to draw (no subject, or every curve not estimable) a figure says so in
+words, with the reason from the frame's ``not_estimable_reason`` column
+(:func:`~msc_analysis.report.figures.not_estimable_figure`), instead of drawing empty axes.
 """
 from __future__ import annotations
+
+from textwrap import fill
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+from ..stats.estimability import NO_SUBJECT_INFUSED
+from .figures import not_estimable_figure, plain_text
 
 __all__ = ["km_figure", "cumulative_incidence_figure", "swimmer_figure", "select_lanes", "stay_distribution_figure",
            "KM_RISK_ROWS", "CIF_RISK_ROWS"]
@@ -21,6 +30,17 @@ KM_RISK_ROWS = {"At risk": "n_at_risk", "Deaths (cumulative)": "cumulative_event
 CIF_RISK_ROWS = ("n_at_risk", "cumulative_events", "cumulative_competing", "cumulative_censored")
 
 _COLORS = ("#2f5d9e", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#7f8c8d")
+
+
+def _drawable(curve: pd.DataFrame, estimate: str) -> bool:
+    """A curve can be drawn: it has rows, no ``not_estimable_reason`` and some estimate."""
+    if curve.empty or curve[estimate].isna().all():
+        return False
+    return "not_estimable_reason" not in curve or not curve["not_estimable_reason"].astype(str).str.len().any()
+
+
+def _curve_reasons(curves: pd.DataFrame) -> list[str]:
+    return list(curves["not_estimable_reason"]) if "not_estimable_reason" in curves else []
 
 
 def _figure_with_table(n_table_rows: int, width: float = 9.0):
@@ -58,7 +78,7 @@ def _to_horizon(curve: pd.DataFrame, horizon: float, columns) -> tuple:
 
 
 def _label(group: str) -> str:
-    return "all treated" if group == "all" else str(group)
+    return "all treated" if group == "all" else plain_text(group)  # an arm name is data, not mathtext
 
 
 def _alignments(table_ax, risk: pd.DataFrame, columns, days, fontsize: float) -> dict:
@@ -130,10 +150,15 @@ def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float =
     """
     rows = rows or KM_RISK_ROWS
     groups = list(dict.fromkeys(risk["group"]))
+    drawn = [g for g in groups if _drawable(curves[curves["group"] == g], "survival_prop")]
+    if not drawn:
+        return not_estimable_figure(_curve_reasons(curves) or ["no subject"], "No survival curve to draw")
     fig, ax, table_ax = _figure_with_table(len(rows) * len(groups))
     for i, group in enumerate(groups):
         full = curves[curves["group"] == group]
         color = _COLORS[i % len(_COLORS)]
+        if group not in drawn:
+            continue
         x, (y, lo, hi) = _to_horizon(full, horizon_days, ("survival_prop", "ci95_lower", "ci95_upper"))
         _step(ax, x, y, lo, hi, color, _label(group), 1.0)
         cens = full[(full["n_censored"] > 0) & (full["time_days"] <= horizon_days)]
@@ -156,7 +181,9 @@ def cumulative_incidence_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, hor
     ----------
     curves : pandas.DataFrame
         ``outcome``, ``time_days``, ``cumulative_incidence_prop``, ``ci95_lower``,
-        ``ci95_upper``: one curve per outcome (the first is the event of interest).
+        ``ci95_upper``: one curve per outcome (the first is the event of interest); with
+        ``not_estimable_reason``, a curve holding a reason is not drawn, and when no curve is
+        left the figure says why instead (:func:`~msc_analysis.report.figures.not_estimable_figure`).
     risk : pandas.DataFrame
         ``day`` and the columns :data:`CIF_RISK_ROWS` (e.g. from
         :func:`~msc_analysis.stats.competing_risks.competing_risk_table`).
@@ -166,6 +193,8 @@ def cumulative_incidence_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, hor
         Label of the y axis.
     """
     outcomes = list(dict.fromkeys(curves["outcome"]))
+    if not any(_drawable(curves[curves["outcome"] == o], "cumulative_incidence_prop") for o in outcomes):
+        return not_estimable_figure(_curve_reasons(curves) or ["no subject"], "No cumulative incidence to draw")
     names = [*(f"{o[:1].upper()}{o[1:]} (cumulative)" for o in (outcomes + ["Events", "Competing events"])[:2])]
     rows = dict(zip(["At risk", *names, "Censored (cumulative)"], CIF_RISK_ROWS))
     fig, ax, table_ax = _figure_with_table(len(rows))
@@ -224,6 +253,8 @@ def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days:
     horizon_days : float, optional
         A dashed line at this day (e.g. 60, the registered time frame).
     """
+    if lanes.empty:
+        return not_estimable_figure(NO_SUBJECT_INFUSED, "No subject course to draw")
     shown = select_lanes(lanes, max_subjects)
     n = len(shown)
     fig, ax = plt.subplots(figsize=(9, min(2.6 + 0.2 * max(n, 1), 16)))
@@ -242,8 +273,6 @@ def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days:
         ax.axvline(horizon_days, color="#888", ls="--", lw=1)
     ax.set_yticks(y, shown["subject_id"] if n <= 60 else [""] * n, fontsize=7 if n > 30 else 8)
     ax.set_ylim(max(n, 1) - 0.5, -0.5)
-    if n == 0:
-        ax.text(0.5, 0.5, "No treated subjects in this cut", transform=ax.transAxes, ha="center", color="#777")
     ax.set_xlim(left=0)
     ax.set_xlabel("Days since the MSC infusion (day 0)")
     total = len(lanes)
@@ -272,7 +301,10 @@ def stay_distribution_figure(course: pd.DataFrame, *, column: str = "inpatient_d
         The days to show.
     statuses : sequence of str
         Statuses, top to bottom; each gets a row (labelled with its n) even when empty.
+        Without any subject (nobody infused yet) the figure says so in words.
     """
+    if course.empty:
+        return not_estimable_figure(NO_SUBJECT_INFUSED, "No hospital stay to draw")
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.8 * len(statuses)))
     labels = []
     for i, status in enumerate(statuses):

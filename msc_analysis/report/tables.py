@@ -44,10 +44,13 @@ def baseline_table(subjects: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        The formatted table (text cells), indexed by variable and level.
+        The formatted table (text cells), indexed by variable and level; for an empty
+        population, the single row ``n`` = 0.
     """
     from tableone import TableOne
 
+    if subjects.empty:  # tableone cannot describe nobody; say so instead of failing
+        return pd.DataFrame({"Overall": ["0"]}, index=pd.Index(["n"], name="No subject in this population yet"))
     data = subjects[list(BASELINE_VARIABLES)].copy()
     data["liao_level_at_screening"] = data["liao_level_at_screening"].astype(object)
     data["sex"] = data["sex"].astype(object)

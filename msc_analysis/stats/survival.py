@@ -19,7 +19,12 @@ Conventions (the same as R's):
   over an interval, the midpoint of that interval (up to the last follow-up day if it never
   leaves 0.5). Its 95 % CI is read off the pointwise log-log CI bands the same way
   (R ``quantile.survfit``). **Not reached is ``inf``** (formatted "NR"): the median, or a
-  confidence limit, lies beyond follow-up. **NaN means not estimable** (no subjects).
+  confidence limit, lies beyond follow-up. **NaN means not estimable**: no subjects; or a
+  confidence limit when the band is undefined at every time the curve is below 1, i.e. the
+  curve falls from 1 straight to 0 (everyone still at risk had the event at the first event
+  time, e.g. every subject dead on day 0): there is then no band to read, not a band that
+  fails to reach 0.5. R reports ``NA`` for both; for everyone dead on day 0 R gives a median
+  of 0 (a real 0, kept) with both limits ``NA``.
 """
 from __future__ import annotations
 
@@ -156,7 +161,8 @@ def median_survival(time_days, event) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row: ``n`` (int), ``n_events`` (int), ``median_days``, ``ci95_lower``,
-        ``ci95_upper`` (float days; ``inf`` where not reached, NaN when ``n`` is 0).
+        ``ci95_upper`` (float days; ``inf`` where not reached within follow-up; NaN when
+        ``n`` is 0, and for the limits when the curve falls from 1 straight to 0).
 
     Examples
     --------
@@ -164,6 +170,11 @@ def median_survival(time_days, event) -> pd.DataFrame:
     [{'n': 4, 'median_days': 2.5}]
     >>> median_survival([5, 8], [0, 0])["median_days"].item()
     inf
+
+    Everyone dead on day 0: the median is 0 and its limits are not estimable (R: 0, NA, NA):
+
+    >>> median_survival([0, 0, 0], [1, 1, 1])[["median_days", "ci95_lower", "ci95_upper"]].to_dict("records")
+    [{'median_days': 0.0, 'ci95_lower': nan, 'ci95_upper': nan}]
     """
     time, died = _inputs(time_days, event)
     row = {"n": int(time.size), "n_events": int(died.sum())}
@@ -172,8 +183,11 @@ def median_survival(time_days, event) -> pd.DataFrame:
     utime, _, _, _, surv, lower, upper = _curve(time, died)
     x = np.r_[0.0, utime]
     row["median_days"] = step_quantile(x, np.r_[0.0, 1 - surv], 0.5)
-    row["ci95_lower"] = step_quantile(x, np.r_[0.0, 1 - lower], 0.5)
-    row["ci95_upper"] = step_quantile(x, np.r_[0.0, 1 - upper], 0.5)
+    for column, band in (("ci95_lower", lower), ("ci95_upper", upper)):
+        limit = step_quantile(x, np.r_[0.0, 1 - band], 0.5)
+        below = surv < 1
+        undefined = bool(below.any() and np.all(np.isnan(band[below])))  # from 1 straight to 0
+        row[column] = np.nan if np.isinf(limit) and undefined else limit
     return pd.DataFrame([row])
 
 

@@ -7,7 +7,8 @@
 #
 # Datasets: survival::lung, survival::aml, survival::veteran (Kaplan-Meier, log-rank),
 # survival::mgus2 and survival::pbc (competing risks), plus small hand-made cases with ties,
-# censoring at an event time, a death on day 0, an empty arm and a curve flat at 0.5.
+# censoring at an event time, a death on day 0, everyone dead at the first event time, an empty
+# arm and a curve flat at 0.5.
 suppressPackageStartupMessages({library(survival); library(cmprsk)})
 
 out_dir <- "tests/reference"
@@ -37,6 +38,10 @@ km_cases <- list(
   # survival exactly 0.5 between two events: median is the midpoint of days 2 and 3
   toy_half_between_events = data.frame(time = c(1, 2, 3, 4), status = c(1, 1, 1, 1), grp = "all"),
   toy_all_censored = data.frame(time = c(5, 8, 8), status = c(0, 0, 0), grp = "all"),
+  # everyone dead on the infusion day (day 0): a real median of 0, its limits not estimable
+  toy_all_dead_day0 = data.frame(time = c(0, 0, 0), status = c(1, 1, 1), grp = "all"),
+  # a censoring on day 0, then everyone left at risk dies on day 4
+  toy_all_dead_day4 = data.frame(time = c(0, 4, 4), status = c(0, 1, 1), grp = "all"),
   # two arms; arm C is a declared level with no subjects (the empty arm)
   toy_arms = data.frame(time = c(1, 2, 2, 3, 4, 5, 2, 3, 6, 6, 8, 9),
                         status = c(1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0),
