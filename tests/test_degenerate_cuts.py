@@ -27,6 +27,7 @@ from msc_analysis.endpoints import liao_improvement as liao
 from msc_analysis.endpoints import overall_survival as os_
 from msc_analysis.endpoints import pao2_fio2, pcr_negativity, radiology
 from msc_analysis.report import longitudinal_plots as lp
+from msc_analysis.report import longitudinal_tables as lt
 from msc_analysis.report import survival_tables
 from msc_analysis.report.results import result_rows
 
@@ -150,7 +151,7 @@ def test_empty_vital_signs_make_the_sustained_low_score_not_estimable_not_zero(c
         inc = liao.sustained_low_score_incidence(times, [7, 14, 28, 60])
         assert inc["cumulative_incidence_prop"].isna().all()
         assert set(inc["not_estimable_reason"]) == {"no data (no usable vital signs)"}
-    shown = lp.incidence_display(inc)["Cumulative incidence, % (95% CI)"]
+    shown = lt.incidence_display(inc)["Cumulative incidence, % (95% CI)"]
     assert set(shown) == {"not estimable: no data (no usable vital signs)"}
     improvement = liao.improvement_proportions(liao.level_improvement(scored, treated(cut)))
     assert improvement["improved_prop"].isna().all() and (improvement["n_evaluable"] == 0).all()
@@ -222,7 +223,7 @@ def test_no_labs_gases_or_imaging_leave_each_visit_median_not_estimable_with_the
         assert set(summary[f"{stem}_not_estimable_reason"]) == {"no subject measured"}
     head = crp.headline_measures(crp_summary)
     assert head["estimate"].isna().all() and head["method"].str.contains("not estimable: no subject").all()
-    shown = lp.visit_summary_display(crp_summary, value_column="crp_mg_dl", change_column="crp_change_mg_dl")
+    shown = lt.visit_summary_display(crp_summary, value_column="crp_mg_dl", change_column="crp_change_mg_dl")
     assert set(shown["Value, median (IQR)"]) == {"NE"}
     props = radiology.improvement_proportions(radiology.impression_by_visit(cuts["no-imaging"].imaging,
                                                                             treated(cuts["no-imaging"])))

@@ -1,0 +1,263 @@
+"""Display tables and notes of the longitudinal endpoints (CRP, PaO2/FiO2, Liao, chest CT).
+
+Numbers come from the endpoint modules; this module only turns them into text (the figures are
+in :mod:`msc_analysis.report.longitudinal_plots`).
+
+Nothing missing is shown as a number: a median over nobody is "NE" in the visit tables
+(explained by :data:`NE_NOTE`), and a proportion or cumulative incidence that cannot be
+estimated reads "not estimable: <reason>".
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..derive.baseline import baseline_rule
+from ..derive.visits import visit_windows
+
+__all__ = ["fmt", "NE_NOTE", "baseline_note", "windows_note", "bands_display", "windows_display", "spaghetti_note",
+           "visit_summary_display", "shift_table_display", "proportion_display", "incidence_display",
+           "sustained_outcomes_display"]
+
+_DASH = "\u2013"
+_NE = "NE"
+#: Footnote of the visit tables: what "NE" means there.
+NE_NOTE = ("NE = not estimable: nobody measured at that visit (for the change: nobody measured who also had a "
+           "baseline; for a test or ratio: no such pair); with nobody infused yet every visit is NE")
+
+
+def fmt(x, decimals: int = 1) -> str:
+    """A number for display; a dash for a missing one.
+
+    Examples
+    --------
+    >>> fmt(3.14159, 2), fmt(float("nan"))
+    ('3.14', '–')
+    """
+    return _DASH if x is None or pd.isna(x) else f"{x:.{decimals}f}"
+
+
+_DAY0_TEXT = {"earliest": "on day 0 only the earliest value of the day counts",
+              "all": "every value of day 0 counts (the last one wins)",
+              "none": "values of day 0 do not count"}
+
+
+def baseline_note(family: str, summary: pd.DataFrame) -> str:
+    """The baseline rule of ``family`` and how many subjects lacked a baseline, as a sentence.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From ``derive.visits.summarise_visits``: ``n_subjects``, ``n_no_baseline``.
+    """
+    rule = baseline_rule(family)
+    n = int(summary["n_subjects"].iloc[0]) if len(summary) else 0
+    lacking = int(summary["n_no_baseline"].iloc[0]) if len(summary) else 0
+    return (f"Baseline: last value on or before the infusion day (day 0), at most "
+            f"{rule['window_days_before']} days before it; {_DAY0_TEXT[rule['day0_values']]}. "
+            f"{lacking} of {n} subjects had no baseline.")
+
+
+def windows_note(family: str) -> str:
+    """The visit windows of ``family`` as a sentence.
+
+    Examples
+    --------
+    >>> windows_note("ct")[:60]
+    'Visit windows (days since the infusion): Day 14 (7-21), Day '
+    """
+    w = visit_windows(family)
+    spans = [f"{r.visit} ({r.lower_day}-{r.upper_day})" if r.lower_day != r.upper_day
+             else f"{r.visit} ({r.lower_day})" for r in w.itertuples()]
+    return ("Visit windows (days since the infusion): " + ", ".join(spans)
+            + "; within a window the value nearest the target day is used, the earlier one on a tie.")
+
+
+def bands_display(bands: pd.DataFrame, unit: str = "mmHg") -> pd.DataFrame:
+    """Value bands (``category``, ``lower_<unit>``, ``upper_<unit>``; ``lower < value <= upper``,
+    open ends as infinities) as words, e.g. the Berlin bands of PaO2/FiO2.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"category": ["high", "low"], "lower_mmhg": [300.0, -np.inf],
+    ...                   "upper_mmhg": [np.inf, 300.0]})
+    >>> bands_display(b)["Values (mmHg)"].tolist()
+    ['above 300', 'up to 300']
+    """
+    lower, upper = bands[f"lower_{unit.lower()}"], bands[f"upper_{unit.lower()}"]
+    words = [f"above {lo:g}" if np.isinf(hi) else f"up to {hi:g}" if np.isinf(lo) else f"above {lo:g}, up to {hi:g}"
+             for lo, hi in zip(lower, upper)]
+    return pd.DataFrame({f"Values ({unit})": words}, index=pd.Index(bands["category"].to_numpy(), name="Category"))
+
+
+def windows_display(family: str) -> pd.DataFrame:
+    """The visit windows of ``family`` for display: target day and window, by visit."""
+    w = visit_windows(family)
+    return pd.DataFrame({"Target day": w["target_day"].to_numpy(),
+                         "Window (days since infusion)": [f"{a} to {b}" if a != b else f"{a}"
+                                                          for a, b in zip(w["lower_day"], w["upper_day"])]},
+                        index=pd.Index(w["visit"].to_numpy(), name="Visit"))
+
+
+def spaghetti_note(by_visit: pd.DataFrame, max_lines: int = 60) -> str:
+    """What the thin lines of ``longitudinal_plots.spaghetti_figure`` show (for the footnote)."""
+    n = by_visit["subject_id"].nunique()
+    if n <= max_lines:
+        return f"thin lines: each of the {n} subjects"
+    return (f"thin lines: a random sample of {max_lines} of the {n} subjects (fixed seed); "
+            "median and interquartile band from all subjects")
+
+
+def _median_iqr(row, column: str, decimals: int) -> str:
+    m = row[f"{column}_median"]
+    if pd.isna(m):
+        return _NE
+    return f"{fmt(m, decimals)} ({fmt(row[f'{column}_q1'], decimals)} to {fmt(row[f'{column}_q3'], decimals)})"
+
+
+def visit_summary_display(summary: pd.DataFrame, *, value_column: str, change_column: str,
+                          tests: pd.DataFrame | None = None, ratio: pd.DataFrame | None = None,
+                          decimals: int = 1) -> pd.DataFrame:
+    """One display row per visit: who is behind it, value and change as median (IQR), tests.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From ``derive.visits.summarise_visits`` (via an endpoint module).
+    value_column, change_column : str
+        Column stems of the value and of the change in ``summary``.
+    tests, ratio : DataFrame, optional
+        Wilcoxon results (``stats.paired.signed_rank_by_visit``) and geometric-mean ratios
+        (``stats.paired.geometric_mean_ratio_by_visit``) to add.
+
+    Returns
+    -------
+    DataFrame
+        Text cells indexed by visit.
+    """
+    out = pd.DataFrame({
+        "Measured": summary["n_measured"].to_numpy(),
+        "Died": summary["n_died"].to_numpy(), "Discharged": summary["n_discharged"].to_numpy(),
+        "Not yet reached": summary["n_not_reached"].to_numpy(), "No value": summary["n_no_value"].to_numpy(),
+        "Value, median (IQR)": [_median_iqr(r, value_column, decimals) for _, r in summary.iterrows()],
+        "n with change": np.where(summary["target_day"] > 0, summary["n_change"].astype(str), ""),
+        "Change, median (IQR)": [_median_iqr(r, change_column, decimals) if r["target_day"] > 0 else ""
+                                 for _, r in summary.iterrows()],
+    }, index=pd.Index(summary["visit"].to_numpy(), name="Visit"))
+    if tests is not None:
+        p = tests.set_index("visit")
+        out["Wilcoxon p"] = [_p(p.loc[v, "p_value"]) if v in p.index else "" for v in out.index]
+    if ratio is not None:
+        r = ratio.set_index("visit")
+        out["Ratio to baseline, GM (95% CI)"] = [
+            _ratio(r.loc[v]) if v in r.index else "" for v in out.index]
+    return out
+
+
+def _ratio(r) -> str:
+    if pd.isna(r["geometric_mean_ratio"]):
+        return _NE
+    if pd.isna(r["ci95_lower"]) or pd.isna(r["ci95_upper"]):
+        return f"{fmt(r['geometric_mean_ratio'], 2)} (CI {_NE}: one pair)"
+    return f"{fmt(r['geometric_mean_ratio'], 2)} ({fmt(r['ci95_lower'], 2)} to {fmt(r['ci95_upper'], 2)})"
+
+
+def _p(p) -> str:
+    if pd.isna(p):
+        return _NE
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def shift_table_display(shift: pd.DataFrame, *, row: str, column: str, by: str | None = "visit",
+                        row_label: str = "At baseline") -> pd.DataFrame:
+    """Counts of a shift table as a wide table with row totals.
+
+    Parameters
+    ----------
+    shift : DataFrame
+        Tidy counts: ``row``, ``column`` (categoricals: their order is kept), ``n_subjects``
+        and, if ``by`` is given, that column (e.g. ``visit``) as the outer row level.
+    """
+    index = [by, row] if by else [row]
+    order = shift[by].drop_duplicates().tolist() if by else None
+    wide = shift.pivot_table(index=index, columns=column, values="n_subjects", aggfunc="sum",
+                             observed=False, sort=False).fillna(0).astype(int)
+    if by:
+        wide = wide.reindex(order, level=0)
+    wide["Total"] = wide.sum(axis=1)
+    wide.columns.name = None
+    wide.index = wide.index.set_names([*(["Visit"] if by else []), row_label])
+    return wide
+
+
+def proportion_display(props: pd.DataFrame, *, day_column: str, label: str = "Improved") -> pd.DataFrame:
+    """Proportions with exact CIs as text: "k / n = p% (lower% to upper%)".
+
+    Parameters
+    ----------
+    props : DataFrame
+        ``day_column``, ``n_improved``, ``n_evaluable``, ``improved_prop``, ``ci95_lower``,
+        ``ci95_upper`` and any further ``n_*`` count columns (shown as they are); with
+        ``not_estimable_reason``, a missing proportion reads "not estimable: <reason>".
+    """
+    out = pd.DataFrame(index=pd.Index(props[day_column].to_numpy(), name="Day"))
+    for c in props.columns:
+        if c.startswith("n_") and c not in ("n_improved",):
+            out[c[2:].replace("_", " ").capitalize()] = props[c].to_numpy()
+    out[f"{label}, % (95% CI)"] = [
+        _not_estimable(getattr(r, "not_estimable_reason", "")) if pd.isna(r.improved_prop) else
+        f"{r.n_improved} / {r.n_evaluable} = {100 * r.improved_prop:.1f}% "
+        f"({100 * r.ci95_lower:.1f} to {100 * r.ci95_upper:.1f})" for r in props.itertuples()]
+    return out
+
+
+def _not_estimable(reason) -> str:
+    return f"not estimable: {reason}" if isinstance(reason, str) and reason else "not estimable"
+
+
+def incidence_display(incidence: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative incidence at given days as text: at risk, events so far, "p% (lower% to upper%)".
+
+    Parameters
+    ----------
+    incidence : DataFrame
+        ``time_days``, ``n_at_risk``, ``cumulative_incidence_prop``, ``ci95_lower``,
+        ``ci95_upper`` (``stats.competing_risks.cumulative_incidence`` with ``times``) and
+        optionally ``not_estimable_reason`` (shown as "not estimable: <reason>"). A 0 with a
+        zero-width interval reads "0.0 (no events yet)"; a missing limit "NE".
+    """
+    def pct(x):
+        return _NE if pd.isna(x) else f"{100 * x:.1f}"
+
+    def cell(r) -> str:
+        if pd.isna(r.cumulative_incidence_prop):
+            return _not_estimable(getattr(r, "not_estimable_reason", ""))
+        if r.cumulative_incidence_prop == 0 and r.ci95_lower == r.ci95_upper == 0:
+            return "0.0 (no events yet)" if r.n_at_risk > 0 else "0.0 (no events; nobody left at risk)"
+        return f"{pct(r.cumulative_incidence_prop)} ({pct(r.ci95_lower)} to {pct(r.ci95_upper)})"
+
+    return pd.DataFrame({
+        "At risk": incidence["n_at_risk"].to_numpy(),
+        "Cumulative incidence, % (95% CI)": [cell(r) for r in incidence.itertuples()]},
+        index=pd.Index(incidence["time_days"].astype(int).to_numpy(), name="Day"))
+
+
+def sustained_outcomes_display(sustained: pd.DataFrame) -> pd.DataFrame:
+    """Subjects by outcome of the sustained-low-score endpoint, with the two caveats counted.
+
+    Parameters
+    ----------
+    sustained : DataFrame
+        From ``liao_improvement.sustained_low_score``: ``outcome``, ``low_score_possible``,
+        ``discharged_before_event``.
+    """
+    order = ["sustained low score", "died first", "censored"]
+    frame = pd.DataFrame({"outcome": sustained["outcome"].to_numpy(),
+                          "impossible": ~sustained["low_score_possible"].astype(bool).to_numpy(),
+                          "discharged": sustained["discharged_before_event"].astype(bool).to_numpy()})
+    counts = frame.groupby("outcome").agg(n=("outcome", "size"), impossible=("impossible", "sum"),
+                                          discharged=("discharged", "sum"))
+    counts = counts.reindex(order, fill_value=0).astype(int)
+    counts.columns = ["Subjects", "of whom a low score was impossible (age points)",
+                      "of whom censored at discharge alive"]
+    return counts.rename_axis("Outcome")
