@@ -75,7 +75,7 @@ def new_events(before, after) -> pd.DataFrame:
                        fresh[detail].astype(str) + ", grade " + fresh["grade"].astype(str))}))
     out = pd.concat(frames, ignore_index=True)
     out["date"] = pd.to_datetime(out["date"])
-    out["days_since_infusion"] = (out["date"] - out["subject_id"].map(day0)).dt.days.astype("Int64")
+    out["days_since_infusion"] = (out["date"] - day0.reindex(out["subject_id"]).to_numpy()).dt.days.astype("Int64")
     return out.sort_values(["date", "event", "subject_id"], kind="stable").reset_index(drop=True)[
         ["event", "subject_id", "date", "days_since_infusion", "detail"]]
 

@@ -236,7 +236,9 @@ def swimmer_lanes(times: pd.DataFrame, subjects: pd.DataFrame, negativity: pd.Da
         none or after ``end_day``).
     """
     require_columns(subjects, ("subject_id", "discharged_on"), "subjects")
-    discharged = times["subject_id"].map(subjects.set_index("subject_id")["discharged_on"])
+    # reindex, not Series.map: pandas' map fails on an empty mapping of dates (no subject yet)
+    discharged = pd.Series(subjects.set_index("subject_id")["discharged_on"].reindex(times["subject_id"]).to_numpy(),
+                           index=times.index)
     discharge_day = (discharged - times["infused_on"]).dt.days.astype(float).clip(lower=0)
     lanes = pd.DataFrame({
         "subject_id": times["subject_id"], "arm": times["arm"], "end_day": times["time_days"],

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..io.folder import README_FILES, format_names, is_workbook
 from ..io.meta import META_FILE, check_name, read_meta_file
 from .index import provenance, write_index
 from .publish import (RunRefused, building_prefix, check_apart, publish, published_record,
@@ -196,8 +197,12 @@ def _file_digest(path: str) -> bytes:
         return hashlib.file_digest(fh, "sha256").digest()
 
 
-def _hash_folder(h, label: str, folder: Path) -> None:
-    """Add the names and contents of the plain files directly in ``folder`` (nothing followed)."""
+def _hash_folder(h, label: str, folder: Path, only=None) -> None:
+    """Add the names and contents of the plain files directly in ``folder`` (nothing followed).
+
+    ``only``, if given, says which file names count: a cut folder's stray files (a huge dump,
+    a spreadsheet of names) are never read, here as in the loader.
+    """
     try:
         if folder.is_symlink():
             raise NotADirectoryError(folder)
@@ -207,8 +212,12 @@ def _hash_folder(h, label: str, folder: Path) -> None:
         h.update(f"{label} (no such folder)\n".encode())
         return
     for entry in entries:
-        if entry.is_file(follow_symlinks=False):
+        if entry.is_file(follow_symlinks=False) and (only is None or only(entry.name)):
             h.update(f"{label} ".encode() + os.fsencode(entry.name) + b" " + _file_digest(entry.path))
+
+
+def _read_by_the_loader(name: str) -> bool:
+    return name in format_names() or name in README_FILES or is_workbook(name)
 
 
 def _fingerprint(cut, cut_dir: Path, notebooks: list[Path], with_code: bool,
@@ -224,7 +233,7 @@ def _fingerprint(cut, cut_dir: Path, notebooks: list[Path], with_code: bool,
         h.update(f"notebook {nb.name} ".encode() + hashlib.sha256(nb.read_bytes()).digest())
     if previous is not None:
         h.update(f"previous {previous.cut_id}\n".encode())
-        _hash_folder(h, "previous", previous.path)
+        _hash_folder(h, "previous", previous.path, only=_read_by_the_loader)
         _hash_folder(h, "previous results", previous_results)
     h.update(f"with_code={with_code}".encode())
     return h.hexdigest()
