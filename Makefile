@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 CUTS   := data/cuts
 OUT    := reports
 
-.PHONY: report test lab demo-cuts browser clean
+.PHONY: report test lab demo-cuts browser clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,9 @@ demo-cuts: $(VENV)/.runtime-installed
 
 clean:
 	rm -rf $(VENV) $(OUT) results test-artifacts
+
+## fuzz: long random-mutation run on the demo cuts, 10 of them through the real report (opt-in;
+## `make test` runs a short one). FUZZ_CASES (default 2000) and FUZZ_SEED (default 1), e.g. make fuzz FUZZ_SEED=7
+fuzz: $(VENV)/.runtime-installed
+	$(BIN)/python benchmarks/fuzz.py --cases $(or $(FUZZ_CASES),2000) --seed $(or $(FUZZ_SEED),1) \
+		--runs 10 --notebooks notebooks
