@@ -2,6 +2,7 @@
 import hashlib
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -189,3 +190,24 @@ def test_the_infusion_must_fall_within_the_admission(tmp_path, column, value, ex
         load_cut(cut_dir)
     messages = [str(p) for p in err.value.problems]
     assert f"infusions.csv, row 2, column 'infused_on': value '2020-08-02': {expected}" in messages
+
+
+def test_a_screening_row_without_any_vital_sign_leaves_the_liao_level_unknown_not_green():
+    from msc_analysis.derive.populations import screening_liao
+
+    subjects = pd.DataFrame({"subject_id": ["A", "B"], "age_years": [50.0, 50.0],
+                             "screened_on": pd.to_datetime(["2020-08-01", "2020-08-01"])})
+    empty = {"resp_rate_per_min": np.nan, "spo2_pct": np.nan, "on_oxygen": pd.NA, "temp_c": np.nan,
+             "sbp_mmhg": np.nan, "heart_rate_bpm": np.nan, "consciousness": pd.NA}
+    full = {"resp_rate_per_min": 26.0, "spo2_pct": 90.0, "on_oxygen": True, "temp_c": 38.5,
+            "sbp_mmhg": 120.0, "heart_rate_bpm": 100.0, "consciousness": "A"}
+    vitals = pd.DataFrame([
+        {"subject_id": "A", "measured_at": pd.Timestamp("2020-08-01 09:00"), **full},
+        {"subject_id": "A", "measured_at": pd.Timestamp("2020-08-01 18:00"), **empty},  # later, but empty
+        {"subject_id": "B", "measured_at": pd.Timestamp("2020-08-01 10:00"), **empty},
+    ]).astype({"on_oxygen": "boolean", "consciousness": "string"})
+    got = screening_liao(subjects, vitals).set_index("subject_id")
+    # A is scored from the 09:00 assessment (RR 26: 3, SpO2 90: 3, O2: 2, 38.5: 1, HR 100: 1, age 50: 0)
+    assert got.loc["A", "liao_total_at_screening"] == 10
+    assert not got.loc["A", "liao_incomplete_at_screening"]
+    assert "B" not in got.index  # no assessment: level unknown, never a lower-bound green

@@ -10,7 +10,7 @@ from importlib import resources
 
 import pandas as pd
 
-from .liao_score import liao_score
+from .liao_score import LIAO_PARAMETERS, liao_score
 
 __all__ = ["POPULATIONS", "eligibility_criteria", "screening_liao", "assess_eligibility"]
 
@@ -38,7 +38,8 @@ def screening_liao(subjects: pd.DataFrame, vitals: pd.DataFrame) -> pd.DataFrame
     Returns
     -------
     DataFrame
-        One row per subject with a vital-sign assessment on the screening day:
+        One row per subject with a vital-sign assessment on the screening day (a row with
+        no vital sign at all does not count):
         ``subject_id``, ``liao_total_at_screening``, ``liao_level_at_screening``,
         ``liao_incomplete_at_screening`` (the assessment lacked a parameter, so the score
         is a lower bound).
@@ -47,7 +48,11 @@ def screening_liao(subjects: pd.DataFrame, vitals: pd.DataFrame) -> pd.DataFrame
     # nobody has been screened yet).
     screened_on = vitals[["subject_id"]].merge(subjects[["subject_id", "screened_on"]], on="subject_id",
                                                how="left")["screened_on"].set_axis(vitals.index)
-    on_day = vitals[vitals["measured_at"].dt.normalize() == screened_on]
+    # A row with no vital sign at all is not an assessment: scored, it would read as a (lower
+    # bound) green and hide that the screening level is unknown.
+    physiology = [c for c in dict.fromkeys(LIAO_PARAMETERS.values()) if c in vitals.columns]
+    measured = vitals[physiology].notna().any(axis=1)
+    on_day = vitals[(vitals["measured_at"].dt.normalize() == screened_on) & measured]
     last = on_day.sort_values("measured_at", kind="stable").drop_duplicates("subject_id", keep="last")
     scored = liao_score(last, subjects[["subject_id", "age_years"]])
     return pd.DataFrame({
