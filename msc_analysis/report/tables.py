@@ -1,6 +1,9 @@
 """Tables for display: formatting of computed numbers, baseline table, footnotes."""
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pandas as pd
 
 __all__ = ["footnote", "baseline_table", "BASELINE_VARIABLES"]
@@ -52,11 +55,26 @@ def baseline_table(subjects: pd.DataFrame) -> pd.DataFrame:
     if subjects.empty:  # tableone cannot describe nobody; say so instead of failing
         return pd.DataFrame({"Overall": ["0"]}, index=pd.Index(["n"], name="No subject in this population yet"))
     data = subjects[list(BASELINE_VARIABLES)].copy()
-    data["liao_level_at_screening"] = data["liao_level_at_screening"].astype(object)
-    data["sex"] = data["sex"].astype(object)
     categorical = ["sex", "liao_level_at_screening"]
-    continuous = [c for c in BASELINE_VARIABLES if c not in categorical]
-    table = TableOne(data, columns=list(BASELINE_VARIABLES), categorical=categorical,
-                     continuous=continuous, nonnormal=continuous, rename=BASELINE_VARIABLES,
-                     missing=True, overall=True)
-    return table.tableone
+    for column in categorical:  # missing as NaN, so that tableone counts it as missing, not as a level
+        data[column] = data[column].astype(object).where(data[column].notna(), np.nan)
+    # A variable nobody has a value for (e.g. no screening vital signs) cannot be summarised:
+    # tableone would print "nan [nan,nan]" and numpy warnings; it gets a row saying so instead.
+    unrecorded = [c for c in BASELINE_VARIABLES if data[c].isna().all()]
+    columns = [c for c in BASELINE_VARIABLES if c not in unrecorded]
+    with warnings.catch_warnings():
+        # tableone also computes statistics it does not show here (a standard deviation, tests):
+        # with one subject numpy warns about them, and the warning would be printed on the page.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # tableone 0.9 itself sets a row with a short MultiIndex key (deprecated in pandas 3)
+        warnings.simplefilter("ignore", pd.errors.Pandas4Warning)
+        table = TableOne(data, columns=columns, categorical=[c for c in categorical if c in columns],
+                         continuous=[c for c in columns if c not in categorical],
+                         nonnormal=[c for c in columns if c not in categorical],
+                         rename={c: BASELINE_VARIABLES[c] for c in columns}, missing=True, overall=True)
+    out = table.tableone
+    for column in unrecorded:
+        out.loc[(BASELINE_VARIABLES[column], ""), :] = ""
+        out.loc[(BASELINE_VARIABLES[column], ""), out.columns[-1]] = "not recorded for any subject"
+        out.loc[(BASELINE_VARIABLES[column], ""), out.columns[0]] = str(len(data))
+    return out
