@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 CUTS   := data/cuts
 OUT    := reports
 
-.PHONY: report test lab demo-cuts browser clean fuzz
+.PHONY: report test lab demo-cuts browser clean fuzz golden
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,20 @@ lab: $(VENV)/.runtime-installed
 ## demo-cuts: regenerate the three committed synthetic demo cuts
 demo-cuts: $(VENV)/.runtime-installed
 	$(BIN)/python -m msc_analysis.synthetic demo --out $(CUTS)
+
+## golden: regenerate tests/golden/<cut_id>/<page>.csv, the committed headline results of the demo
+## cuts that tests/test_golden_results.py compares exactly; review every diff in them as a change of
+## a headline number (see tests/golden/README.md)
+golden: $(VENV)/.runtime-installed
+	@set -e; build="$$(mktemp -d)"; trap 'rm -rf "$$build"' EXIT; \
+	$(BIN)/msc-analysis run-all $(CUTS) --out "$$build" --force; \
+	mkdir -p tests/golden; find tests/golden -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +; \
+	for results in "$$build"/*/results; do \
+		cut_id="$$(basename "$$(dirname "$$results")")"; \
+		mkdir -p "tests/golden/$$cut_id"; \
+		cp "$$results"/*.csv "tests/golden/$$cut_id/"; \
+	done; \
+	echo "Golden results: $$(ls tests/golden/*/*.csv | wc -l) files under tests/golden/"
 
 clean:
 	rm -rf $(VENV) $(OUT) results test-artifacts
