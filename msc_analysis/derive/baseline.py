@@ -22,13 +22,10 @@ import yaml
 
 from .checks import require_columns
 
-__all__ = ["DAY0_VALUES", "MEASURED", "baseline_rules", "baseline_rule", "derive_baseline",
-           "add_change"]
+__all__ = ["DAY0_VALUES", "baseline_rules", "baseline_rule", "derive_baseline", "add_change"]
 
 #: Allowed values of the ``day0_values`` rule (see ``definitions/baseline.yaml``).
 DAY0_VALUES = ("earliest", "all", "none")
-#: Visit status of a subject with a value (see ``visits.VISIT_STATUSES``).
-MEASURED = "measured"
 
 
 @lru_cache(maxsize=1)

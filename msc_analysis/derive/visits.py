@@ -9,8 +9,9 @@ earlier row). A value is used for at most one visit: windows of a family may not
 A subject without a value at a visit is not imputed: the visit gets a status saying why
 (:data:`VISIT_STATUSES`), so the number of subjects behind every visit is always visible.
 
-The per-visit counts and medians every endpoint reports are here too; the tests of the change
-are in :mod:`.baseline`.
+The per-visit counts and medians every endpoint reports are here too; their headline results
+rows are built in :mod:`msc_analysis.report.longitudinal_tables`, the tests of the change in
+:mod:`msc_analysis.stats.paired`.
 """
 from __future__ import annotations
 
@@ -21,14 +22,14 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured, with_reason
-from .baseline import MEASURED, add_change, derive_baseline
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured
+from ..stats.paired import MEASURED, visit_groups
+from .baseline import add_change, derive_baseline
 from .checks import require_columns
 
 __all__ = [
     "VISIT_STATUSES", "BASELINE_VISIT", "QUANTILE_METHOD", "visit_windows", "check_windows",
     "family_rule", "subject_course", "assign_visits", "longitudinal", "summarise_visits",
-    "median_measures",
 ]
 
 #: Status of a subject at a visit, in display order. "measured": a value in the window;
@@ -308,11 +309,6 @@ def _quartiles(x: pd.Series) -> tuple[float, float, float]:
     return (q[1], q[0], q[2])
 
 
-def _by_visit(long: pd.DataFrame):
-    for (visit, day), g in long.groupby(["visit", "target_day"], sort=False, observed=True):
-        yield visit, day, g
-
-
 #: Why a change from baseline has no median on the baseline row.
 _NO_CHANGE_AT_BASELINE = "not applicable at baseline"
 
@@ -345,7 +341,7 @@ def summarise_visits(long: pd.DataFrame, value_column: str = "value",
         baseline", or "not applicable at baseline"). Quantiles: :data:`QUANTILE_METHOD`.
     """
     rows = []
-    for visit, day, g in _by_visit(long):
+    for visit, day, g in visit_groups(long):
         counts = g["status"].value_counts().reindex(VISIT_STATUSES, fill_value=0)
         measured = g[g["status"] == VISIT_STATUSES[0]]
         paired = measured[measured["has_baseline"]] if day != 0 else measured.iloc[:0]
@@ -381,40 +377,3 @@ def _summary_columns(value_column: str, change_column: str) -> list[str]:
             "n_not_reached", "n_no_value", "n_no_baseline", "n_change",
             *(f"{c}_{s}" for c in (value_column, change_column) for s in ("median", "q1", "q3")),
             f"{value_column}_not_estimable_reason", f"{change_column}_not_estimable_reason"]
-
-
-def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: str,
-                    n_column: str, what: str, include_baseline: bool) -> pd.DataFrame:
-    """Headline rows (results schema) of a per-visit median, with the IQR in the CI columns.
-
-    Parameters
-    ----------
-    summary : DataFrame
-        From :func:`summarise_visits`: ``target_day``, ``n_subjects``, ``n_no_baseline``,
-        ``<column>_median``, ``_q1``, ``_q3``, ``n_column`` and (optional)
-        ``<column>_not_estimable_reason``. Every visit is reported, a visit without data with
-        a missing estimate, ``n`` 0 and a ``method`` saying why.
-    column, measure, unit, n_column, what : str
-        Summary column stem, measure name, unit, count column and a description of the value
-        for the ``method`` text.
-    include_baseline : bool
-        Keep the baseline row (``day`` 0); false for changes from baseline.
-
-    Returns
-    -------
-    DataFrame
-        ``measure``, ``group`` ("all"), ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``,
-        ``n``, ``unit``, ``method``: ready for ``report.results.result_rows``.
-    """
-    rows = summary if include_baseline else summary[summary["target_day"] > 0]
-    reasons = rows.get(f"{column}_not_estimable_reason", pd.Series("", index=rows.index))
-    return pd.DataFrame({
-        "measure": measure, "group": "all", "day": rows["target_day"].to_numpy(),
-        "estimate": rows[f"{column}_median"].to_numpy(),
-        "ci95_lower": rows[f"{column}_q1"].to_numpy(), "ci95_upper": rows[f"{column}_q3"].to_numpy(),
-        "n": rows[n_column].to_numpy(), "unit": unit,
-        "method": [with_reason(f"median of {what}; day 0 = baseline (last value on or before the infusion; "
-                               f"{k} of {n} subjects had none); CI columns hold the interquartile range (Q1, Q3), "
-                               f"not a CI; {QUANTILE_METHOD}", reason if pd.isna(e) else "")
-                   for k, n, e, reason in zip(rows["n_no_baseline"], rows["n_subjects"],
-                                              rows[f"{column}_median"], reasons)]})

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..derive.checks import require_columns
-from ..derive.visits import family_rule, longitudinal, median_measures, summarise_visits, visit_windows
+from ..derive.visits import family_rule, longitudinal, summarise_visits, visit_windows
+from ..report.longitudinal_tables import median_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
 __all__ = ["FAMILY", "CRP_TEST", "CRP_UNIT", "crp_values", "crp_by_visit", "crp_summary",

@@ -22,8 +22,9 @@ import pandas as pd
 
 from ..derive.baseline import derive_baseline
 from ..derive.liao_score import LIAO_LEVELS, LIAO_PARAMETERS, liao_score
-from ..derive.visits import (VISIT_STATUSES, family_rule, longitudinal,
-                             median_measures, subject_course, summarise_visits, visit_windows)
+from ..derive.visits import (VISIT_STATUSES, family_rule, longitudinal, subject_course, summarise_visits,
+                             visit_windows)
+from ..report.longitudinal_tables import median_measures
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable, with_reason
 from ..stats.paired import signed_rank_by_visit

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..derive.checks import require_columns
-from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal,
-                             median_measures, summarise_visits, visit_windows)
+from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal, summarise_visits,
+                             visit_windows)
+from ..report.longitudinal_tables import median_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
 __all__ = ["FAMILY", "BERLIN_CATEGORIES", "NO_BASELINE", "pf_ratio", "berlin_category",

@@ -14,8 +14,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..derive.checks import require_columns
-from ..derive.visits import (VISIT_STATUSES, assign_visits, family_rule, longitudinal,
-                             median_measures, summarise_visits, visit_windows)
+from ..derive.visits import (VISIT_STATUSES, assign_visits, family_rule, longitudinal, summarise_visits,
+                             visit_windows)
+from ..report.longitudinal_tables import median_measures
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable, with_reason
 from ..stats.paired import signed_rank_by_visit

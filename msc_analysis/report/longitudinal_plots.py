@@ -8,6 +8,8 @@ while the median and interquartile band use every subject; bar charts show share
 treated subjects.
 
 Nothing missing is drawn as a number: a figure with nothing to draw says so in words.
+The cumulative incidence of the Liao page is drawn by the one competing-risk figure,
+:func:`msc_analysis.report.survival_plots.cumulative_incidence_figure`.
 """
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..stats.estimability import NO_SUBJECT_INFUSED
+from ..stats.paired import MEASURED
 from .figures import not_estimable_figure, plain_text
 
 __all__ = ["LEVEL_COLOURS", "STATUS_COLOURS", "spaghetti_figure", "stacked_share_figure", "level_bars_figure",
-           "impression_bars_figure", "cumulative_incidence_figure"]
+           "impression_bars_figure"]
 
 #: Colours of the Liao levels and of the reasons a value is missing.
 LEVEL_COLOURS = {"green": "#2e9e44", "yellow": "#f2d21b", "orange": "#f08a1c", "red": "#d7261e"}
@@ -27,7 +30,6 @@ STATUS_COLOURS = {"died": "#222222", "discharged": "#8fb8de", "follow-up not rea
                   "no value": "#e3e3e3"}
 _IMPRESSION_COLOURS = {"improved": "#2e9e44", "stable": "#8c8c8c", "worsened": "#d7261e",
                        "impression not recorded": "#cdbfe6", "not assessed (no scan)": "#e3e3e3"}
-_MEASURED = "measured"
 
 
 def _sample(ids: np.ndarray, max_lines: int, seed: int) -> np.ndarray:
@@ -59,7 +61,7 @@ def spaghetti_figure(by_visit: pd.DataFrame, value_column: str, *, ylabel: str, 
     """
     visits = by_visit[["visit", "target_day"]].drop_duplicates().sort_values("target_day")
     position = dict(zip(visits["visit"], range(len(visits))))
-    measured = by_visit[by_visit["status"] == _MEASURED].assign(x=lambda f: f["visit"].map(position))
+    measured = by_visit[by_visit["status"] == MEASURED].assign(x=lambda f: f["visit"].map(position))
     if measured[value_column].notna().sum() == 0:
         return not_estimable_figure(NO_SUBJECT_INFUSED if by_visit.empty else
                                     "no value at baseline or at any visit", "No value to draw")
@@ -143,38 +145,3 @@ def impression_bars_figure(counts: pd.DataFrame) -> plt.Figure:
     """Radiologist's impression of every treated subject at every CT visit
     (``radiology.impression_counts``)."""
     return stacked_share_figure(counts, "impression_category", {**_IMPRESSION_COLOURS, **STATUS_COLOURS})
-
-
-def cumulative_incidence_figure(curves: dict[str, pd.DataFrame], *, horizon_days: float = 60,
-                                ylabel: str = "Cumulative incidence") -> plt.Figure:
-    """Step curves of cumulative incidence with their 95 % bands.
-
-    Parameters
-    ----------
-    curves : dict
-        Label -> frame with ``time_days``, ``cumulative_incidence_prop``, ``ci95_lower``,
-        ``ci95_upper`` (``stats.competing_risks.cumulative_incidence`` without ``times``) and
-        optionally ``not_estimable_reason``: when no curve has an estimate the figure says why.
-    """
-    if all(c["cumulative_incidence_prop"].isna().all() for c in curves.values()):
-        reasons = [r for c in curves.values() for r in c.get("not_estimable_reason", pd.Series(dtype=object))]
-        return not_estimable_figure(reasons or ["no subject"], "No cumulative incidence to draw")
-    fig, ax = plt.subplots(figsize=(9, 4.4))
-    for (label, c), colour in zip(curves.items(), ("#2e9e44", "#222222", "#7a9cc6")):
-        t = np.r_[0.0, c["time_days"].to_numpy(float)]
-        y = np.r_[0.0, c["cumulative_incidence_prop"].to_numpy(float)]
-        lo = np.r_[0.0, c["ci95_lower"].to_numpy(float)]
-        hi = np.r_[0.0, c["ci95_upper"].to_numpy(float)]
-        keep = t <= horizon_days
-        ax.step(t[keep], y[keep], where="post", color=colour, lw=2, label=label)
-        ax.fill_between(t[keep], lo[keep], hi[keep], step="post", color=colour, alpha=0.12)
-    ax.set_xlim(0, horizon_days)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("Days since the infusion (day 0)")
-    fig.subplots_adjust(bottom=0.22)
-    ax.set_ylabel(ylabel)
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))
-    ax.grid(color="#eeeeee")
-    ax.legend(loc="upper left", fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return fig

@@ -1,7 +1,9 @@
-"""Display tables and notes of the longitudinal endpoints (CRP, PaO2/FiO2, Liao, chest CT).
+"""Display tables, notes and headline rows of the longitudinal endpoints (CRP, PaO2/FiO2,
+Liao, chest CT).
 
-Numbers come from the endpoint modules; this module only turns them into text (the figures are
-in :mod:`msc_analysis.report.longitudinal_plots`).
+Numbers come from the endpoint modules; this module only turns them into text, and per-visit
+medians into headline results rows (:func:`median_measures`, which the endpoints' own
+``headline_measures`` use). The figures are in :mod:`msc_analysis.report.longitudinal_plots`.
 
 Nothing missing is shown as a number: a median over nobody is "NE" in the visit tables
 (explained by :data:`NE_NOTE`), and a proportion or cumulative incidence that cannot be
@@ -13,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ..derive.baseline import baseline_rule
-from ..derive.visits import visit_windows
+from ..derive.visits import QUANTILE_METHOD, visit_windows
+from ..stats.estimability import with_reason
 
 __all__ = ["fmt", "NE_NOTE", "baseline_note", "windows_note", "bands_display", "windows_display", "spaghetti_note",
            "visit_summary_display", "shift_table_display", "proportion_display", "incidence_display",
-           "sustained_outcomes_display"]
+           "sustained_outcomes_display", "median_measures"]
 
 _DASH = "\u2013"
 _NE = "NE"
@@ -261,3 +264,40 @@ def sustained_outcomes_display(sustained: pd.DataFrame) -> pd.DataFrame:
     counts.columns = ["Subjects", "of whom a low score was impossible (age points)",
                       "of whom censored at discharge alive"]
     return counts.rename_axis("Outcome")
+
+
+def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: str,
+                    n_column: str, what: str, include_baseline: bool) -> pd.DataFrame:
+    """Headline rows (results schema) of a per-visit median, with the IQR in the CI columns.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`~msc_analysis.derive.visits.summarise_visits`: ``target_day``,
+        ``n_subjects``, ``n_no_baseline``, ``<column>_median``, ``_q1``, ``_q3``, ``n_column`` and (optional)
+        ``<column>_not_estimable_reason``. Every visit is reported, a visit without data with
+        a missing estimate, ``n`` 0 and a ``method`` saying why.
+    column, measure, unit, n_column, what : str
+        Summary column stem, measure name, unit, count column and a description of the value
+        for the ``method`` text.
+    include_baseline : bool
+        Keep the baseline row (``day`` 0); false for changes from baseline.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group`` ("all"), ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``,
+        ``n``, ``unit``, ``method``: ready for :func:`~msc_analysis.report.results.result_rows`.
+    """
+    rows = summary if include_baseline else summary[summary["target_day"] > 0]
+    reasons = rows.get(f"{column}_not_estimable_reason", pd.Series("", index=rows.index))
+    return pd.DataFrame({
+        "measure": measure, "group": "all", "day": rows["target_day"].to_numpy(),
+        "estimate": rows[f"{column}_median"].to_numpy(),
+        "ci95_lower": rows[f"{column}_q1"].to_numpy(), "ci95_upper": rows[f"{column}_q3"].to_numpy(),
+        "n": rows[n_column].to_numpy(), "unit": unit,
+        "method": [with_reason(f"median of {what}; day 0 = baseline (last value on or before the infusion; "
+                               f"{k} of {n} subjects had none); CI columns hold the interquartile range (Q1, Q3), "
+                               f"not a CI; {QUANTILE_METHOD}", reason if pd.isna(e) else "")
+                   for k, n, e, reason in zip(rows["n_no_baseline"], rows["n_subjects"],
+                                              rows[f"{column}_median"], reasons)]})

@@ -1,6 +1,7 @@
 """Figures for the time-to-event endpoints: Kaplan-Meier with its risk table, cumulative
-incidence with competing risks, and the swimmer plot. Each takes tidy frames (computed by the
-endpoint modules) and returns a matplotlib Figure; nothing is estimated here.
+incidence with competing risks (the one competing-risk figure of every page, with or without its
+table), and the swimmer plot. Each takes tidy frames (computed by the endpoint modules) and
+returns a matplotlib Figure; nothing is estimated here.
 
 When there is nothing to draw (no subject, or every curve not estimable) a figure says so in
 words, with the reason from the frame's ``not_estimable_reason`` column
@@ -119,9 +120,17 @@ def _draw_table(table_ax, risk: pd.DataFrame, rows: dict[str, str], days, groups
     table_ax.figure.subplots_adjust(left=min(0.5, 0.04 + 0.0075 * longest * 9 / table_ax.figure.get_figwidth()))
 
 
+def _figure_without_table(width: float = 9.0):
+    height = 3.8 + 1.6  # inches: the plot as above, room for the axis label and a footnote
+    fig, ax = plt.subplots(figsize=(width, height))
+    fig.subplots_adjust(left=0.1, right=0.97, top=1 - 0.25 / height, bottom=1.1 / height)
+    return fig, ax
+
+
 def _axis(ax, days, horizon, ylabel):
     ax.set_xlim(-0.04 * horizon, horizon * 1.03)
-    ax.set_xticks(list(days))
+    if days is not None:
+        ax.set_xticks(list(days))
     ax.set_ylim(-0.02, 1.02)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
     ax.set_ylabel(ylabel)
@@ -173,42 +182,49 @@ def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float =
     return fig
 
 
-def cumulative_incidence_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float,
-                                ylabel: str) -> plt.Figure:
+def cumulative_incidence_figure(curves: pd.DataFrame | dict[str, pd.DataFrame], risk: pd.DataFrame | None = None,
+                                *, horizon_days: float = 60, ylabel: str = "Cumulative incidence") -> plt.Figure:
     """Cumulative incidence of each outcome (competing risks) with 95 % CI bands, and a table.
 
     Parameters
     ----------
-    curves : pandas.DataFrame
+    curves : pandas.DataFrame or dict
         ``outcome``, ``time_days``, ``cumulative_incidence_prop``, ``ci95_lower``,
-        ``ci95_upper``: one curve per outcome (the first is the event of interest); with
-        ``not_estimable_reason``, a curve holding a reason is not drawn, and when no curve is
-        left the figure says why instead (:func:`~msc_analysis.report.figures.not_estimable_figure`).
-    risk : pandas.DataFrame
+        ``ci95_upper``: one curve per outcome (the first is the event of interest); or a dict
+        outcome label -> frame of one curve with those columns but ``outcome`` (e.g.
+        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` without ``times``,
+        once per cause). With ``not_estimable_reason``, a curve holding a reason is not drawn,
+        and when no curve is left the figure says why instead
+        (:func:`~msc_analysis.report.figures.not_estimable_figure`).
+    risk : pandas.DataFrame, optional
         ``day`` and the columns :data:`CIF_RISK_ROWS` (e.g. from
-        :func:`~msc_analysis.stats.competing_risks.competing_risk_table`).
+        :func:`~msc_analysis.stats.competing_risks.competing_risk_table`), drawn under the plot;
+        its days are the x ticks. Without it, the plot alone.
     horizon_days : float
         Right end of the x axis.
     ylabel : str
         Label of the y axis.
     """
+    if isinstance(curves, dict):
+        curves = pd.concat([c.assign(outcome=label) for label, c in curves.items()], ignore_index=True)
     outcomes = list(dict.fromkeys(curves["outcome"]))
     if not any(_drawable(curves[curves["outcome"] == o], "cumulative_incidence_prop") for o in outcomes):
         return not_estimable_figure(_curve_reasons(curves) or ["no subject"], "No cumulative incidence to draw")
     names = [*(f"{o[:1].upper()}{o[1:]} (cumulative)" for o in (outcomes + ["Events", "Competing events"])[:2])]
     rows = dict(zip(["At risk", *names, "Censored (cumulative)"], CIF_RISK_ROWS))
-    fig, ax, table_ax = _figure_with_table(len(rows))
+    fig, ax, table_ax = _figure_with_table(len(rows)) if risk is not None else (*_figure_without_table(), None)
     for i, outcome in enumerate(outcomes):
         x, (y, lo, hi) = _to_horizon(curves[curves["outcome"] == outcome], horizon_days,
                                      ("cumulative_incidence_prop", "ci95_lower", "ci95_upper"))
         _step(ax, x, y, lo, hi, _COLORS[i % len(_COLORS)], outcome, 0.0)
-    days = [d for d in risk["day"].unique() if d <= horizon_days]
+    days = None if risk is None else [d for d in risk["day"].unique() if d <= horizon_days]
     _axis(ax, days, horizon_days, ylabel)
     if outcomes:
         handles, _ = ax.get_legend_handles_labels()
         ax.legend(handles=[*handles, Patch(color="#888", alpha=0.3, label="95% CI")], loc="upper left",
                   fontsize=8.5, frameon=False)
-    _draw_table(table_ax, risk.assign(group="all"), rows, days, ["all"])
+    if risk is not None:
+        _draw_table(table_ax, risk.assign(group="all"), rows, days, ["all"])
     return fig
 
 

@@ -35,7 +35,10 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.duration.survfunc import CumIncidenceRight
 
-__all__ = ["cumulative_incidence", "cumulative_incidence_quantile", "competing_risk_table", "step_quantile",
+from .event_times import (at_risk_on, check_days, counts_at_times, cumulative_counts, read_at_days, step_quantile,
+                          time_and_event)
+
+__all__ = ["cumulative_incidence", "cumulative_incidence_quantile", "competing_risk_table",
            "CIF_CI_METHOD", "CIF_COLUMNS"]
 
 #: How the estimate and its interval are made, for footnotes and the ``method`` column.
@@ -47,16 +50,9 @@ CIF_CI_METHOD = ("Aalen-Johansen cumulative incidence (statsmodels CumIncidenceR
 CIF_COLUMNS = ("time_days", "n_at_risk", "n_events", "n_competing", "n_censored",
                "cumulative_incidence_prop", "ci95_lower", "ci95_upper")
 
-_TOL = np.sqrt(np.finfo(float).eps)
-
 
 def _as_inputs(time_days, event, cause, times):
-    time = np.asarray(time_days, dtype=float).ravel() if np.size(time_days) else np.zeros(0)
-    raw = np.asarray(event).ravel() if np.size(event) else np.zeros(0, dtype=int)
-    if time.shape != raw.shape:
-        raise ValueError(f"time_days and event must have the same length ({time.size} != {raw.size})")
-    if np.any(~np.isfinite(time)) or np.any(time < 0):
-        raise ValueError("time_days must be finite and non-negative (days since the infusion)")
+    time, raw = time_and_event(time_days, event, empty_event_dtype=int)
     if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer)
                                  or (np.issubdtype(raw.dtype, np.floating)
                                      and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))):
@@ -66,12 +62,12 @@ def _as_inputs(time_days, event, cause, times):
         raise ValueError("event codes must be 0 (censored) or a positive cause code")
     if isinstance(cause, bool) or not isinstance(cause, (int, np.integer)) or cause < 1:
         raise ValueError(f"cause must be a positive integer cause code, got {cause!r}")
-    days = None
-    if times is not None:
-        days = np.asarray(times, dtype=float).ravel()
-        if np.any(~np.isfinite(days)) or np.any(days < 0):
-            raise ValueError("times must be finite and non-negative")
-    return time, code, int(cause), days
+    return time, code, int(cause), None if times is None else check_days(times)
+
+
+def _outcomes(code: np.ndarray, cause: int) -> dict[str, np.ndarray]:
+    """Which subjects had the event of ``cause``, a competing event, or were censored."""
+    return {"events": code == cause, "competing": (code > 0) & (code != cause), "censored": code == 0}
 
 
 def _estimate(time: np.ndarray, code: np.ndarray, cause: int, utime: np.ndarray):
@@ -154,39 +150,13 @@ def cumulative_incidence(time_days, event, *, cause: int = 1, times=None) -> pd.
     [0.0, 0.25, nan]
     """
     time, code, cause, days = _as_inputs(time_days, event, cause, times)
-    utime, inverse = np.unique(time, return_inverse=True)
-    is_cause, is_other, is_cens = code == cause, (code > 0) & (code != cause), code == 0
-    n_events = np.bincount(inverse, weights=is_cause, minlength=utime.size).astype(int)
-    n_competing = np.bincount(inverse, weights=is_other, minlength=utime.size).astype(int)
-    n_censored = np.bincount(inverse, weights=is_cens, minlength=utime.size).astype(int)
-    leaving = np.bincount(inverse, minlength=utime.size)
-    n_at_risk = time.size - (np.cumsum(leaving) - leaving)  # still followed at the start of each time
+    utime, n_at_risk, n = counts_at_times(time, **_outcomes(code, cause))
     estimate, se = _estimate(time, code, cause, utime) if time.size else (np.zeros(0), np.zeros(0))
     lower, upper = _loglog_ci(estimate, se)
     if days is None:
-        return pd.DataFrame(dict(zip(CIF_COLUMNS, (utime, n_at_risk, n_events, n_competing, n_censored,
-                                                   estimate, lower, upper))))
-
-    idx = np.searchsorted(utime, days, side="right") - 1
-    exact = (idx >= 0) & (utime[np.clip(idx, 0, None)] == days) if utime.size else np.zeros(days.size, bool)
-
-    def on_day(counts):
-        return np.where(exact, counts[np.clip(idx, 0, None)] if utime.size else 0, 0).astype(int)
-
-    values = []
-    for column in (estimate, lower, upper):
-        v = np.where(idx >= 0, column[np.clip(idx, 0, None)] if utime.size else np.nan, 0.0)
-        values.append(v)
-    if utime.size:
-        censored_last = n_censored[-1] > 0
-        beyond = days > utime[-1]
-        for v in values:
-            v[beyond & censored_last] = np.nan
-    else:
-        values = [np.full(days.size, np.nan)] * 3
-    return pd.DataFrame(dict(zip(CIF_COLUMNS, (
-        days, (time[:, None] >= days[None, :]).sum(axis=0).astype(int),
-        on_day(n_events), on_day(n_competing), on_day(n_censored), *values))))
+        return pd.DataFrame(dict(zip(CIF_COLUMNS, (utime, n_at_risk, *n.values(), estimate, lower, upper))))
+    values, on_day = read_at_days(utime, days, curves=(estimate, lower, upper), counts=n, start=0.0)
+    return pd.DataFrame(dict(zip(CIF_COLUMNS, (days, at_risk_on(time, days), *on_day.values(), *values))))
 
 
 def cumulative_incidence_quantile(curve: pd.DataFrame, p: float = 0.5) -> float:
@@ -226,33 +196,6 @@ def cumulative_incidence_quantile(curve: pd.DataFrame, p: float = 0.5) -> float:
     return step_quantile(x, y, p)
 
 
-def step_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = _TOL) -> float:
-    """R ``survival:::findq``: first ``x`` where the non-decreasing step curve ``y`` reaches ``p``.
-
-    ``x`` starts with the time origin and ``y`` with 0; NaN values of ``y`` are skipped as R's
-    ``approx`` does. Returns ``inf`` when ``y`` never reaches ``p``.
-    """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if y.size == 0 or np.all(np.isnan(y)) or np.nanmax(y) < p:
-        return float("inf")
-    xmax = x[-1]
-    keep = ~pd.Series(y).duplicated().to_numpy()  # like R duplicated(): NaN equals NaN
-    x, y = x[keep], y[keep]
-    last = y[-1]
-    ok = ~np.isnan(y)
-    x, y = x[ok], y[ok]
-    reach = np.flatnonzero(y + tol >= p)
-    beyond = np.flatnonzero(y - tol >= p)
-    if reach.size == 0:
-        return float("inf")
-    if beyond.size:
-        return float((x[reach[0]] + x[beyond[0]]) / 2)
-    if not np.isnan(last) and abs(p - last) < tol:
-        return float((x[reach[0]] + xmax) / 2)
-    return float("inf")
-
-
 def competing_risk_table(time_days, event, days, *, cause: int = 1) -> pd.DataFrame:
     """Numbers at risk and cumulative counts of each outcome at given days.
 
@@ -279,11 +222,4 @@ def competing_risk_table(time_days, event, days, *, cause: int = 1) -> pd.DataFr
     2  5.0          1                  2                     1                    1
     """
     time, code, cause, day = _as_inputs(time_days, event, cause, days)
-    upto = time[:, None] <= day[None, :]
-    return pd.DataFrame({
-        "day": day,
-        "n_at_risk": (time[:, None] >= day[None, :]).sum(axis=0).astype(int),
-        "cumulative_events": (upto & (code == cause)[:, None]).sum(axis=0).astype(int),
-        "cumulative_competing": (upto & ((code > 0) & (code != cause))[:, None]).sum(axis=0).astype(int),
-        "cumulative_censored": (upto & (code == 0)[:, None]).sum(axis=0).astype(int),
-    })
+    return cumulative_counts(time, day, **_outcomes(code, cause))

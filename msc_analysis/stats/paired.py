@@ -1,8 +1,10 @@
 """Paired comparisons of a value with its baseline at each visit: Wilcoxon signed-rank test
 (scipy.stats.wilcoxon) and the geometric-mean ratio with a t interval (scipy.stats.t).
 
-Both take the long visit frame of :func:`msc_analysis.derive.visits.longitudinal` and use the
-subjects measured at the visit who have a baseline.
+Both take a long frame with one row per subject and visit, like the one of
+:func:`msc_analysis.derive.visits.longitudinal`, and use the subjects measured at the visit
+(``status`` :data:`MEASURED`) who have a baseline. This module reads frames only: it imports
+nothing from the derivations above it, which import the status and the visit grouping from here.
 """
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..derive.baseline import MEASURED
-from ..derive.visits import _by_visit
+__all__ = ["MEASURED", "WILCOXON_METHOD", "GMR_METHOD", "visit_groups", "signed_rank_by_visit",
+           "geometric_mean_ratio_by_visit"]
 
-__all__ = ["WILCOXON_METHOD", "GMR_METHOD", "signed_rank_by_visit", "geometric_mean_ratio_by_visit"]
+#: Status of a subject with a value at a visit (the first of ``derive.visits.VISIT_STATUSES``).
+MEASURED = "measured"
 
 WILCOXON_METHOD = (
     "Wilcoxon signed-rank test of the change (scipy.stats.wilcoxon, two-sided): zero changes "
@@ -24,8 +27,21 @@ GMR_METHOD = ("geometric mean of value/baseline with a 95% t interval on the log
               "(scipy.stats.t); pairs with a value or baseline of 0 are left out and counted")
 
 
+def visit_groups(long: pd.DataFrame):
+    """``(visit, target_day, rows)`` of each visit of a long frame, in order of appearance.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"visit": ["Baseline", "Day 7", "Day 7"], "target_day": [0, 7, 7]})
+    >>> [(visit, day, len(rows)) for visit, day, rows in visit_groups(long)]
+    [('Baseline', 0, 1), ('Day 7', 7, 2)]
+    """
+    for (visit, day), g in long.groupby(["visit", "target_day"], sort=False, observed=True):
+        yield visit, day, g
+
+
 def _after_day0(long: pd.DataFrame):
-    return ((visit, day, g) for visit, day, g in _by_visit(long) if day != 0)
+    return ((visit, day, g) for visit, day, g in visit_groups(long) if day != 0)
 
 
 def _signed_rank(d: np.ndarray, n_pairs: int) -> tuple[float, float, str]:

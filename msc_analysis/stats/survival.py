@@ -35,7 +35,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
-from .competing_risks import step_quantile
+from .event_times import (at_risk_on, check_days, counts_at_times, cumulative_counts, read_at_days, step_quantile,
+                          time_and_event)
 
 __all__ = ["kaplan_meier", "median_survival", "risk_table", "logrank_test", "KM_CI_METHOD",
            "MEDIAN_CI_METHOD", "LOGRANK_METHOD", "KM_COLUMNS"]
@@ -55,12 +56,7 @@ KM_COLUMNS = ("time_days", "n_at_risk", "n_events", "n_censored", "survival_prop
 
 
 def _inputs(time_days, event):
-    time = np.asarray(time_days, dtype=float).ravel() if np.size(time_days) else np.zeros(0)
-    raw = np.asarray(event).ravel() if np.size(event) else np.zeros(0, dtype=bool)
-    if time.shape != raw.shape:
-        raise ValueError(f"time_days and event must have the same length ({time.size} != {raw.size})")
-    if np.any(~np.isfinite(time)) or np.any(time < 0):
-        raise ValueError("time_days must be finite and non-negative (days since the infusion)")
+    time, raw = time_and_event(time_days, event)
     if raw.dtype != bool:
         values = pd.unique(raw)
         if not set(values.tolist()) <= {0, 1}:
@@ -69,15 +65,12 @@ def _inputs(time_days, event):
 
 
 def _curve(time: np.ndarray, died: np.ndarray):
-    """Distinct times, counts, survival and log-log CI at each (scipy)."""
-    utime, inverse = np.unique(time, return_inverse=True)
-    n_events = np.bincount(inverse, weights=died, minlength=utime.size).astype(int)
-    n_censored = np.bincount(inverse, weights=~died, minlength=utime.size).astype(int)
-    leaving = n_events + n_censored
-    n_at_risk = time.size - (np.cumsum(leaving) - leaving)
+    """Distinct times, number at risk, counts (``events``, ``censored``), survival and
+    log-log CI at each (scipy)."""
+    utime, n_at_risk, n = counts_at_times(time, events=died, censored=~died)
     if time.size == 0:
         empty = np.zeros(0)
-        return utime, n_at_risk, n_events, n_censored, empty, empty, empty
+        return utime, n_at_risk, n, empty, empty, empty
     fit = stats.ecdf(stats.CensoredData.right_censored(time, ~died)).sf
     with warnings.catch_warnings():  # undefined where S is 0 or 1: handled below
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -88,7 +81,7 @@ def _curve(time: np.ndarray, died: np.ndarray):
     lower[one] = upper[one] = 1.0
     zero = surv == 0
     lower[zero] = upper[zero] = np.nan
-    return utime, n_at_risk, n_events, n_censored, surv, lower, upper
+    return utime, n_at_risk, n, surv, lower, upper
 
 
 def kaplan_meier(time_days, event, *, times=None) -> pd.DataFrame:
@@ -127,26 +120,12 @@ def kaplan_meier(time_days, event, *, times=None) -> pd.DataFrame:
     [1.0, 0.8, nan]
     """
     time, died = _inputs(time_days, event)
-    utime, n_at_risk, n_events, n_censored, surv, lower, upper = _curve(time, died)
+    utime, n_at_risk, n, surv, lower, upper = _curve(time, died)
     if times is None:
-        return pd.DataFrame(dict(zip(KM_COLUMNS, (utime, n_at_risk, n_events, n_censored, surv,
-                                                  lower, upper))))
-    days = np.asarray(times, dtype=float).ravel()
-    if np.any(~np.isfinite(days)) or np.any(days < 0):
-        raise ValueError("times must be finite and non-negative")
-    idx = np.searchsorted(utime, days, side="right") - 1
-    pos = np.clip(idx, 0, None)
-    exact = (idx >= 0) & (utime[pos] == days) if utime.size else np.zeros(days.size, bool)
-    values = []
-    for column, start in ((surv, 1.0), (lower, 1.0), (upper, 1.0)):
-        v = np.where(idx >= 0, column[pos], start) if utime.size else np.full(days.size, np.nan)
-        if utime.size and surv[-1] > 0:
-            v[days > utime[-1]] = np.nan
-        values.append(v)
-    counts = [np.where(exact, c[pos], 0).astype(int) if utime.size else np.zeros(days.size, int)
-              for c in (n_events, n_censored)]
-    at_risk = (time[:, None] >= days[None, :]).sum(axis=0).astype(int)
-    return pd.DataFrame(dict(zip(KM_COLUMNS, (days, at_risk, *counts, *values))))
+        return pd.DataFrame(dict(zip(KM_COLUMNS, (utime, n_at_risk, *n.values(), surv, lower, upper))))
+    days = check_days(times)
+    values, on_day = read_at_days(utime, days, curves=(surv, lower, upper), counts=n, start=1.0)
+    return pd.DataFrame(dict(zip(KM_COLUMNS, (days, at_risk_on(time, days), *on_day.values(), *values))))
 
 
 def median_survival(time_days, event) -> pd.DataFrame:
@@ -180,7 +159,7 @@ def median_survival(time_days, event) -> pd.DataFrame:
     row = {"n": int(time.size), "n_events": int(died.sum())}
     if time.size == 0:
         return pd.DataFrame([row | {"median_days": np.nan, "ci95_lower": np.nan, "ci95_upper": np.nan}])
-    utime, _, _, _, surv, lower, upper = _curve(time, died)
+    utime, _, _, surv, lower, upper = _curve(time, died)
     x = np.r_[0.0, utime]
     row["median_days"] = step_quantile(x, np.r_[0.0, 1 - surv], 0.5)
     for column, band in (("ci95_lower", lower), ("ci95_upper", upper)):
@@ -219,14 +198,7 @@ def risk_table(time_days, event, days) -> pd.DataFrame:
     2  5.0          1                  3                    1
     """
     time, died = _inputs(time_days, event)
-    day = np.asarray(days, dtype=float).ravel()
-    upto = time[:, None] <= day[None, :]
-    return pd.DataFrame({
-        "day": day,
-        "n_at_risk": (time[:, None] >= day[None, :]).sum(axis=0).astype(int),
-        "cumulative_events": (upto & died[:, None]).sum(axis=0).astype(int),
-        "cumulative_censored": (upto & ~died[:, None]).sum(axis=0).astype(int),
-    })
+    return cumulative_counts(time, days, events=died, censored=~died)
 
 
 def logrank_test(time_days, event, group) -> pd.DataFrame:
