@@ -1,118 +1,179 @@
-"""The library computations behind each endpoint page, as the notebooks make them (no plots).
+"""Each endpoint page's code, read from its notebook and run in-process (figures not drawn).
 
-Used by benchmarks/run.py to time each endpoint at scale. Keep in step with the notebooks.
+Used by benchmarks/run.py to time each endpoint at scale. Nothing here repeats a notebook: a
+page is the code cells after the notebook's ``parameters`` cell, executed as they stand, in
+one namespace, after the parameters cell and the parameters the runner would inject (as
+papermill does). So the benchmark cannot drift from the notebooks;
+``tests/test_benchmark_calls.py`` checks that the executed source is the notebooks' code and
+that a page writes the same results CSV as ``msc-analysis run``.
+
+What differs from a kernel is only what is not the page's computation:
+
+- figures are built on the Agg backend and closed after each cell, never rendered to PNG;
+- the value of a cell's last expression is computed but not displayed (no HTML rendering),
+  and printed text is discarded;
+- with ``cut=`` given, ``load_cut`` of that cut's folder returns the already loaded cut, so
+  that loading is timed once (``load_validate_s``), not once per page. Pages do not modify
+  the cut (the test runs every page on one shared cut and compares with the runner).
 """
-from msc_analysis.endpoints import adverse_events as ae
-from msc_analysis.endpoints import (changes, crp, dose_feasibility, hospital_stay, liao_improvement,
-                                    overall_survival, overview, pao2_fio2, pcr_negativity, radiology)
-from msc_analysis.endpoints import safety_monitoring as sm
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def _overview(cut):
-    overview.trial_flow(cut.subjects)
-    overview.screen_failures(cut.eligibility)
-    overview.enrollment_over_time(cut.subjects)
-    status = overview.follow_up_status(cut.subjects, cut.cutoff_date)
-    return overview.headline_measures(cut.subjects, status)
+def notebook_paths(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The report's notebooks (``NN_*.ipynb``), in the order the runner runs them.
+
+    Pages that compare with the previous cut (they declare ``previous_results_dir``) come
+    last, since they read this run's results.
+    """
+    paths = sorted(Path(notebooks_dir).glob("[0-9]*.ipynb"))
+    return sorted(paths, key=lambda p: "previous_results_dir" in declared_parameters(p))
 
 
-def _overall_survival(cut):
-    times = overall_survival.survival_times(cut.subjects, cut.cutoff_date)
-    overall_survival.km_curves(times)
-    overall_survival.risk_table_by_group(times)
-    overall_survival.median_survival_by_group(times)
-    negativity = pcr_negativity.negativity_status(cut.subjects, cut.pcr)
-    overall_survival.swimmer_lanes(times, cut.subjects, negativity)
-    return overall_survival.headline_measures(times)
+def _code_cells(path: Path) -> list[dict]:
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    return [c for c in cells if c.get("cell_type") == "code"]
 
 
-def _pcr_negativity(cut):
-    status = pcr_negativity.negativity_status(cut.subjects, cut.pcr)
-    pcr_negativity.incidence_curves(status)
-    pcr_negativity.risk_table(status)
-    first = pcr_negativity.negativity_status(cut.subjects, cut.pcr, confirmation="first_negative")
-    pcr_negativity.headline_measures(first, prefix="sensitivity_")
-    return pcr_negativity.headline_measures(status)
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
 
 
-def _hospital_stay(cut):
-    course = hospital_stay.hospital_course(cut.subjects, cut.cutoff_date)
-    hospital_stay.discharge_curves(course)
-    hospital_stay.risk_table(course)
-    return hospital_stay.headline_measures(course)
+def _is_parameters(cell: dict) -> bool:
+    return "parameters" in cell.get("metadata", {}).get("tags", [])
 
 
-def _crp(cut):
-    by_visit = crp.crp_by_visit(cut.labs, cut.population("treated"))
-    crp.crp_change_tests(by_visit)
-    crp.crp_ratio_to_baseline(by_visit)
-    return crp.headline_measures(crp.crp_summary(by_visit))
+def parameters_source(path: Path) -> str:
+    """Source of the notebook's one cell tagged ``parameters``."""
+    tagged = [_source(c) for c in _code_cells(path) if _is_parameters(c)]
+    if len(tagged) != 1:
+        raise ValueError(f"{path}: {len(tagged)} cells tagged 'parameters'; expected exactly one")
+    return tagged[0]
 
 
-def _pao2_fio2(cut):
-    by_visit = pao2_fio2.pf_by_visit(cut.blood_gases, cut.population("treated"))
-    pao2_fio2.pf_change_tests(by_visit)
-    pao2_fio2.pf_ratio_to_baseline(by_visit)
-    pao2_fio2.berlin_shift_table(by_visit)
-    return pao2_fio2.headline_measures(pao2_fio2.pf_summary(by_visit))
+def declared_parameters(path: Path) -> set[str]:
+    """Names assigned in the notebook's parameters cell."""
+    tree = ast.parse(parameters_source(path))
+    return {t.id for node in tree.body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
 
 
-def _liao_score(cut):
-    treated = cut.population("treated")
-    scored = liao_improvement.score_assessments(cut.vitals, treated)
-    by_visit = liao_improvement.liao_by_visit(scored, treated)
-    summary = liao_improvement.score_change_summary(by_visit)
-    liao_improvement.score_change_tests(by_visit)
-    liao_improvement.level_distribution(by_visit)
-    proportions = liao_improvement.improvement_proportions(liao_improvement.level_improvement(scored, treated))
-    sustained = liao_improvement.sustained_low_score(scored, treated)
-    incidence = liao_improvement.sustained_low_score_incidence(sustained, (7, 14, 28, 60))
-    return summary, proportions, incidence
+def page_cells(path: Path) -> list[str]:
+    """Source of every code cell after the parameters cell, as the notebook holds it."""
+    cells = _code_cells(path)
+    start = next(i for i, c in enumerate(cells) if _is_parameters(c))
+    return [_source(c) for c in cells[start + 1:]]
 
 
-def _radiology(cut):
-    treated = cut.population("treated")
-    by_visit = radiology.ct_by_visit(cut.imaging, treated)
-    radiology.ct_change_tests(by_visit)
-    impressions = radiology.impression_by_visit(cut.imaging, treated)
-    radiology.impression_shift(impressions)
-    return radiology.headline_measures(radiology.ct_summary(by_visit),
-                                       radiology.improvement_proportions(impressions))
+def runner_parameters(cut_dir, results_dir, previous_cut_dir="", previous_results_dir="") -> dict:
+    """The parameters ``msc-analysis run`` gives every notebook: absolute paths, "" for none."""
+    def absolute(folder):
+        return str(Path(folder).resolve()) if folder else ""
+
+    return {"cut_dir": absolute(cut_dir), "results_dir": absolute(results_dir),
+            "previous_cut_dir": absolute(previous_cut_dir),
+            "previous_results_dir": absolute(previous_results_dir)}
 
 
-def _safety(cut):
-    treated = cut.population("treated")
-    flagged = ae.classify_adverse_events(cut.adverse_events)
-    ae.subjects_with_adverse_events(flagged, treated)
-    ae.adverse_events_by_term(flagged, treated)
-    ae.serious_ae_listing(flagged, treated)
-    ae.death_listing(treated, flagged)
-    evaluable = sm.evaluable_subjects(treated, sm.toxicity_events(flagged, treated))
-    sm.monitoring_boundary(len(treated))
-    return sm.posterior_toxicity(evaluable)
+@contextlib.contextmanager
+def _page_context(path: Path, cut):
+    """cwd = the notebook's folder (as the runner), output discarded, Agg, shared cut."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import msc_analysis
+
+    real_load_cut = msc_analysis.load_cut
+    loaded = Path(cut.path).resolve() if cut is not None and getattr(cut, "path", None) else None
+
+    def load_cut(cut_dir, *args, **kwargs):
+        if loaded is not None and not args and not kwargs and Path(cut_dir).resolve() == loaded:
+            return cut
+        return real_load_cut(cut_dir, *args, **kwargs)
+
+    old_cwd = os.getcwd()
+    try:
+        os.chdir(path.parent)
+        if cut is not None:
+            msc_analysis.load_cut = load_cut
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        msc_analysis.load_cut = real_load_cut
+        os.chdir(old_cwd)
 
 
-def _dose_feasibility(cut):
-    doses = dose_feasibility.dose_delivered(cut.infusions)
-    delays = dose_feasibility.enrollment_to_infusion(cut.subjects)
-    proportions = dose_feasibility.feasibility_proportions(cut.subjects, doses)
-    return dose_feasibility.headline_measures(doses, proportions, delays)
+def run_page(path: Path, parameters: dict, *, cut=None) -> dict:
+    """Execute one notebook's page in-process; return its namespace.
+
+    Runs the parameters cell, then assigns ``parameters`` (as papermill's injected cell), then
+    every later code cell, each compiled as written, closing all figures after each cell.
+    ``cut``: an already loaded cut, returned by the page's ``load_cut`` of that cut's folder.
+    An exception in a cell propagates (its traceback names the notebook and cell).
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(path).resolve()
+    namespace = {"__name__": "__main__"}
+    with _page_context(path, cut):
+        exec(compile(parameters_source(path), f"<{path.stem} parameters>", "exec"), namespace)
+        namespace.update(parameters)
+        for i, source in enumerate(page_cells(path), 1):
+            try:
+                exec(compile(source, f"<{path.stem} cell {i}>", "exec"), namespace)
+            finally:
+                plt.close("all")
+    return namespace
 
 
-def _changes(cut):
-    return changes.compare_cuts(None, cut)
+def import_page_modules(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
+    """Import every module the pages import, so that no page's time includes first imports."""
+    import importlib
+
+    names = set()
+    for path in notebook_paths(notebooks_dir):
+        for source in page_cells(path):
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.add(node.module)
+                    names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    imported = []
+    for name in sorted(names):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a name imported from a module, not a module itself
+            continue
+        imported.append(name)
+    return imported
 
 
-ENDPOINT_CALLS = {
-    "00_overview": _overview,
-    "01_overall_survival": _overall_survival,
-    "02_pcr_negativity": _pcr_negativity,
-    "03_hospital_stay": _hospital_stay,
-    "04_crp": _crp,
-    "05_pao2_fio2": _pao2_fio2,
-    "06_liao_score": _liao_score,
-    "07_radiology": _radiology,
-    "08_safety": _safety,
-    "09_dose_feasibility": _dose_feasibility,
-    "10_changes": _changes,
-}
+def time_pages(parameters: dict, *, cut=None, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, float]:
+    """Seconds taken by each page (notebook stem -> s), run in the runner's order."""
+    timings = {}
+    for path in notebook_paths(notebooks_dir):
+        start = time.perf_counter()
+        run_page(path, parameters, cut=cut)
+        timings[path.stem] = time.perf_counter() - start
+    return timings
+
+
+if __name__ == "__main__":  # python benchmarks/endpoint_calls.py CUT_DIR RESULTS_DIR
+    from msc_analysis import load_cut as _load
+
+    import_page_modules()
+    _cut = _load(sys.argv[1])
+    for _name, _s in time_pages(runner_parameters(sys.argv[1], sys.argv[2]), cut=_cut).items():
+        print(f"{_name:<28} {_s:6.2f} s")

@@ -66,17 +66,19 @@ def runner_vs_loop(repeats: int) -> dict:
 
 
 _MEASURE = r"""
-import json, resource, sys, time
+import json, resource, sys, tempfile, time
+sys.path.insert(0, sys.argv[2])
 t0 = time.perf_counter()
+import endpoint_calls as pages
 from msc_analysis import load_cut
+from msc_analysis.run import previous_cut
+pages.import_page_modules()
 t1 = time.perf_counter()
 cut = load_cut(sys.argv[1])
 t2 = time.perf_counter()
-sys.path.insert(0, sys.argv[2])
-from endpoint_calls import ENDPOINT_CALLS
-timings = {}
-for name, call in ENDPOINT_CALLS.items():
-    s = time.perf_counter(); call(cut); timings[name] = time.perf_counter() - s
+with tempfile.TemporaryDirectory() as results_dir:
+    params = pages.runner_parameters(sys.argv[1], results_dir, previous_cut(sys.argv[1]) or "")
+    timings = pages.time_pages(params, cut=cut)
 print(json.dumps({"import_s": t1 - t0, "load_validate_s": t2 - t1, "endpoints_s": timings,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
