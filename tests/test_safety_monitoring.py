@@ -6,6 +6,7 @@ Pr(p > t | p ~ Beta(a, b)) = Pr(Binomial(a + b - 1, t) <= a - 1).
 import pandas as pd
 import pytest
 
+from msc_analysis.definitions import safety_definitions
 from msc_analysis.endpoints import adverse_events as ae
 from msc_analysis.endpoints import safety_monitoring as sm
 
@@ -14,7 +15,7 @@ RULE = dict(prior_a=1, prior_b=1, threshold_prop=0.2, boundary_prob=0.9)
 
 
 def test_defaults_are_the_documented_rule():
-    m = ae.safety_definitions()["monitoring"]
+    m = safety_definitions()["monitoring"]
     assert (m["prior_a"], m["prior_b"], m["threshold_prop"], m["boundary_posterior_prob"]) == (1, 1, 0.2, 0.9)
     assert (m["window_last_day"], m["toxicity_min_grade"]) == (28, 3)
     pd.testing.assert_frame_equal(sm.posterior_from_counts(2, 9), sm.posterior_from_counts(2, 9, **RULE))

@@ -5,7 +5,8 @@ no earlier than ``window_days_before`` days before it. Days are whole calendar d
 (``days_since_infusion``). The infusion has a date but no time, so a value measured on day 0
 may have been taken before or after it; ``day0_values`` states which day-0 values count
 (``earliest``, ``all`` or ``none``). The rule of each endpoint family lives in
-``definitions/baseline.yaml``; read it with :func:`baseline_rule`.
+``definitions/baseline.yaml`` (read by :mod:`msc_analysis.definitions`); get it with
+:func:`baseline_rule`.
 
 Change is ``value - baseline`` and percent change ``100 * change / baseline`` (missing when the
 baseline is 0). The tests of the change at each visit are in :mod:`msc_analysis.stats.paired`.
@@ -13,39 +14,16 @@ baseline is 0). The tests of the change at each visit are in :mod:`msc_analysis.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from .. import definitions
+from ..definitions import DAY0_VALUES
+from ..definitions import check_baseline_rule as _check_rule
 from .checks import require_columns
 
 __all__ = ["DAY0_VALUES", "baseline_rules", "baseline_rule", "derive_baseline", "add_change"]
-
-#: Allowed values of the ``day0_values`` rule (see ``definitions/baseline.yaml``).
-DAY0_VALUES = ("earliest", "all", "none")
-
-
-@lru_cache(maxsize=1)
-def _rules() -> dict:
-    path = resources.files("msc_analysis") / "definitions" / "baseline.yaml"
-    with path.open(encoding="utf-8") as fh:
-        rules = yaml.safe_load(fh)
-    for family, rule in rules.items():
-        _check_rule(rule.get("window_days_before"), rule.get("day0_values"), f"baseline.yaml ({family})")
-    return rules
-
-
-def _check_rule(window_days_before, day0_values, where: str = "") -> None:
-    prefix = f"{where}: " if where else ""
-    if isinstance(window_days_before, bool) or not isinstance(window_days_before, (int, np.integer)) \
-            or window_days_before < 0:
-        raise ValueError(f"{prefix}window_days_before must be a whole number of days >= 0, "
-                         f"got {window_days_before!r}")
-    if day0_values not in DAY0_VALUES:
-        raise ValueError(f"{prefix}day0_values must be one of {DAY0_VALUES}, got {day0_values!r}")
 
 
 def baseline_rules() -> pd.DataFrame:
@@ -58,7 +36,7 @@ def baseline_rules() -> pd.DataFrame:
     """
     return pd.DataFrame([{"family": f, "window_days_before": r["window_days_before"],
                           "day0_values": r["day0_values"], "why": r.get("why", "")}
-                         for f, r in _rules().items()])
+                         for f, r in definitions.baseline_rules().items()])
 
 
 def baseline_rule(family: str) -> dict:
@@ -69,7 +47,7 @@ def baseline_rule(family: str) -> dict:
     >>> baseline_rule("crp")
     {'window_days_before': 3, 'day0_values': 'earliest'}
     """
-    rules = _rules()
+    rules = definitions.baseline_rules()
     if family not in rules:
         raise ValueError(f"no baseline rule for {family!r}; baseline.yaml has {', '.join(rules)}")
     return {"window_days_before": int(rules[family]["window_days_before"]),

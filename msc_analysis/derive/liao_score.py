@@ -1,7 +1,8 @@
 """NEWS-C ("Liao et al. 2020") early-warning score and colour level per vital-sign assessment.
 
 The definition is data: the bands are in ``definitions/liao_news_c_bands.csv`` and the level
-rules in ``definitions/liao_levels.csv``; this module only reads them (see
+rules in ``definitions/liao_levels.csv`` (read and checked by :mod:`msc_analysis.definitions`);
+this module only applies them (see
 ``shared/reference/liao-2020-score.md`` for the source of every number).
 
 Band boundaries
@@ -23,13 +24,12 @@ lower bound: read it together with ``incomplete``.
 
 from __future__ import annotations
 
-import functools
 import operator
-from importlib.resources import files
 
 import numpy as np
 import pandas as pd
 
+from .. import definitions
 from .checks import require_columns
 
 __all__ = ["LIAO_LEVELS", "LIAO_PARAMETERS", "liao_bands", "liao_level_rules", "liao_score"]
@@ -56,39 +56,14 @@ _SCORE_COLUMNS = (*(f"{p}_points" for p in LIAO_PARAMETERS), "liao_total", "max_
 _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
-def _read_definition(name: str) -> pd.DataFrame:
-    with (files("msc_analysis") / "definitions" / name).open("r", encoding="utf-8") as f:
-        return pd.read_csv(f, dtype=str, keep_default_na=False)
-
-
-@functools.lru_cache(maxsize=1)
-def _bands() -> pd.DataFrame:
-    bands = _read_definition("liao_news_c_bands.csv")
-    for bound in ("lower", "upper"):
-        bands[bound] = pd.to_numeric(bands[bound].replace("", np.nan))
-        op = bands[f"{bound}_op"]
-        if (op.ne("") != bands[bound].notna()).any() or not op.isin(["", *_OPS]).all():
-            raise ValueError(f"liao_news_c_bands.csv: bad {bound} bound or operator")
-    bands["points"] = bands["points"].astype("int64")
-    return bands
-
-
-@functools.lru_cache(maxsize=1)
-def _levels() -> pd.DataFrame:
-    levels = _read_definition("liao_levels.csv")
-    for column in ("min_total", "min_single_parameter_points"):
-        levels[column] = pd.to_numeric(levels[column].replace("", np.nan))
-    return levels
-
-
 def liao_bands() -> pd.DataFrame:
     """Return a copy of the NEWS-C band table (``liao_news_c_bands.csv``) for display."""
-    return _bands().copy()
+    return definitions.liao_news_c_bands()
 
 
 def liao_level_rules() -> pd.DataFrame:
     """Return a copy of the level-rule table (``liao_levels.csv``) for display."""
-    return _levels().copy()
+    return definitions.liao_levels()
 
 
 def _is_int(value) -> bool:
@@ -96,10 +71,10 @@ def _is_int(value) -> bool:
 
 
 def _check_switches(age_points, age_triggers, spo2_scale, consciousness_scale, level_rule):
-    bands, problems = _bands(), []
+    bands, problems = liao_bands(), []
     spo2_scales, consciousness_scales = (
         sorted(set(bands.loc[bands["parameter"] == p, "scale"])) for p in ("spo2", "consciousness"))
-    level_rules = sorted(set(_levels()["level_rule"]))
+    level_rules = sorted(set(liao_level_rules()["level_rule"]))
     if not (_is_int(age_points) and 0 <= age_points <= 3):
         problems.append(f"age_points must be an integer 0-3, got {age_points!r}")
     if not isinstance(age_triggers, (bool, np.bool_)):
@@ -130,7 +105,8 @@ def _check_inputs(vitals: pd.DataFrame, subjects: pd.DataFrame | None, age_point
         dtype = vitals[column].dtype
         if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
             raise TypeError(f"vitals.{column} must be numeric, got {dtype}")
-    allowed = set(_bands().loc[_bands()["parameter"] == "consciousness", "category"])
+    bands = liao_bands()
+    allowed = set(bands.loc[bands["parameter"] == "consciousness", "category"])
     known = vitals["consciousness"].isna() | vitals["consciousness"].isin(allowed)
     if not known.all():
         bad = sorted(map(str, vitals.loc[~known, "consciousness"].unique()))
@@ -251,7 +227,7 @@ def liao_score(
     _check_switches(age_points, age_triggers_single_parameter_rule, spo2_scale,
                     consciousness_scale, level_rule)
     _check_inputs(vitals, subjects, age_points)
-    bands = _bands()
+    bands = liao_bands()
     scale = {"spo2": str(spo2_scale), "consciousness": consciousness_scale}
     try:
         oxygen = vitals["on_oxygen"].astype("boolean")
@@ -283,7 +259,8 @@ def liao_score(
     total = scored.sum(axis=1)
     single = scored.max(axis=1) if age_triggers_single_parameter_rule else physiology.max(axis=1)
 
-    rules = _levels()[_levels()["level_rule"] == level_rule].iloc[::-1]  # highest level first
+    levels = liao_level_rules()
+    rules = levels[levels["level_rule"] == level_rule].iloc[::-1]  # highest level first
     conditions = [(total >= r.min_total) | (single >= r.min_single_parameter_points)
                   for r in rules.itertuples()]
     codes = np.select(conditions, [LIAO_LEVELS.index(lv) for lv in rules["level"]], default=-1)

@@ -5,24 +5,14 @@ score at the screening assessment: the last vital-sign assessment dated on the s
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib import resources
-
 import pandas as pd
 
+from ..definitions import eligibility_criteria
 from .liao_score import LIAO_PARAMETERS, liao_score
 
 __all__ = ["POPULATIONS", "eligibility_criteria", "screening_liao", "assess_eligibility"]
 
 POPULATIONS = ("screened", "eligible", "enrolled", "treated")
-
-
-@lru_cache(maxsize=1)
-def eligibility_criteria() -> pd.DataFrame:
-    """The registered inclusion and exclusion criteria as a table (``eligibility.csv``)."""
-    path = resources.files("msc_analysis") / "definitions" / "eligibility.csv"
-    with path.open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str)
 
 
 def screening_liao(subjects: pd.DataFrame, vitals: pd.DataFrame) -> pd.DataFrame:

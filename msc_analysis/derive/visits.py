@@ -16,12 +16,12 @@ rows are built in :mod:`msc_analysis.report.longitudinal_tables`, the tests of t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
+from .. import definitions
+from ..definitions import check_visit_windows as check_windows
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured
 from ..stats.paired import MEASURED, visit_groups
 from .baseline import add_change, derive_baseline
@@ -44,18 +44,6 @@ QUANTILE_METHOD = "median and quartiles by linear interpolation (pandas default,
 _WINDOW_COLUMNS = ("family", "visit", "target_day", "lower_day", "upper_day")
 
 
-@lru_cache(maxsize=1)
-def _all_windows() -> pd.DataFrame:
-    path = resources.files("msc_analysis") / "definitions" / "visit_windows.csv"
-    with path.open(encoding="utf-8") as fh:
-        windows = pd.read_csv(fh, dtype={"family": str, "visit": str}, keep_default_na=False)
-    windows = windows[list(_WINDOW_COLUMNS)].astype(
-        {"target_day": "int64", "lower_day": "int64", "upper_day": "int64"})
-    for _, family in windows.groupby("family", sort=False):
-        check_windows(family)
-    return windows
-
-
 def visit_windows(family: str | None = None) -> pd.DataFrame:
     """Visit windows of one endpoint family (or all of them) from ``visit_windows.csv``.
 
@@ -71,34 +59,13 @@ def visit_windows(family: str | None = None) -> pd.DataFrame:
        visit  target_day  lower_day  upper_day
     2  Day 7           7          5         10
     """
-    windows = _all_windows()
+    windows = definitions.visit_windows()[list(_WINDOW_COLUMNS)]
     if family is None:
-        return windows.copy()
+        return windows
     if family not in set(windows["family"]):
         raise ValueError(f"no visit windows for {family!r}; visit_windows.csv has "
                          f"{', '.join(windows['family'].unique())}")
     return windows[windows["family"] == family].sort_values("target_day").reset_index(drop=True)
-
-
-def check_windows(windows: pd.DataFrame) -> None:
-    """Raise ``ValueError`` unless the windows of one family are usable.
-
-    Every window must contain its target day, start on day 1 or later (day 0 belongs to the
-    baseline), and not overlap another window; visit labels and target days must be unique.
-    """
-    require_columns(windows, ("visit", "target_day", "lower_day", "upper_day"), "visit windows")
-    w = windows.sort_values("target_day")
-    problems = []
-    if w["visit"].duplicated().any() or w["target_day"].duplicated().any():
-        problems.append("visit labels and target days must be unique")
-    if not ((w["lower_day"] <= w["target_day"]) & (w["target_day"] <= w["upper_day"])).all():
-        problems.append("each window must contain its target day (lower_day <= target_day <= upper_day)")
-    if (w["lower_day"] < 1).any():
-        problems.append("windows must start on day 1 or later (day 0 is the baseline)")
-    if (w["lower_day"].to_numpy()[1:] <= w["upper_day"].to_numpy()[:-1]).any():
-        problems.append("windows overlap")
-    if problems:
-        raise ValueError("bad visit windows: " + "; ".join(problems))
 
 
 def family_rule(family: str, windows: pd.DataFrame | None = None,

@@ -1,7 +1,8 @@
 """Adverse events: treatment-emergent AEs, worst grade per subject, serious AEs and deaths.
 
 Rules (CTCAE version, related categories, infusion-reaction window) are data in
-``msc_analysis/definitions/safety.yaml``, read by :func:`safety_definitions`; a keyword argument
+``msc_analysis/definitions/safety.yaml``, read by
+:func:`msc_analysis.definitions.safety_definitions`; a keyword argument
 left at ``None`` takes its value from there. Conventions (``docs/endpoints/08_safety.md``):
 day 0 is the infusion day and an AE is treatment-emergent when its onset is on or after it;
 "related" is possible/probable/definite, with a missing assessment counted as related; an
@@ -12,12 +13,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..definitions import safety_definitions
 from ..derive.checks import require_columns
-from ..io.spec import safety_definitions
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 
-__all__ = ["safety_definitions", "classify_adverse_events", "SUMMARY_CATEGORIES",
+__all__ = ["classify_adverse_events", "SUMMARY_CATEGORIES",
            "subjects_with_adverse_events", "adverse_events_by_term", "onset_counts",
            "serious_ae_listing", "pre_infusion_listing", "late_infusion_related_listing",
            "death_listing", "headline_measures", "PERIODS", "LISTING_COLUMNS"]
@@ -358,7 +359,7 @@ def headline_measures(summary: pd.DataFrame, deaths: pd.DataFrame, rules: dict |
         Output of :func:`death_listing`.
     rules : dict, optional
         The rules the AEs were classified with, for the ``method`` text (default:
-        :func:`safety_definitions`).
+        :func:`~msc_analysis.definitions.safety_definitions`).
 
     Returns
     -------

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..definitions import safety_definitions, trial_facts
 from ..derive.checks import require_columns
-from ..io.spec import trial_facts
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
-from .adverse_events import safety_definitions
 
 __all__ = ["dose_delivered", "doses_outside_tolerance", "dose_summary", "enrollment_to_infusion", "delay_summary",
            "feasibility_proportions", "not_infused_listing", "headline_measures"]

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta
 
+from ..definitions import safety_definitions
 from ..derive.checks import require_columns
-from .adverse_events import LISTING_COLUMNS, safety_definitions
+from .adverse_events import LISTING_COLUMNS
 
 __all__ = ["toxicity_events", "evaluable_subjects", "posterior_from_counts", "posterior_toxicity",
            "monitoring_boundary", "crossing_probability", "headline_measures", "EVALUABLE_REASONS"]

@@ -1,20 +1,21 @@
 """The cut format v1 as data: column definitions, lab units, identifier patterns, trial facts.
 
-Everything here is read from the CSV/YAML files in ``msc_analysis/definitions`` so that a
-statistician can review the rules without reading Python.
+Everything here comes from the CSV/YAML files in ``msc_analysis/definitions``, read through
+:mod:`msc_analysis.definitions` (the only reader of that folder), so that a statistician can
+review the rules without reading Python. ``cut_limits``, ``lab_units`` and ``trial_facts`` are
+the definitions readers themselves, importable from here for the loader's modules.
 """
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
-import yaml
+
+from .. import definitions
+from ..definitions import cut_limits, lab_units, trial_facts
 
 __all__ = [
     "TABLES",
@@ -32,7 +33,6 @@ __all__ = [
     "BOOLEAN_SPELLINGS",
     "RECORD_DATES",
     "RECORD_KEYS",
-    "safety_definitions",
 ]
 
 #: Tables of a v1 cut, in the order they are read and documented.
@@ -118,15 +118,10 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _files():
-    return resources.files("msc_analysis") / "definitions"
-
-
 @lru_cache(maxsize=1)
 def column_specs() -> tuple[ColumnSpec, ...]:
     """All column definitions of the cut format v1 (``definitions/cut_v1_columns.csv``)."""
-    with (_files() / "cut_v1_columns.csv").open(encoding="utf-8") as fh:
-        raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    raw = definitions.cut_v1_columns()
     return tuple(
         ColumnSpec(
             table=r.table,
@@ -151,14 +146,6 @@ def table_columns(table: str) -> tuple[ColumnSpec, ...]:
     return tuple(c for c in column_specs() if c.table == table)
 
 
-@lru_cache(maxsize=1)
-def lab_units() -> pd.DataFrame:
-    """Accepted units per lab test and the factor to the reporting unit (``lab_units.csv``)."""
-    with (_files() / "lab_units.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype={"test": str, "unit": str, "report_unit": str, "factor": float})
-
-
-@lru_cache(maxsize=1)
 def lab_test_names() -> pd.DataFrame:
     """Spellings of lab test names and their canonical test (``lab_test_names.csv``).
 
@@ -166,10 +153,14 @@ def lab_test_names() -> pd.DataFrame:
     -------
     DataFrame
         ``spelling``, ``test`` (canonical name), ``note``, ``key`` (the spelling normalised by
-        :func:`normalise_test_name`). Each key appears once.
+        :func:`normalise_test_name`). Each key appears once. A fresh copy per call.
     """
-    with (_files() / "lab_test_names.csv").open(encoding="utf-8") as fh:
-        names = pd.read_csv(fh, dtype=str, keep_default_na=False, comment="#")
+    return _lab_test_names().copy()
+
+
+@lru_cache(maxsize=1)
+def _lab_test_names() -> pd.DataFrame:
+    names = definitions.lab_test_names()
     names["key"] = names["spelling"].map(normalise_test_name)
     clash = names[names["key"].duplicated(keep=False)]
     if len(clash):
@@ -200,7 +191,7 @@ def canonical_lab_test(tests: pd.Series) -> pd.Series:
     >>> canonical_lab_test(pd.Series(["crp", "PCR", "Proteína C reativa", "hsCRP", "ferritin"])).tolist()
     ['CRP', 'CRP', 'CRP', 'CRP', <NA>]
     """
-    names = lab_test_names()
+    names = _lab_test_names()
     lookup = dict(zip(names["key"], names["test"]))
     spellings = {t: lookup.get(normalise_test_name(t)) for t in tests.dropna().unique()}
     return tests.map(spellings).astype("string")
@@ -220,74 +211,12 @@ def lab_test_lookalike(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _lookalikes() -> tuple[tuple[str, str], ...]:
-    with (_files() / "lab_test_lookalikes.csv").open(encoding="utf-8") as fh:
-        raw = pd.read_csv(fh, dtype=str, keep_default_na=False, comment="#")
+    raw = definitions.lab_test_lookalikes()
     return tuple((normalise_test_name(r.fragment), r.test) for r in raw.itertuples(index=False))
-
-
-@lru_cache(maxsize=1)
-def _cut_limits() -> dict:
-    with (_files() / "cut_limits.yaml").open(encoding="utf-8") as fh:
-        limits = yaml.safe_load(fh)
-    if not isinstance(limits.get("earliest_plausible_date"), dt.date):
-        raise ValueError("cut_limits.yaml: earliest_plausible_date must be a date YYYY-MM-DD")
-    return limits
-
-
-def cut_limits() -> dict:
-    """Limits applied to every cut (``cut_limits.yaml``); a fresh copy per call.
-
-    Returns
-    -------
-    dict
-        ``earliest_plausible_date`` (:class:`datetime.date`), ``max_table_file_bytes``,
-        ``max_readme_bytes``, ``max_workbook_unpacked_bytes`` (int).
-
-    Examples
-    --------
-    >>> cut_limits()["earliest_plausible_date"]
-    datetime.date(2019, 12, 1)
-    """
-    return dict(_cut_limits())
 
 
 @lru_cache(maxsize=1)
 def identifier_patterns() -> tuple[tuple[re.Pattern, str], ...]:
     """Column-name patterns that look like direct identifiers (``identifier_columns.csv``)."""
-    with (_files() / "identifier_columns.csv").open(encoding="utf-8") as fh:
-        raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    raw = definitions.identifier_columns()
     return tuple((re.compile(r.pattern, re.IGNORECASE), r.identifier) for r in raw.itertuples())
-
-
-@lru_cache(maxsize=1)
-def trial_facts() -> dict:
-    """Registered facts of the trial (``trial.yaml``): planned dates, dose target, levels."""
-    with (_files() / "trial.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
-@lru_cache(maxsize=1)
-def _safety_yaml() -> dict:
-    with (_files() / "safety.yaml").open(encoding="utf-8") as fh:
-        rules = yaml.safe_load(fh)
-    missing = {"ctcae_version", "adverse_events", "dose", "monitoring"} - set(rules)
-    if missing:
-        raise ValueError(f"safety.yaml lacks the sections {sorted(missing)}")
-    return {**rules, "ctcae_version": str(rules["ctcae_version"])}
-
-
-def safety_definitions() -> dict:
-    """The safety and feasibility rules of ``definitions/safety.yaml`` (read once; a fresh copy per call).
-
-    Returns
-    -------
-    dict
-        ``ctcae_version`` (str) and the sections ``adverse_events``, ``dose`` and
-        ``monitoring``; see the comments in the file and ``docs/safety-monitoring.md``.
-
-    Examples
-    --------
-    >>> safety_definitions()["ctcae_version"]
-    '5.0'
-    """
-    return copy.deepcopy(_safety_yaml())

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..io.spec import safety_definitions
+from ..definitions import safety_definitions
 
 __all__ = ["GRADE_COLOURS", "rules_table", "show", "format_subject_summary", "format_term_table",
            "format_listing", "format_deaths", "format_feasibility", "format_posterior", "format_boundary",
