@@ -5,7 +5,6 @@ and creates nothing outside ``--out``. Names, folders beside the cut and the rep
 treated as data a site sent, not as instructions.
 """
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -13,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from msc_analysis.cli import plain
@@ -21,6 +19,7 @@ from msc_analysis.run.publish import RunRefused, remove_stale_builds
 from msc_analysis.run.runner import find_cuts, previous_cut, run_cut
 
 from .conftest import FIXTURE_CUT
+from .helpers import tree_snapshot, write_notebook
 
 CLI = [sys.executable, "-m", "msc_analysis.cli"]
 #: A few hundred bytes that a YAML loader with aliases expands to gigabytes.
@@ -37,15 +36,6 @@ def _cut(folder: Path, cut_id: str = "fixture-valid", cutoff: str = "2020-09-30"
     return folder
 
 
-def _notebook(path: Path, *code: str, parameters: str = 'cut_dir = ""\nresults_dir = ""') -> None:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(parameters)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in code]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-
-
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
     """The fixture cut, loaded from a copy (so that the runner's checks alone are tested)."""
@@ -59,7 +49,7 @@ def notebooks(tmp_path):
     """One notebook that runs in a second and fails on a cut whose folder name holds 'fails'."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _notebook(folder / "01_quick.ipynb", "import pathlib\nassert 'fails' not in pathlib.Path(cut_dir).name")
+    write_notebook(folder / "01_quick.ipynb", "import pathlib\nassert 'fails' not in pathlib.Path(cut_dir).name")
     return folder
 
 
@@ -67,26 +57,6 @@ def _cli(*args) -> subprocess.CompletedProcess:
     proc = subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, timeout=300)
     assert "Traceback" not in proc.stderr + proc.stdout
     return proc
-
-
-def _snapshot(root: Path, out: Path) -> dict:
-    """Every entry under ``root`` except ``out``: link targets, folders, file hashes."""
-    seen = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if here / d != out]
-        for name in dirnames + filenames:
-            path = here / name
-            key = str(path.relative_to(root))
-            if path.is_symlink():
-                seen[key] = "link to " + os.readlink(path)
-            elif path.is_dir():
-                seen[key] = "folder"
-            elif path.is_file():
-                seen[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-            else:
-                seen[key] = "other"
-    return seen
 
 
 @pytest.fixture
@@ -104,7 +74,7 @@ def world(tmp_path):
 
 
 def _unchanged_apart_from_out(tmp_path: Path, before: dict) -> None:
-    assert _snapshot(tmp_path, tmp_path / "out") == before
+    assert tree_snapshot(tmp_path, tmp_path / "out") == before
 
 
 # --- names become paths only after they are checked ----------------------------------------
@@ -113,34 +83,34 @@ def _unchanged_apart_from_out(tmp_path: Path, before: dict) -> None:
 @pytest.mark.parametrize("cut_id", ["../victim", "../../victim", "x/../../victim"])
 def test_a_cut_id_made_of_dot_dot_steps_cannot_touch_anything_outside_out(world, notebooks, cut_id):
     cut = _cut(world / "cuts" / "c", cut_id)
-    before, out_before = _snapshot(world, world / "out"), _snapshot(world / "out", None)
+    before, out_before = tree_snapshot(world, world / "out"), tree_snapshot(world / "out", None)
     proc = _cli("run", cut, "--out", world / "out", "--notebooks", notebooks)
     assert proc.returncode == 2
     assert "cut_id" in proc.stderr
     _unchanged_apart_from_out(world, before)
-    assert _snapshot(world / "out", None) == out_before
+    assert tree_snapshot(world / "out", None) == out_before
 
 
 @pytest.mark.parametrize("cut_id", [".", "..", "x" * 300, "*", "other-*", ".hidden", "a b", "-x"])
 def test_a_cut_id_that_is_not_a_plain_name_is_refused_and_leaves_every_report_alone(world, notebooks, cut_id):
     cut = _cut(world / "cuts" / "c", cut_id)
-    before, out_before = _snapshot(world, world / "out"), _snapshot(world / "out", None)
+    before, out_before = tree_snapshot(world, world / "out"), tree_snapshot(world / "out", None)
     proc = _cli("run", cut, "--out", world / "out", "--notebooks", notebooks)
     assert proc.returncode == 2
     assert "cut_id" in proc.stderr
     _unchanged_apart_from_out(world, before)
-    assert _snapshot(world / "out", None) == out_before  # no report moved aside, no build removed
+    assert tree_snapshot(world / "out", None) == out_before  # no report moved aside, no build removed
 
 
 @pytest.mark.parametrize("cut_id", ["../victim", ".", "..", "x" * 300, "*", "a/b", "/tmp", "", "a\x1b[2Jb"])
 def test_the_runner_refuses_a_bad_cut_id_even_when_the_loader_let_it_through(world, notebooks, loaded,
                                                                              cut_id):
     cut = dataclasses.replace(loaded, cut_id=cut_id)
-    before, out_before = _snapshot(world, world / "out"), _snapshot(world / "out", None)
+    before, out_before = tree_snapshot(world, world / "out"), tree_snapshot(world / "out", None)
     with pytest.raises(RunRefused, match="cut_id"):
         run_cut(cut, loaded.path, world / "out", notebooks_dir=notebooks)
     _unchanged_apart_from_out(world, before)
-    assert _snapshot(world / "out", None) == out_before
+    assert tree_snapshot(world / "out", None) == out_before
 
 
 def test_stale_build_clean_up_removes_only_this_cuts_own_build_folders(tmp_path):
@@ -164,7 +134,7 @@ def test_a_link_planted_in_out_under_the_cuts_name_is_refused_and_its_target_lef
         world, notebooks, loaded, entry):
     target = world / "victim" if entry != ".fixture-valid.lock" else world / "victim" / "precious.txt"
     (world / "out" / entry).symlink_to(target)
-    before = _snapshot(world, world / "out")
+    before = tree_snapshot(world, world / "out")
     with pytest.raises(RunRefused, match="symbolic link"):
         run_cut(loaded, loaded.path, world / "out", notebooks_dir=notebooks)
     _unchanged_apart_from_out(world, before)
@@ -178,7 +148,7 @@ def test_run_all_refuses_two_folders_with_one_cut_id_naming_both_and_runs_the_re
     cuts = tmp_path / "cuts"
     a, b = _cut(cuts / "a", "same"), _cut(cuts / "b", "same", "2020-10-30")
     _cut(cuts / "c", "distinct", "2020-08-30")
-    before = _snapshot(tmp_path, tmp_path / "out")
+    before = tree_snapshot(tmp_path, tmp_path / "out")
     proc = _cli("run-all", cuts, "--out", tmp_path / "out", "--notebooks", notebooks)
     assert proc.returncode == 2
     lines = [line for line in proc.stdout.splitlines() if "'same' is also the cut_id of" in line]
@@ -194,12 +164,12 @@ def test_a_run_does_not_overwrite_a_report_made_from_another_folder_with_the_sam
     out = tmp_path / "out"
     assert _cli("run", a, "--out", out, "--notebooks", notebooks).returncode == 0
     assert json.loads((out / "same" / "provenance.json").read_text())["cut_folder"] == str(a)
-    report = _snapshot(out / "same", None)
-    before = _snapshot(tmp_path, out)
+    report = tree_snapshot(out / "same", None)
+    before = tree_snapshot(tmp_path, out)
     proc = _cli("run", b, "--out", out, "--notebooks", notebooks, "--force")
     assert proc.returncode == 2
     assert f"was made from the cut folder {a}" in proc.stderr and str(b) in proc.stderr
-    assert _snapshot(out / "same", None) == report
+    assert tree_snapshot(out / "same", None) == report
     _unchanged_apart_from_out(tmp_path, before)
     # once the first folder no longer holds that cut (renamed, corrected), the report is replaced
     (a / "cut.yaml").write_text((a / "cut.yaml").read_text().replace('"same"', '"renamed"'))
@@ -213,31 +183,31 @@ def test_a_run_does_not_overwrite_a_report_made_from_another_folder_with_the_sam
 @pytest.mark.parametrize("inside", [".", "reports", "reports/deeper"])
 def test_out_inside_the_cut_folder_or_equal_to_it_is_refused(tmp_path, notebooks, inside):
     cut = _cut(tmp_path / "cut")
-    before = _snapshot(tmp_path, None)
+    before = tree_snapshot(tmp_path, None)
     proc = _cli("run", cut, "--out", cut / inside, "--notebooks", notebooks)
     assert proc.returncode == 2
     assert "is inside the cut folder" in proc.stderr
-    assert _snapshot(tmp_path, None) == before
+    assert tree_snapshot(tmp_path, None) == before
 
 
 def test_a_report_folder_that_would_be_the_cut_folder_itself_is_refused(tmp_path, notebooks):
     cut = _cut(tmp_path / "cuts" / "fixture-valid")  # the folder is named after its cut_id
-    before = _snapshot(tmp_path, None)
+    before = tree_snapshot(tmp_path, None)
     proc = _cli("run", cut, "--out", tmp_path / "cuts", "--notebooks", notebooks)
     assert proc.returncode == 2
     assert f"which is (or holds) the cut folder {cut}" in proc.stderr
-    assert _snapshot(tmp_path, None) == before
+    assert tree_snapshot(tmp_path, None) == before
 
 
 @pytest.mark.parametrize("out", ["a-file", "a-file/reports"])
 def test_out_that_is_a_file_is_refused_with_a_clear_message(tmp_path, notebooks, out):
     cut = _cut(tmp_path / "cut")
     (tmp_path / "a-file").write_text("not a folder\n")
-    before = _snapshot(tmp_path, None)
+    before = tree_snapshot(tmp_path, None)
     proc = _cli("run", cut, "--out", tmp_path / out, "--notebooks", notebooks)
     assert proc.returncode == 2
     assert f"{tmp_path / 'a-file'} is a file, not a folder" in proc.stderr
-    assert _snapshot(tmp_path, None) == before
+    assert tree_snapshot(tmp_path, None) == before
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
@@ -246,11 +216,11 @@ def test_a_read_only_out_is_refused_with_a_clear_message(tmp_path, notebooks):
     out.mkdir()
     out.chmod(0o555)
     try:
-        before = _snapshot(tmp_path, None)
+        before = tree_snapshot(tmp_path, None)
         proc = _cli("run", cut, "--out", out, "--notebooks", notebooks)
         assert proc.returncode == 2
         assert "cannot be written" in proc.stderr and "read-only" in proc.stderr
-        assert _snapshot(tmp_path, None) == before
+        assert tree_snapshot(tmp_path, None) == before
     finally:
         out.chmod(0o755)
 
@@ -305,7 +275,7 @@ def crowded(tmp_path):
 
 def test_a_broken_cut_yaml_beside_the_cut_does_not_stop_its_run(crowded, notebooks):
     tmp_path, good, names = crowded
-    before = _snapshot(tmp_path, tmp_path / "out")
+    before = tree_snapshot(tmp_path, tmp_path / "out")
     proc = _cli("run", good, "--out", tmp_path / "out", "--notebooks", notebooks)
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith("warning:")
@@ -316,13 +286,13 @@ def test_a_broken_cut_yaml_beside_the_cut_does_not_stop_its_run(crowded, noteboo
 
 def test_newest_cut_skips_a_folder_whose_cut_yaml_cannot_be_read(crowded):
     tmp_path, good, names = crowded
-    before = _snapshot(tmp_path, None)
+    before = tree_snapshot(tmp_path, None)
     proc = _cli("newest-cut", tmp_path / "cuts")
     assert proc.returncode == 0
     assert proc.stdout == f"{good}\n"
     assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith("warning:")
     assert "FIRST-LINE-OF-A-SECRET" not in proc.stderr
-    assert _snapshot(tmp_path, None) == before
+    assert tree_snapshot(tmp_path, None) == before
 
 
 def test_run_all_carries_on_after_an_invalid_cut(crowded, notebooks):
@@ -332,7 +302,7 @@ def test_run_all_carries_on_after_an_invalid_cut(crowded, notebooks):
     (bad_data / "vitals.csv").write_text((bad_data / "vitals.csv").read_text().replace(
         "S01,2020-08-03T08:00,20,95", "S01,2020-08-03T08:00,20,140"))
     _cut(cuts / "fails", "fails", "2020-08-31")
-    before = _snapshot(tmp_path, tmp_path / "out")
+    before = tree_snapshot(tmp_path, tmp_path / "out")
     proc = _cli("run-all", cuts, "--out", tmp_path / "out", "--notebooks", notebooks)
     assert proc.returncode == 2  # the worst outcome: an invalid cut
     summary = proc.stdout[proc.stdout.index("Outcome of every cut"):].splitlines()[1:]
@@ -358,7 +328,7 @@ def test_a_sub_folder_links_and_fifos_inside_the_previous_cut_do_not_stop_the_ru
     os.mkfifo(earlier / "a-fifo")
     (earlier / "link-to-a-fifo").symlink_to(tmp_path / "fifo")
     (earlier / "link-to-zeros").symlink_to("/dev/zero")
-    before = _snapshot(tmp_path, tmp_path / "out")
+    before = tree_snapshot(tmp_path, tmp_path / "out")
     proc = _cli("run", later, "--out", tmp_path / "out", "--notebooks", notebooks)
     assert proc.returncode == 0, proc.stderr
     _unchanged_apart_from_out(tmp_path, before)
@@ -370,7 +340,7 @@ def test_the_previous_cut_is_found_by_cut_id_and_cutoff_date_not_by_folder_name(
     late = _cut(cuts / "aa-second-export", "late", "2020-09-30")
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _notebook(folder / "01_previous.ipynb",
+    write_notebook(folder / "01_previous.ipynb",
               "import json, pathlib\npathlib.Path(results_dir).mkdir(parents=True, exist_ok=True)\n"
               "pathlib.Path(results_dir, 'seen.json').write_text(json.dumps([previous_cut_dir, "
               "previous_results_dir]))",
@@ -423,11 +393,11 @@ def test_control_characters_from_a_cut_never_reach_the_terminal(tmp_path):
     (cut / "labs.csv").write_text((cut / "labs.csv").read_text().replace(
         "S01,2020-08-09T06:00,CRP,4.2,", "S01,2020-08-09T06:00,CRP,\x1b]0;owned\x07\x1b[2J4.2\x9b,"))
     (cut / "cut.yaml").write_text('cut_id: "a\\e[2Jb"\nstudy_id: S\ncutoff_date: 2020-09-30\n')
-    before = _snapshot(tmp_path, None)
+    before = tree_snapshot(tmp_path, None)
     for command in (["validate", cut], ["run", cut, "--out", tmp_path / "out"]):
         proc = _cli(*command)
         assert proc.returncode == 2
         assert "labs.csv" in proc.stderr
         text = proc.stdout + proc.stderr
         assert not [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f], command
-    assert _snapshot(tmp_path, None) == before
+    assert tree_snapshot(tmp_path, None) == before

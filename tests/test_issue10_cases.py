@@ -8,7 +8,6 @@ changed or removed outside ``--out``. ``run`` uses a one-cell notebook (plus the
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -18,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from msc_analysis.cli import main
 
 from .conftest import FIXTURE_CUT, ROOT
+from .helpers import tree_snapshot, write_notebook
 from .test_degenerate_cuts import visible_text
 
 CLI = [sys.executable, "-m", "msc_analysis.cli"]
@@ -53,29 +52,6 @@ def _no_infusion_yet(folder: Path) -> Path:
     return folder
 
 
-def _tree(root: Path, skip: Path | None = None) -> dict:
-    """Every entry under ``root`` except ``skip``: links, folders, file hashes (size and times of big
-    files, which the test itself must not read)."""
-    seen = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if here / d != skip]
-        for name in dirnames + filenames:
-            path = here / name
-            key = str(path.relative_to(root))
-            if path.is_symlink():
-                seen[key] = "link to " + os.readlink(path)
-            elif path.is_dir():
-                seen[key] = "folder"
-            elif path.is_file():
-                info = path.stat()
-                seen[key] = (("big", info.st_size, info.st_mtime_ns) if info.st_size >= BIG
-                             else hashlib.sha256(path.read_bytes()).hexdigest())
-            else:
-                seen[key] = "other"
-    return seen
-
-
 def _cli(*args, timeout: float = 600) -> subprocess.CompletedProcess:
     proc = subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
@@ -93,18 +69,13 @@ def _main(capsys, *args) -> tuple[int, str, str]:
 def _quick_notebook(folder: Path) -> Path:
     """``folder/01_quick.ipynb``: loads the cut, writes one result (treated subjects + 40)."""
     folder.mkdir(exist_ok=True)
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('cut_dir = ""\nresults_dir = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        "import pandas as pd\nfrom msc_analysis import load_cut\n"
-        "from msc_analysis.report.results import result_rows, write_results\n"
-        "cut = load_cut(cut_dir)\n"
-        "write_results(result_rows('demo', pd.DataFrame({'measure': ['treated_n'], "
-        "'estimate': [int(cut.subjects['treated'].sum()) + 40], 'unit': ['subjects'], 'method': ['count']})), "
-        "results_dir, '01_quick')")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, folder / "01_quick.ipynb")
+    write_notebook(folder / "01_quick.ipynb",
+                   "import pandas as pd\nfrom msc_analysis import load_cut\n"
+                   "from msc_analysis.report.results import result_rows, write_results\n"
+                   "cut = load_cut(cut_dir)\n"
+                   "write_results(result_rows('demo', pd.DataFrame({'measure': ['treated_n'], "
+                   "'estimate': [int(cut.subjects['treated'].sum()) + 40], 'unit': ['subjects'], "
+                   "'method': ['count']})), results_dir, '01_quick')")
     return folder
 
 
@@ -131,36 +102,36 @@ def _outcomes(stdout: str) -> dict[str, str]:
                                     "*", "other-*", "a/b", ".hidden"])
 def test_validate_refuses_a_cut_id_that_is_not_a_plain_name_naming_cut_yaml_and_cut_id(tmp_path, capsys, cut_id):
     cut = _cut(tmp_path / "cut", cut_id)
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     code, out, err = _main(capsys, "validate", cut)
     assert code == 2, out + err
     line = next((x for x in err.splitlines() if "cut.yaml" in x and "'cut_id'" in x), None)
     assert line is not None and "letters, digits" in line, err
     assert "is valid" not in out
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 def test_validate_refuses_a_cut_yaml_of_nested_aliases_at_once(tmp_path):
     cut = _cut(tmp_path / "cut")
     (cut / "cut.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
     assert 500 < len(ALIAS_BOMB.encode()) < 700
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     start = time.monotonic()
     proc = _cli("validate", cut, timeout=120)
     assert time.monotonic() - start < 60
     assert proc.returncode == 2
     assert any("cut.yaml" in x and "aliases" in x for x in proc.stderr.splitlines()), proc.stderr
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 def test_run_on_a_cut_yaml_of_nested_aliases_is_refused_and_writes_nothing(tmp_path, quick):
     cut = _cut(tmp_path / "cut")
     (cut / "cut.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     proc = _cli("run", cut, "--out", tmp_path / "out", "--notebooks", quick, timeout=120)
     assert proc.returncode == 2
     assert "cut.yaml" in proc.stderr and "aliases" in proc.stderr
-    assert _tree(tmp_path) == before  # not even an empty --out
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before  # not even an empty --out
 
 
 # ----------------------------------------------------------- the banner comes from the key alone
@@ -173,24 +144,24 @@ def test_run_on_a_cut_yaml_of_nested_aliases_is_refused_and_writes_nothing(tmp_p
 ])
 def test_run_puts_the_synthetic_banner_on_the_report_only_for_synthetic_true(tmp_path, quick, extra, banner):
     cut = _cut(tmp_path / "cut", extra=extra)
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     proc = _cli("run", cut, "--out", tmp_path / "out", "--notebooks", quick)
     assert proc.returncode == 0, proc.stderr
     report = tmp_path / "out" / "c1"
     assert ("SYNTHETIC DATA" in visible_text(report / "index.html")) is banner
     assert json.loads((report / "provenance.json").read_text())["synthetic"] is banner
-    assert _tree(tmp_path, tmp_path / "out") == before
+    assert tree_snapshot(tmp_path, tmp_path / "out", big_bytes=BIG) == before
 
 
 # ------------------------------------------------------------------------- a cut with no infusion
 
 def test_validate_accepts_a_cut_with_no_infusion_yet_and_says_0_treated(tmp_path, capsys):
     cut = _no_infusion_yet(_cut(tmp_path / "cut"))
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     code, out, err = _main(capsys, "validate", cut)
     assert code == 0, err
     assert "6 screened, 3 eligible, 3 enrolled, 0 treated" in out
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 @pytest.mark.parametrize("order", ["none_then_infused", "infused_then_none", "none_then_none"])
@@ -199,7 +170,7 @@ def test_diff_with_a_cut_with_no_infusion_yet_lists_the_infusions_added_or_remov
     infused = _cut(tmp_path / "infused", "infused")
     a, b = {"none_then_infused": (none, infused), "infused_then_none": (infused, none),
             "none_then_none": (none, none)}[order]
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     code, out, err = _main(capsys, "diff", a, b)
     assert code == 0, err
     counts = out[out.index("Record counts"):].splitlines()
@@ -207,7 +178,7 @@ def test_diff_with_a_cut_with_no_infusion_yet_lists_the_infusions_added_or_remov
     expected = {"none_then_infused": ["0", "2", "2", "0"], "infused_then_none": ["2", "0", "0", "2"],
                 "none_then_none": ["0", "0", "0", "0"]}[order]
     assert infusions[1:] == expected, out
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +192,7 @@ def no_infusion_first(tmp_path_factory):
     second = _cut(cuts / "aa-second-export", "second", "2020-09-30")
     notebooks = _quick_notebook(root / "notebooks")
     shutil.copy(ROOT / "notebooks" / "10_changes.ipynb", notebooks)
-    before = _tree(root, out)
+    before = tree_snapshot(root, out, big_bytes=BIG)
     proc = _cli("run-all", cuts, "--out", out, "--notebooks", notebooks)
     return {"proc": proc, "root": root, "out": out, "first": first, "second": second, "before": before}
 
@@ -235,7 +206,7 @@ def test_run_all_runs_a_cut_with_no_infusion_yet_and_carries_on_to_the_later_cut
     for cut_id in ("first", "second"):
         record = json.loads((world["out"] / cut_id / "provenance.json").read_text())
         assert all(n["ok"] for n in record["notebooks"]), record["notebooks"]
-    assert _tree(world["root"], world["out"]) == world["before"]
+    assert tree_snapshot(world["root"], world["out"], big_bytes=BIG) == world["before"]
 
 
 def test_the_report_of_a_cut_with_no_infusion_yet_says_so(no_infusion_first):
@@ -265,12 +236,12 @@ def _before_every_screening(tmp_path: Path) -> Path:
 
 def test_validate_accepts_a_cutoff_before_every_screening_date_and_says_0_screened(tmp_path, capsys):
     cut = _before_every_screening(tmp_path)
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     code, out, err = _main(capsys, "validate", cut)
     assert code == 0, err
     assert "0 screened, 0 eligible, 0 enrolled, 0 treated" in out
     assert "screened after the cutoff date" in out
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 @pytest.mark.parametrize("order", ["empty_then_full", "full_then_empty", "empty_then_empty"])
@@ -279,18 +250,18 @@ def test_diff_with_a_cut_whose_cutoff_is_before_every_screening_date_exits_0(tmp
     full = _cut(tmp_path / "full", "full")
     a, b = {"empty_then_full": (empty, full), "full_then_empty": (full, empty),
             "empty_then_empty": (empty, empty)}[order]
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     code, out, err = _main(capsys, "diff", a, b)
     assert code == 0, err
     assert "Record counts" in out
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 def test_run_of_a_cut_whose_cutoff_is_before_every_screening_date_gives_every_page(tmp_path):
     """The real pages: a cut with no subject yet gives a report, every page without an error."""
     cut = _before_every_screening(tmp_path)
     out = tmp_path / "out"
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     proc = _cli("run", cut, "--out", out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = out / "too-early"
@@ -300,7 +271,7 @@ def test_run_of_a_cut_whose_cutoff_is_before_every_screening_date_gives_every_pa
         text = visible_text(report / f"{stem}.html")
         assert not re.search(r"\b[A-Z]\w*Error\b", text), stem
         assert not re.search(r"\bNaN\b|<NA>|0\.0 \(0\.0 to 0\.0\)", text), stem
-    assert _tree(tmp_path, out) == before
+    assert tree_snapshot(tmp_path, out, big_bytes=BIG) == before
 
 
 # ---------------------------------------------------------- other inputs that used to crash
@@ -330,25 +301,25 @@ def _integer_1e30(cut: Path) -> None:
 def test_validate_gives_a_clear_answer_for_inputs_that_used_to_crash(tmp_path, capsys, change, code, where):
     cut = _cut(tmp_path / "cut")
     change(cut)
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     status, out, err = _main(capsys, "validate", cut)
     assert status == code, out + err
     text = out if code == 0 else err
     assert any(all(w in line for w in where) for line in text.splitlines()), text[:2000]
     assert len(err) < 5000  # the 200 KiB value is not printed
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 def test_run_of_a_cut_with_cr_only_line_ends_gives_the_same_results_as_the_original(tmp_path, quick):
     plain, mac = _cut(tmp_path / "cuts" / "plain", "plain"), _cut(tmp_path / "elsewhere" / "mac", "mac")
     _cr_only(mac)
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     for cut in (plain, mac):
         proc = _cli("run", cut, "--out", tmp_path / "out", "--notebooks", quick)
         assert proc.returncode == 0, proc.stderr
     results = [(tmp_path / "out" / c / "results" / "01_quick.csv").read_text() for c in ("plain", "mac")]
     assert results[0] == results[1] and ",42.0," in results[0]
-    assert _tree(tmp_path, tmp_path / "out") == before
+    assert tree_snapshot(tmp_path, tmp_path / "out", big_bytes=BIG) == before
 
 
 # ------------------------------------------------------------------- a sub-folder in the previous cut
@@ -358,12 +329,12 @@ def test_a_sub_folder_inside_the_previous_cut_does_not_stop_the_changes_page(tmp
     later = _cut(tmp_path / "cuts" / "later", "later")
     (earlier / "old" / "deeper").mkdir(parents=True)
     (earlier / "old" / "subjects.csv").write_text("garbage\n")
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     proc = _cli("run", later, "--out", tmp_path / "out", "--notebooks", quick_and_changes)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = visible_text(tmp_path / "out" / "later" / "10_changes.html")
     assert "Compared with: earlier (cutoff 2020-08-30)." in text
-    assert _tree(tmp_path, tmp_path / "out") == before
+    assert tree_snapshot(tmp_path, tmp_path / "out", big_bytes=BIG) == before
 
 
 # ------------------------------------------------------------------------------ the report folder
@@ -381,37 +352,37 @@ def test_a_read_only_out_is_refused_with_exit_2_naming_the_folder(tmp_path, caps
         return real_access(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(os, "access", read_only)
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     code, _, err = _main(capsys, "run", cut, "--out", out, "--notebooks", quick)
     assert code == 2
     assert f"{out} cannot be written" in err and "read-only" in err
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 @pytest.mark.parametrize("value", ["-1", "inf", "nan", "0"])
 def test_run_refuses_a_timeout_that_is_not_a_positive_finite_number(tmp_path, capsys, quick, value):
     cut = _cut(tmp_path / "cut")
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     with pytest.raises(SystemExit) as stop:
         main(["run", str(cut), "--out", str(tmp_path / "out"), "--notebooks", str(quick), f"--timeout={value}"])
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "--timeout: expected a number of seconds above 0" in err and "Traceback" not in err
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 def test_run_all_with_out_inside_one_of_the_cut_folders_runs_nothing(tmp_path, quick):
     cuts = tmp_path / "cuts"
     a = _cut(cuts / "a", "a", "2020-09-29")
     _cut(cuts / "b", "b")
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     proc = _cli("run-all", cuts, "--out", a / "reports", "--notebooks", quick)
     assert proc.returncode == 2
     outcome = _outcomes(proc.stdout)
     assert set(outcome) == {"a", "b"}
     for name in ("a", "b"):
         assert outcome[name].startswith("refused: the report folder") and "is inside the cut folder" in outcome[name]
-    assert _tree(tmp_path) == before  # no reports folder made inside cut a
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before  # no reports folder made inside cut a
 
 
 # ---------------------------------------------------------------------- a stray multi-GB file
@@ -428,24 +399,24 @@ def _sparse(path: Path, size: int = 3 * 2 ** 30) -> Path:
 def test_validate_lists_a_stray_multi_gigabyte_file_without_reading_it(tmp_path, capsys):
     cut = _cut(tmp_path / "cut")
     dump = _sparse(cut / "dump.bin")
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     start = time.monotonic()
     code, out, err = _main(capsys, "validate", cut)
     assert code == 0, err
     assert time.monotonic() - start < 30
     assert any("dump.bin" in line and "not read" in line for line in out.splitlines()), out
     assert dump.stat().st_atime == 0, "validate read the stray file"
-    assert _tree(tmp_path) == before
+    assert tree_snapshot(tmp_path, big_bytes=BIG) == before
 
 
 def test_run_never_reads_a_stray_multi_gigabyte_file_in_the_cut_or_in_the_previous_cut(tmp_path, quick):
     earlier = _cut(tmp_path / "cuts" / "earlier", "earlier", "2020-08-30")
     later = _cut(tmp_path / "cuts" / "later", "later")
     strays = [_sparse(earlier / "dump.bin"), _sparse(later / "dump.bin")]
-    before = _tree(tmp_path)
+    before = tree_snapshot(tmp_path, big_bytes=BIG)
     proc = _cli("run", later, "--out", tmp_path / "out", "--notebooks", quick)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "out" / "later" / "provenance.json").read_text())["previous_cut"] == "earlier"
     assert [p.stat().st_atime for p in strays] == [0, 0], \
         "a stray file was read: " + ", ".join(str(p) for p in strays if p.stat().st_atime != 0)
-    assert _tree(tmp_path, tmp_path / "out") == before
+    assert tree_snapshot(tmp_path, tmp_path / "out", big_bytes=BIG) == before

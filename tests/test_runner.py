@@ -20,17 +20,9 @@ from msc_analysis.endpoints.changes import compare_cuts
 from msc_analysis.run.publish import run_lock
 
 from .conftest import FIXTURE_CUT, ROOT
+from .helpers import write_notebook
 
 CLI = [sys.executable, "-m", "msc_analysis.cli"]
-
-
-def _notebook(path: Path, *code: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('cut_dir = ""\nresults_dir = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in code]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
 
 
 def _write_results_code(stem: str) -> str:
@@ -44,7 +36,7 @@ def _write_results_code(stem: str) -> str:
 def quick_notebooks(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _notebook(folder / "01_quick.ipynb", _write_results_code("01_quick"))
+    write_notebook(folder / "01_quick.ipynb", _write_results_code("01_quick"))
     return folder
 
 
@@ -72,7 +64,7 @@ def test_rerun_of_an_unchanged_cut_is_skipped_unless_forced(tmp_path, quick_note
 def test_a_changed_notebook_makes_the_cut_run_again(tmp_path, quick_notebooks):
     out = tmp_path / "reports"
     assert _run(FIXTURE_CUT, out, quick_notebooks).returncode == 0
-    _notebook(quick_notebooks / "02_more.ipynb", _write_results_code("02_more"))
+    write_notebook(quick_notebooks / "02_more.ipynb", _write_results_code("02_more"))
     again = _run(FIXTURE_CUT, out, quick_notebooks)
     assert "[2/2]" in again.stdout and (out / "fixture-valid" / "02_more.html").exists()
 
@@ -81,7 +73,7 @@ def test_a_run_killed_mid_way_leaves_the_previous_report_byte_identical(tmp_path
     out = tmp_path / "reports"
     assert _run(FIXTURE_CUT, out, quick_notebooks).returncode == 0
     before = _tree_hashes(out / "fixture-valid")
-    _notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(120)")
+    write_notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(120)")
     proc = subprocess.Popen(CLI + ["run", str(FIXTURE_CUT), "--out", str(out), "--notebooks",
                                    str(quick_notebooks), "--force"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -112,7 +104,7 @@ def test_a_second_run_on_the_same_cut_is_refused_while_one_holds_the_lock(tmp_pa
 
 
 def test_a_notebook_over_its_time_limit_is_stopped_and_reported(tmp_path, quick_notebooks):
-    _notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(120)")
+    write_notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(120)")
     start = time.time()
     proc = _run(FIXTURE_CUT, tmp_path / "reports", quick_notebooks, "--timeout", "20")
     assert time.time() - start < 100
@@ -256,7 +248,7 @@ def _marked_processes(marker: str) -> list[str]:
 def test_a_killed_or_interrupted_runner_takes_its_workers_and_kernels_with_it(tmp_path, quick_notebooks, how):
     name, value = "MSC_ANALYSIS_TEST_RUN", uuid.uuid4().hex
     marker = f"{name}={value}"
-    _notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(300)")
+    write_notebook(quick_notebooks / "02_slow.ipynb", "import time\ntime.sleep(300)")
     out = tmp_path / "reports"
     proc = subprocess.Popen(CLI + ["run", str(FIXTURE_CUT), "--out", str(out), "--notebooks",
                                    str(quick_notebooks), "--jobs", "2"],
