@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..definitions import safety_definitions
 from ..derive.checks import require_columns
+from ..report.rule_texts import relatedness_rule
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 
@@ -374,8 +375,7 @@ def headline_measures(summary: pd.DataFrame, deaths: pd.DataFrame, rules: dict |
     """
     rules = rules or safety_definitions()
     a = rules["adverse_events"]
-    related = "/".join(a["related_categories"]) + (
-        " or not assessed" if a["missing_relatedness_counts_as_related"] else "")
+    related = relatedness_rule(rules)
     what = {
         "any_teae": "treatment-emergent AE",
         "serious_ae": "serious treatment-emergent AE",

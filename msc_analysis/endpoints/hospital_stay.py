@@ -30,27 +30,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import definitions
 from ..derive.checks import require_columns
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured, reasons_at_days, with_reason
 from ..stats.competing_risks import CIF_CI_METHOD, competing_risk_table, cumulative_incidence
 
-__all__ = ["HOSPITAL_STATUSES", "HORIZON_DAYS", "DISCHARGE_DAYS", "hospital_course", "status_counts",
+__all__ = ["HOSPITAL_STATUSES", "hospital_course", "status_counts",
            "inpatient_days_summary", "hospital_free_days_summary", "discharge_at_days", "discharge_curves",
            "risk_table", "RISK_TABLE_DAYS", "headline_measures"]
 
 #: Hospital status of each treated subject at the cutoff, in display order.
 HOSPITAL_STATUSES = ("discharged alive", "died in hospital", "in hospital at the cutoff")
-#: Horizon of hospital-free days (registered time frame: 60 days).
-HORIZON_DAYS = 60
-#: Days at which the cumulative incidence of discharge alive is reported.
-DISCHARGE_DAYS = (28, 60)
 #: Days of the table drawn under the discharge plot.
 RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 45, 60)
 _OUTCOMES = {1: "discharged alive", 2: "died in hospital"}
 _IQR_NOTE = "median; CI columns hold the interquartile range (Q1, Q3), not a CI"
 
 
-def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+def _frame(name: str, value):
+    """``value``, or the registered ``time_frames.hospital_stay`` value of ``definitions/trial.yaml``."""
+    return definitions.time_frames("hospital_stay")[name] if value is None else value
+
+
+def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | None = None) -> pd.DataFrame:
     """Hospital stay of every treated subject.
 
     Parameters
@@ -60,8 +62,9 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int = 
         ``discharged_on``, ``died_on``, ``last_known_alive_on`` (dates, may be missing).
     cutoff_date : date-like
         Data cutoff date.
-    horizon_days : int, default 60
-        Horizon of hospital-free days.
+    horizon_days : int, optional
+        Horizon of hospital-free days; None: ``time_frames.hospital_stay.horizon_days`` of
+        ``definitions/trial.yaml`` (day 60, the registered time frame).
 
     Returns
     -------
@@ -90,6 +93,7 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int = 
     needed = ("subject_id", "arm", "treated", "infused_on", "admitted_on", "discharged_on", "died_on",
               "last_known_alive_on")
     require_columns(subjects, needed, "subjects")
+    horizon_days = _frame("horizon_days", horizon_days)
     if not horizon_days > 0:
         raise ValueError("horizon_days must be positive")
     cutoff = pd.Timestamp(cutoff_date)
@@ -185,8 +189,9 @@ def hospital_free_days_summary(course: pd.DataFrame) -> pd.DataFrame:
                           "not_estimable_reason": reason}])
 
 
-def discharge_at_days(course: pd.DataFrame, days=DISCHARGE_DAYS) -> pd.DataFrame:
-    """Cumulative incidence of discharge alive and of death in hospital at ``days``.
+def discharge_at_days(course: pd.DataFrame, days=None) -> pd.DataFrame:
+    """Cumulative incidence of discharge alive and of death in hospital at ``days`` (None: the
+    ``time_frames.hospital_stay.discharge_days`` of ``definitions/trial.yaml``).
 
     Returns
     -------
@@ -196,6 +201,7 @@ def discharge_at_days(course: pd.DataFrame, days=DISCHARGE_DAYS) -> pd.DataFrame
         ``not_estimable_reason`` ("" when estimated; "no subject infused yet" or "nobody at
         risk at day N").
     """
+    days = _frame("discharge_days", days)
     frames = []
     for cause, label in _OUTCOMES.items():
         inc = cumulative_incidence(course["time_days"], course["event"], cause=cause, times=list(days))
@@ -233,8 +239,10 @@ def risk_table(course: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
     return competing_risk_table(course["time_days"], course["event"], list(days), cause=1)
 
 
-def headline_measures(course: pd.DataFrame, days=DISCHARGE_DAYS, *, horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+def headline_measures(course: pd.DataFrame, days=None, *, horizon_days: int | None = None) -> pd.DataFrame:
     """Headline numbers for :func:`~msc_analysis.report.results.result_rows`.
+
+    ``days`` and ``horizon_days`` None mean the registered time frames (``definitions/trial.yaml``).
 
     Returns
     -------
@@ -246,6 +254,7 @@ def headline_measures(course: pd.DataFrame, days=DISCHARGE_DAYS, *, horizon_days
         :func:`hospital_course`; IQR in the CI columns);
         ``discharged_alive_prop`` at each of ``days``; ``subjects`` in each hospital status.
     """
+    days, horizon_days = _frame("discharge_days", days), _frame("horizon_days", horizon_days)
     summary = inpatient_days_summary(course)
     counts = status_counts(course).set_index("hospital_status")["n_subjects"]
     beside = (f"{counts['died in hospital']} died in hospital and {counts['in hospital at the cutoff']} "

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import definitions
 from ..derive.baseline import derive_baseline
 from ..derive.liao_score import LIAO_LEVELS, LIAO_PARAMETERS, liao_score
 from ..derive.visits import (VISIT_STATUSES, family_rule, longitudinal, subject_course, summarise_visits,
@@ -31,7 +32,7 @@ from ..stats.paired import signed_rank_by_visit
 from .liao_sustained import (SUSTAINED_OUTCOMES, sustained_low_score, sustained_low_score_incidence,
                              usable_assessments)
 
-__all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "IMPROVEMENT_HORIZONS", "SUSTAINED_OUTCOMES",
+__all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "SUSTAINED_OUTCOMES",
            "score_assessments", "assessment_completeness", "liao_by_visit", "score_change_summary",
            "score_change_tests", "level_distribution", "level_improvement",
            "improvement_proportions", "sustained_low_score", "sustained_low_score_incidence",
@@ -42,8 +43,6 @@ FAMILY = "liao"
 LEVEL_CATEGORIES = (*LIAO_LEVELS, *VISIT_STATUSES[1:])
 #: Outcome of a subject at an improvement horizon, in display order.
 IMPROVEMENT_OUTCOMES = ("improved", "not improved", "died", "follow-up not reached", "no baseline")
-#: Pre-specified days of the level-improvement proportions.
-IMPROVEMENT_HORIZONS = (7, 14, 28, 60)
 
 
 def score_assessments(vitals: pd.DataFrame, subjects: pd.DataFrame, *, age_points: int = 3,
@@ -173,7 +172,7 @@ def level_distribution(by_visit: pd.DataFrame) -> pd.DataFrame:
 
 
 def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
-                      horizons: Sequence[int] = IMPROVEMENT_HORIZONS, include_incomplete: bool = False,
+                      horizons: Sequence[int] | None = None, include_incomplete: bool = False,
                       window_days_before: int | None = None, day0_values: str | None = None) -> pd.DataFrame:
     """Whether each treated subject's level fell by at least one colour by each horizon day.
 
@@ -190,8 +189,9 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
         From :func:`score_assessments`.
     subjects : DataFrame
         The treated population (columns of ``derive.visits.subject_course``).
-    horizons : sequence of int
-        Days after the infusion (default 7, 14, 28, 60: pre-specified).
+    horizons : sequence of int, optional
+        Days after the infusion; None: ``time_frames.liao_score.report_days`` of
+        ``definitions/trial.yaml`` (pre-specified).
     include_incomplete, window_days_before, day0_values
         As in :func:`liao_by_visit`.
 
@@ -204,6 +204,8 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
         :data:`IMPROVEMENT_OUTCOMES`), ``improved`` (bool), ``evaluable`` (bool: improved,
         not improved or died).
     """
+    if horizons is None:
+        horizons = definitions.time_frames("liao_score")["report_days"]
     if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in horizons):
         raise ValueError(f"horizons must be whole days >= 1, got {list(horizons)}")
     rule = family_rule(FAMILY, None, window_days_before, day0_values)
@@ -252,7 +254,7 @@ def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] |
     horizons : sequence of int, optional
         Horizons to report; a horizon without any subject (e.g. nobody infused yet) gets a row
         of zeros with a missing proportion. Default: the horizons in ``per_subject``, or
-        :data:`IMPROVEMENT_HORIZONS` when it is empty.
+        the registered days (``definitions/trial.yaml``) when it is empty.
 
     Returns
     -------
@@ -265,7 +267,8 @@ def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] |
         "no subject evaluable at day N").
     """
     if horizons is None:
-        horizons = sorted(set(per_subject["horizon_day"])) if len(per_subject) else IMPROVEMENT_HORIZONS
+        horizons = (sorted(set(per_subject["horizon_day"])) if len(per_subject)
+                    else definitions.time_frames("liao_score")["report_days"])
     rows = []
     for h in horizons:
         g = per_subject[per_subject["horizon_day"] == h]
@@ -285,7 +288,7 @@ def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] |
 
 def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
                       incidence: pd.DataFrame | None = None, cif_method: str = "",
-                      n_subjects: int | None = None, low_score_max: int = 2,
+                      n_subjects: int | None = None, low_score_max: int | None = None,
                       hold_hours: float = 24.0) -> pd.DataFrame:
     """Headline rows: ``score_change_median`` by visit day (IQR in the CI columns, points),
     ``improved_prop`` by horizon day (exact CI), and, when ``incidence`` is given,
@@ -294,11 +297,13 @@ def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
     ``change_summary`` comes from :func:`score_change_summary`, ``proportions`` from
     :func:`improvement_proportions`, ``incidence`` from :func:`sustained_low_score_incidence`
     at the reported days; ``cif_method`` (``stats.competing_risks.CIF_CI_METHOD``),
-    ``n_subjects`` (subjects behind the incidence), ``low_score_max`` and ``hold_hours`` are
-    written into the ``method`` and ``n`` columns. Returns ``measure``, ``group``, ``day``,
+    ``n_subjects`` (subjects behind the incidence), ``low_score_max`` (None: as in
+    ``definitions/trial.yaml``) and ``hold_hours`` are written into the ``method`` and ``n`` columns. Returns ``measure``, ``group``, ``day``,
     ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``, ``method`` (for
     ``report.results.result_rows``).
     """
+    if low_score_max is None:
+        low_score_max = definitions.time_frames("liao_score")["low_score_max"]
     rows = [median_measures(change_summary, "liao_change", measure="score_change_median", unit="points",
                             n_column="n_change", what="change in Liao (NEWS-C) total score from "
                             "baseline of treated subjects with both", include_baseline=False),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import definitions
 from ..derive.checks import require_columns
 from ..derive.visits import subject_course
 from ..stats.competing_risks import cumulative_incidence
@@ -39,9 +40,9 @@ def usable_assessments(scored: pd.DataFrame, include_incomplete: bool) -> pd.Dat
     return scored if include_incomplete else scored[~scored["incomplete"].astype(bool)]
 
 
-def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_score_max: int = 2,
+def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_score_max: int | None = None,
                         hold_hours: float = 24.0, hold_tolerance_hours: float = 2.0,
-                        horizon_days: int = 60, include_incomplete: bool = False) -> pd.DataFrame:
+                        horizon_days: int | None = None, include_incomplete: bool = False) -> pd.DataFrame:
     """Time from the infusion to the first sustained low score, death competing.
 
     A **low-score run** is a series of consecutive post-baseline assessments (day 1 on) all
@@ -63,12 +64,14 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
         From :func:`score_assessments`.
     subjects : DataFrame
         The treated population (columns of ``derive.visits.subject_course``).
-    low_score_max : int, default 2
-        Highest total that counts as low.
+    low_score_max : int, optional
+        Highest total that counts as low; None: ``time_frames.liao_score.low_score_max`` of
+        ``definitions/trial.yaml`` (2).
     hold_hours, hold_tolerance_hours : float, default 24 and 2
         How long the low score must hold, and the allowed shortfall of the last assessment.
-    horizon_days : int, default 60
-        End of the observation for this endpoint.
+    horizon_days : int, optional
+        End of the observation for this endpoint; None: the last of
+        ``time_frames.liao_score.report_days`` of ``definitions/trial.yaml`` (day 60).
     include_incomplete : bool, default False
         Use assessments with a missing vital sign (lower-bound totals). Left out, they neither
         break nor extend a run.
@@ -88,6 +91,9 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
     """
     if hold_tolerance_hours < 0 or hold_hours < hold_tolerance_hours:
         raise ValueError("need 0 <= hold_tolerance_hours <= hold_hours")
+    frames = definitions.time_frames("liao_score")
+    low_score_max = frames["low_score_max"] if low_score_max is None else low_score_max
+    horizon_days = max(frames["report_days"]) if horizon_days is None else horizon_days
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, (int, np.integer)) or horizon_days < 1:
         raise ValueError(f"horizon_days must be a whole number of days >= 1, got {horizon_days!r}")
     course = subject_course(subjects)

@@ -20,19 +20,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import definitions
 from ..derive.checks import require_columns
 from ..stats.estimability import NO_SUBJECT_IN_GROUP, NO_SUBJECT_INFUSED, reasons_at_days, with_reason
 from ..stats.survival import (KM_CI_METHOD, LOGRANK_METHOD, MEDIAN_CI_METHOD, kaplan_meier,
                               logrank_test, median_survival, risk_table)
 
-__all__ = ["OS_STATUSES", "SURVIVAL_DAYS", "RISK_TABLE_DAYS", "survival_times", "status_summary",
+__all__ = ["OS_STATUSES", "RISK_TABLE_DAYS", "survival_times", "status_summary",
            "analysis_groups", "km_curves", "survival_at_days", "median_survival_by_group",
            "risk_table_by_group", "logrank_by_arm", "swimmer_lanes", "headline_measures"]
 
 #: Status of each treated subject in the survival analysis.
 OS_STATUSES = ("died", "censored")
-#: Days at which survival is reported (registered: 30 days; time frame 60 days).
-SURVIVAL_DAYS = (30, 60)
 #: Days of the risk table drawn under the Kaplan-Meier plot.
 RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 30, 45, 60)
 
@@ -153,8 +152,16 @@ def km_curves(times: pd.DataFrame) -> pd.DataFrame:
     return out[["group", *(c for c in out.columns if c != "group")]]
 
 
-def survival_at_days(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
+def _report_days(days) -> tuple:
+    """``days``, or the registered days (``trial.yaml: time_frames.overall_survival``) when None."""
+    return definitions.time_frames("overall_survival")["report_days"] if days is None else tuple(days)
+
+
+def survival_at_days(times: pd.DataFrame, days=None) -> pd.DataFrame:
     """Kaplan-Meier survival of each group at the given days, with 95 % log-log CI.
+
+    ``days`` None means the registered days (``definitions/trial.yaml``,
+    ``time_frames.overall_survival.report_days``: days 30 and 60).
 
     Returns
     -------
@@ -166,6 +173,7 @@ def survival_at_days(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
         reached that day). Where everyone has died the survival is 0 (estimated) and its
         interval missing (undefined on the log-log scale).
     """
+    days = _report_days(days)
     rows = []
     for name, g in analysis_groups(times):
         km = kaplan_meier(g["time_days"], g["event"], times=list(days))
@@ -253,8 +261,10 @@ def swimmer_lanes(times: pd.DataFrame, subjects: pd.DataFrame, negativity: pd.Da
     return lanes.reset_index(drop=True)
 
 
-def headline_measures(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
+def headline_measures(times: pd.DataFrame, days=None) -> pd.DataFrame:
     """Headline numbers for :func:`~msc_analysis.report.results.result_rows`.
+
+    ``days`` None means the registered days (``definitions/trial.yaml``).
 
     Returns
     -------
@@ -266,6 +276,7 @@ def headline_measures(times: pd.DataFrame, days=SURVIVAL_DAYS) -> pd.DataFrame:
         (treated subjects). With several arms, ``logrank_p`` (group "arms"). A missing
         estimate or confidence limit stays missing and the ``method`` says why.
     """
+    days = _report_days(days)
     at = survival_at_days(times, days)
     rows = [dict(measure="survival_prop", group=r.group, day=r.day, estimate=r.survival_prop,
                  ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import definitions
 from ..derive.checks import require_columns
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_data, reasons_at_days, with_reason
 from ..stats.competing_risks import (CIF_CI_METHOD, competing_risk_table, cumulative_incidence,
@@ -78,7 +79,7 @@ def _negativity_day(days: np.ndarray, results: np.ndarray, confirmation: str) ->
 
 
 def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation: str = "two_consecutive",
-                      horizon_days: int = 28, never_positive: str = "exclude") -> pd.DataFrame:
+                      horizon_days: int | None = None, never_positive: str = "exclude") -> pd.DataFrame:
     """Time to RT-PCR negativity, death (competing) or censoring of every treated subject.
 
     Parameters
@@ -90,8 +91,9 @@ def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation
         ``days_since_infusion`` (int, infusion day = 0).
     confirmation : {"two_consecutive", "first_negative"}
         Negativity definition (rule 3 of the module notes).
-    horizon_days : int, default 28
-        End of the window (registered time frame: 28 days).
+    horizon_days : int, optional
+        End of the window; None: ``time_frames.pcr_negativity.horizon_days`` of
+        ``definitions/trial.yaml`` (the registered time frame, 28 days).
     never_positive : {"exclude", "include"}
         Rule 6 of the module notes.
 
@@ -122,6 +124,8 @@ def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation
         raise ValueError(f"confirmation must be one of {list(CONFIRMATION_RULES)}, got {confirmation!r}")
     if never_positive not in ("exclude", "include"):
         raise ValueError(f"never_positive must be 'exclude' or 'include', got {never_positive!r}")
+    if horizon_days is None:
+        horizon_days = definitions.time_frames("pcr_negativity")["horizon_days"]
     if not horizon_days > 0:
         raise ValueError("horizon_days must be positive")
     for frame, name, cols in ((subjects, "subjects", ("subject_id", "arm", "treated", "infused_on", "died_on")),

@@ -11,11 +11,15 @@ by the notebook (:func:`read_results`, :func:`read_result_file`).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RESULT_COLUMNS", "FORMULA_TRIGGERS", "result_rows", "write_results", "read_results",
+from .. import definitions
+
+__all__ = ["RESULT_COLUMNS", "FORMULA_TRIGGERS", "PageTimeFrames", "page_time_frames", "with_method_note",
+           "result_rows", "write_results", "read_results",
            "read_result_file", "neutralise_formula", "restore_formula"]
 
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
@@ -140,3 +144,74 @@ def read_results(results_dir: str | Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=list(RESULT_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(RESULT_COLUMNS)]
+
+
+def _days_text(value) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+
+
+@dataclass(frozen=True)
+class PageTimeFrames:
+    """The time frames a notebook uses: ``values`` (key -> int or tuple of int), ``note`` (text
+    naming each value the page sets instead of the definitions; "" when it sets none) and
+    ``description`` (every value and where it comes from, for footnotes)."""
+
+    values: dict
+    note: str
+    description: str
+
+
+def page_time_frames(endpoint: str, **page_values) -> PageTimeFrames:
+    """The registered time frames of ``endpoint``, with the values a notebook page sets.
+
+    A page parameter left at ``None`` means "as the definitions say" (``definitions/trial.yaml``,
+    ``time_frames``); a value that differs from the definitions is named in ``note``, which the
+    page prints and adds to the ``method`` of its results (:func:`with_method_note`).
+
+    Parameters
+    ----------
+    endpoint : str
+        A key of :data:`msc_analysis.definitions.TIME_FRAME_KEYS`.
+    **page_values
+        Key of that endpoint's time frames -> the page's value (``None``, a whole number of
+        days or threshold, or a sequence of days).
+
+    Examples
+    --------
+    >>> page_time_frames("overall_survival", report_days=None).description
+    'report_days 30, 60 as in definitions/trial.yaml'
+    >>> page_time_frames("overall_survival", report_days=[28, 60]).note
+    'report_days 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml'
+    """
+    defined = definitions.time_frames(endpoint)
+    unknown = sorted(set(page_values) - set(defined))
+    if unknown:
+        raise ValueError(f"{endpoint} has no time frame(s) {unknown}; expected some of {sorted(defined)}")
+    values, notes, parts = dict(defined), [], []
+    for key, registered in defined.items():
+        value = page_values.get(key)
+        if value is not None:
+            values[key] = tuple(int(v) for v in value) if isinstance(registered, tuple) else int(value)
+        if values[key] != registered:
+            text = (f"{key} {_days_text(values[key])} set on this page instead of "
+                    f"{_days_text(registered)} as in definitions/trial.yaml")
+            notes.append(text)
+            parts.append(text)
+        else:
+            parts.append(f"{key} {_days_text(registered)} as in definitions/trial.yaml")
+    return PageTimeFrames(values, "; ".join(notes), "; ".join(parts))
+
+
+def with_method_note(results: pd.DataFrame, note: str) -> pd.DataFrame:
+    """``results`` with ``note`` appended to every ``method`` (unchanged when ``note`` is "").
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"method": ["count"]})
+    >>> with_method_note(r, "horizon_days 28 set on this page")["method"].tolist()
+    ['count; horizon_days 28 set on this page']
+    """
+    out = results.copy()
+    if note:
+        out["method"] = out["method"].astype(str) + "; " + note
+    return out

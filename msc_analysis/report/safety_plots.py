@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..definitions import safety_definitions
+from .rule_texts import relatedness_rule, toxicity_rule
 
 __all__ = ["GRADE_COLOURS", "rules_table", "show", "format_subject_summary", "format_term_table",
            "format_listing", "format_deaths", "format_feasibility", "format_posterior", "format_boundary",
@@ -55,18 +56,14 @@ def rules_table(rules: dict | None = None, target_cells_per_kg: float | None = N
     """The rules in force (``definitions/safety.yaml``), as a two-column table for the page."""
     r = rules or safety_definitions()
     a, m, d = r["adverse_events"], r["monitoring"], r["dose"]
-    grade = f" or CTCAE grade >= {m['toxicity_min_grade']}" if m["toxicity_min_grade"] is not None else ""
     rows = [
         ("CTCAE version", f"v{r['ctcae_version']}"),
         ("Treatment-emergent AE", "onset on or after the infusion day (day 0)"),
-        ("Related to MSC", "investigator: " + ", ".join(a["related_categories"])
-         + ("; relationship not assessed counts as related" if a["missing_relatedness_counts_as_related"] else "")),
+        ("Related to MSC", "investigator: " + relatedness_rule(r)),
         ("Infusion reaction (within 24 h)",
          f"infusion-related = yes and onset on day {a['infusion_reaction_first_day']}"
          f" to day {a['infusion_reaction_last_day']} (onset is a date only)"),
-        ("Serious treatment-related toxicity", f"treatment-emergent, onset day 0 to {m['window_last_day']}, "
-         + ("related, " if m["toxicity_requires_related"] else "")
-         + ("serious" if m["toxicity_if_serious"] else "") + grade),
+        ("Serious treatment-related toxicity", toxicity_rule(r)),
         ("Evaluable for monitoring", f"toxicity, or followed to day {m['window_last_day']}"
          + (", or died before it" if m["evaluable_if_died"] else "")),
         ("Monitoring prior", f"Beta({m['prior_a']}, {m['prior_b']})"),
@@ -129,8 +126,7 @@ def show(frame: pd.DataFrame, empty_text: str = "None in this cut.", max_rows: i
 def format_subject_summary(summary: pd.DataFrame, rules: dict | None = None) -> pd.DataFrame:
     """Subjects with >= 1 treatment-emergent AE per category: n (%), exact 95% CI, events."""
     a = (rules or safety_definitions())["adverse_events"]
-    related = "/".join(a["related_categories"])
-    related += " or not assessed" if a["missing_relatedness_counts_as_related"] else ""
+    related = relatedness_rule(rules)
     missing = "counted as related" if a["missing_relatedness_counts_as_related"] else "not counted as related"
     labels = {k: v.format(related=related, missing=missing, first=a["infusion_reaction_first_day"],
                           last=a["infusion_reaction_last_day"]) for k, v in _SUMMARY_LABELS.items()}

@@ -206,7 +206,7 @@ def logrank_table(test: pd.DataFrame) -> pd.DataFrame:
                           "Log-rank test": text}])
 
 
-def hospital_free_days_table(summary: pd.DataFrame, horizon_days: int = 60) -> pd.DataFrame:
+def hospital_free_days_table(summary: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     """Hospital-free days summary (``n``, ``n_known``, ``n_died_scored_0``,
     ``n_not_yet_known``, ``median_days``, ``q1_days``, ``q3_days``) as display text."""
     r = summary.iloc[0]
