@@ -48,13 +48,13 @@ def test_a_changed_time_frame_reaches_the_endpoint_function(fixture_cut, amended
     times = overall_survival.survival_times(fixture_cut.subjects, fixture_cut.cutoff_date)
     rows = overall_survival.headline_measures(times)
     assert sorted(rows.loc[rows["measure"] == "survival_prop", "day"]) == [28, 60]
-    assert page_time_frames("overall_survival").description == "report_days 28, 60 as in definitions/trial.yaml"
+    assert page_time_frames("overall_survival").description == "days reported: 28, 60 as in definitions/trial.yaml"
 
 
 def test_a_time_frame_the_page_sets_is_named_in_the_note_and_the_method():
     frames = page_time_frames("overall_survival", report_days=(28, 60))
     assert frames.values == {"report_days": (28, 60)}
-    assert frames.note == "report_days 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml"
+    assert frames.note == "days reported: 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml"
     results = with_method_note(pd.DataFrame({"method": ["Kaplan-Meier"]}), frames.note)
     assert results["method"].tolist() == ["Kaplan-Meier; " + frames.note]
 
@@ -96,8 +96,8 @@ def test_changing_a_time_frame_in_the_definitions_changes_the_notebook_results_a
     assert not results["method"].str.contains("set on this page").any()   # the page overrides nothing
     printed = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                         for o in c.get("outputs", []))
-    assert "report_days 28, 60 as in definitions/trial.yaml" in printed
-    assert "report_days 30, 60" not in printed
+    assert "days reported: 28, 60 as in definitions/trial.yaml" in printed
+    assert "days reported: 30, 60" not in printed
 
 
 def test_a_notebook_that_sets_a_time_frame_says_so_on_the_page_and_in_the_method(tmp_path):
@@ -110,7 +110,7 @@ def test_a_notebook_that_sets_a_time_frame_says_so_on_the_page_and_in_the_method
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path / "notebooks")}}).execute()
 
-    note = "report_days 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml"
+    note = "days reported: 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml"
     results = pd.read_csv(tmp_path / "results" / "01_overall_survival.csv")
     assert results.loc[results["measure"] == "survival_prop", "day"].tolist() == [28, 60]
     assert results["method"].str.endswith("; " + note).all()

@@ -18,8 +18,8 @@ import pandas as pd
 
 from .. import definitions
 
-__all__ = ["RESULT_COLUMNS", "FORMULA_TRIGGERS", "PageTimeFrames", "page_time_frames", "with_method_note",
-           "result_rows", "write_results", "read_results",
+__all__ = ["RESULT_COLUMNS", "FORMULA_TRIGGERS", "PageTimeFrames", "TIME_FRAME_LABELS", "page_time_frames",
+           "with_method_note", "result_rows", "write_results", "read_results",
            "read_result_file", "neutralise_formula", "restore_formula"]
 
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV injection).
@@ -161,6 +161,12 @@ class PageTimeFrames:
     description: str
 
 
+#: How each time-frame key reads on a page.
+TIME_FRAME_LABELS = {"report_days": "days reported", "horizon_days": "horizon (days)",
+                     "discharge_days": "discharge reported at days",
+                     "low_score_max": "highest Liao total counted as low"}
+
+
 def page_time_frames(endpoint: str, **page_values) -> PageTimeFrames:
     """The registered time frames of ``endpoint``, with the values a notebook page sets.
 
@@ -179,9 +185,9 @@ def page_time_frames(endpoint: str, **page_values) -> PageTimeFrames:
     Examples
     --------
     >>> page_time_frames("overall_survival", report_days=None).description
-    'report_days 30, 60 as in definitions/trial.yaml'
+    'days reported: 30, 60 as in definitions/trial.yaml'
     >>> page_time_frames("overall_survival", report_days=[28, 60]).note
-    'report_days 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml'
+    'days reported: 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml'
     """
     defined = definitions.time_frames(endpoint)
     unknown = sorted(set(page_values) - set(defined))
@@ -193,12 +199,12 @@ def page_time_frames(endpoint: str, **page_values) -> PageTimeFrames:
         if value is not None:
             values[key] = tuple(int(v) for v in value) if isinstance(registered, tuple) else int(value)
         if values[key] != registered:
-            text = (f"{key} {_days_text(values[key])} set on this page instead of "
+            text = (f"{TIME_FRAME_LABELS.get(key, key)}: {_days_text(values[key])} set on this page instead of "
                     f"{_days_text(registered)} as in definitions/trial.yaml")
             notes.append(text)
             parts.append(text)
         else:
-            parts.append(f"{key} {_days_text(registered)} as in definitions/trial.yaml")
+            parts.append(f"{TIME_FRAME_LABELS.get(key, key)}: {_days_text(registered)} as in definitions/trial.yaml")
     return PageTimeFrames(values, "; ".join(notes), "; ".join(parts))
 
 
