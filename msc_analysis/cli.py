@@ -1,7 +1,8 @@
 """Command line: ``msc-analysis validate|run|run-all|diff|newest-cut``.
 
 Exit status: 0 success (or nothing to do), 1 some notebook failed or another run holds the
-lock, 2 the input is invalid (the message lists every problem; no traceback), 130 or 143
+lock, 2 the input is invalid (the message lists every problem; no traceback), 3 (only with
+``--fail-on-alert``) the report has a safety alert, 130 or 143
 stopped by Ctrl-C or SIGTERM (running notebooks stopped, the unfinished report removed).
 
 Text from a cut is data: everything printed passes through :func:`plain`, so a value cannot
@@ -24,7 +25,7 @@ from .run.publish import RunLocked, RunRefused
 
 __all__ = ["main", "plain"]
 
-OK, FAILED, INVALID = 0, 1, 2
+OK, FAILED, INVALID, ALERT = 0, 1, 2, 3
 #: Longest time limit per notebook accepted by ``--timeout`` (one week).
 MAX_TIMEOUT_S = 7 * 24 * 3600
 
@@ -88,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--with-code", action="store_true", help="keep the code cells in the HTML pages")
         p.add_argument("--force", action="store_true", help="run even if the inputs have not changed")
         p.add_argument("--timeout", type=_seconds, default=900, help="time limit per notebook in seconds")
+        p.add_argument("--fail-on-alert", action="store_true",
+                       help="exit with status 3 when the report has any safety alert")
         p.add_argument("--notebooks", type=Path, default=None, help=argparse.SUPPRESS)
     p = sub.add_parser("diff", help="what changed between two cuts")
     p.add_argument("cut_a", type=Path, help="the earlier cut")
@@ -207,14 +210,18 @@ def _run_cut(cut_dir: Path, args) -> tuple[int, str]:
              "Use --force to run again.")
     for r in summary.failed:
         _say(f"FAILED {r.stem}: {r.error}", err=True)
+    for alert in summary.alerts:
+        _say(f"SAFETY ALERT: {alert.get('cut_id', cut.cut_id)}: {alert.get('message', '')}")
     _say(f"Report: {summary.report_dir / 'index.html'}")
+    alerted = ALERT if summary.alerts and getattr(args, "fail_on_alert", False) else OK
+    alert_note = f"; {len(summary.alerts)} safety alert(s)" if summary.alerts else ""
     if summary.failed:
-        return FAILED, (f"failed: {len(summary.failed)} of {len(summary.notebooks)} notebook(s) "
-                        f"({', '.join(r.stem for r in summary.failed)})")
+        return max(FAILED, alerted), (f"failed: {len(summary.failed)} of {len(summary.notebooks)} notebook(s) "
+                                      f"({', '.join(r.stem for r in summary.failed)}){alert_note}")
     if summary.skipped:
-        return OK, "skipped: unchanged since the last run"
+        return alerted, f"skipped: unchanged since the last run{alert_note}"
     n = len(summary.notebooks)
-    return OK, f"ok: {n} notebook{'s' if n != 1 else ''}"
+    return alerted, f"ok: {n} notebook{'s' if n != 1 else ''}{alert_note}"
 
 
 def _run_all(args) -> int:

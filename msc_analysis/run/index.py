@@ -81,6 +81,8 @@ th{background:#f4f6fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{background:#fff6e0;border:1px solid #e8c66b;padding:.5rem .8rem;border-radius:4px}
 .synthetic{background:#fde8e6;border:2px solid #b3261e;padding:.6rem .9rem;border-radius:4px;font-size:1.05rem}
 code{font-size:.85rem;word-break:break-all}
+.alert{background:#fde8e6;border:3px solid #b3261e;color:#5c0f0a;padding:.4rem 1rem;border-radius:4px;margin:1rem 0}
+.alert h2{color:#b3261e;border:none;margin:.3rem 0;font-size:1.3rem}.alert li{margin:.3rem 0;font-weight:600}
 """
 
 
@@ -118,8 +120,17 @@ def _synthetic_banner(record: dict) -> str:
             "here describes real patients.</p>")
 
 
-def write_index(work: Path, cut, record: dict, notebooks) -> Path:
-    """Write ``index.html``: status of every notebook, headline numbers and provenance.
+def _alert_box(alerts) -> str:
+    """A red box listing every safety alert; nothing when there is none."""
+    if not alerts:
+        return ""
+    items = "".join(f"<li>{html.escape(str(a.get('message', '')))}</li>" for a in alerts)
+    return (f"<section class='alert' role='alert' id='safety-alerts'><h2>Safety alerts ({len(alerts)})</h2>"
+            f"<ul>{items}</ul><p>Also in <code>alerts.json</code>.</p></section>")
+
+
+def write_index(work: Path, cut, record: dict, notebooks, alerts=()) -> Path:
+    """Write ``index.html``: safety alerts, status of every notebook, headline numbers and provenance.
 
     Every value that comes from the cut, the run or the file system is HTML-escaped; the
     "Synthetic data" banner comes only from ``record["synthetic"]``.
@@ -154,6 +165,7 @@ def write_index(work: Path, cut, record: dict, notebooks) -> Path:
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>Report for data cut {esc(cut.cut_id)}</title><style>{_CSS}</style></head><body>
 <h1>Report for data cut {esc(cut.cut_id)}</h1>
+{_alert_box(alerts)}
 <p>Study {esc(cut.study_id)}; data cutoff <b>{esc(record['cutoff_date'])}</b>. {esc(record['description'])}</p>
 {synthetic}{changes}
 <h2>Pages</h2>

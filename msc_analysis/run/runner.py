@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..io.folder import README_FILES, format_names, is_workbook
 from ..io.meta import META_FILE, check_name, read_meta_file
+from .alerts import ALERTS_FILE, read_alerts, run_alerts
 from .index import provenance, write_index
 from .publish import (RunRefused, building_prefix, check_apart, publish, published_record,
                       remove_stale_builds, report_path, restore_interrupted, run_lock)
@@ -59,6 +60,8 @@ class RunSummary:
     report_dir: Path
     notebooks: list[NotebookResult] = field(default_factory=list)
     skipped: bool = False
+    #: The safety alerts of the published report (see :mod:`~msc_analysis.run.alerts`).
+    alerts: list[dict] = field(default_factory=list)
 
     @property
     def failed(self) -> list[NotebookResult]:
@@ -296,6 +299,7 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
                              "correct the cut_id in one cut.yaml (or remove the old copy); nothing was written")
         if not force and _unchanged(final, fingerprint):
             summary.skipped = True
+            summary.alerts = read_alerts(final)
             return summary
         started = dt.datetime.now().astimezone()
         try:
@@ -328,7 +332,10 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
             record.update(cut_folder=str(cut_dir), previous_cut=previous.cut_id if previous else None,
                           previous_cut_folder=str(previous.path) if previous else None)
             (work / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
-            write_index(work, cut, record, summary.notebooks)
+            summary.alerts = run_alerts(cut, work, previous, previous_results,
+                                        [r.stem for r in summary.failed], warn)
+            (work / ALERTS_FILE).write_text(json.dumps(summary.alerts, indent=2), encoding="utf-8")
+            write_index(work, cut, record, summary.notebooks, summary.alerts)
             publish(work, final)
         finally:
             if work.exists():

@@ -1,0 +1,192 @@
+"""Safety alerts of a report: what a monitoring board must see first.
+
+An alert is raised when the monitoring boundary is crossed at this cut, when deaths, serious
+adverse events or grade >= 3 adverse events are new since the previous cut, or when a page
+failed. The runner writes the alerts to ``alerts.json``, prints them as ``SAFETY ALERT:``
+lines and shows them at the top of the index. A crossing is not a failure of the run.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["ALERT_KINDS", "ALERTS_FILE", "BOUNDARY_MEASURE", "MIN_ALERT_GRADE", "build_alerts", "run_alerts",
+           "read_alerts"]
+
+#: The results measure (1 crossed, 0 not) written by the safety monitoring page.
+BOUNDARY_MEASURE = "monitoring_boundary_crossed"
+#: The lowest CTCAE grade of a new adverse event that raises an alert.
+MIN_ALERT_GRADE = 3
+#: Every kind of alert, in the order they are listed.
+ALERT_KINDS = ("boundary_crossed", "new_deaths", "new_serious_adverse_events",
+               "new_grade3_adverse_events", "failed_pages")
+
+
+def _crossed(results: pd.DataFrame | None) -> bool:
+    if results is None or not len(results):
+        return False
+    rows = results.loc[results["measure"] == BOUNDARY_MEASURE, "estimate"]
+    return bool((pd.to_numeric(rows, errors="coerce") == 1).any())
+
+
+def _value(results: pd.DataFrame, measure: str, column: str):
+    rows = results.loc[results["measure"] == measure, column]
+    value = pd.to_numeric(rows, errors="coerce").dropna()
+    return float(value.iloc[0]) if len(value) else None
+
+
+def _crossing_numbers(results: pd.DataFrame) -> str:
+    """"(2 of 5 evaluable subjects with toxicity; Pr(rate > threshold) = 0.901)", or what is known."""
+    toxic, n = _value(results, "toxicity_subjects", "estimate"), _value(results, BOUNDARY_MEASURE, "n")
+    prob = _value(results, "toxicity_rate_exceeds_threshold_prob", "estimate")
+    parts = []
+    if toxic is not None and n is not None:
+        parts.append(f"{toxic:.0f} of {n:.0f} evaluable subjects with toxicity")
+    if prob is not None:
+        parts.append(f"Pr(rate > threshold) = {prob:.3f}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _day(value) -> str:
+    return "not infused" if pd.isna(value) else f"day {int(value)}"
+
+
+def _since(previous_cut_id: str | None) -> str:
+    return f"since the previous cut {previous_cut_id}" if previous_cut_id else "up to this first cut"
+
+
+def _new_adverse_events(new_events: pd.DataFrame, adverse_events: pd.DataFrame) -> pd.DataFrame:
+    """The adverse events of this cut that ``new_events`` lists, with grade and seriousness."""
+    new = new_events[new_events["event"] == "adverse event"]
+    keys = set(zip(new["subject_id"], pd.to_datetime(new["date"]),
+                   new["detail"].astype(str).str.rsplit(", grade ", n=1).str[0]))
+    ae = adverse_events
+    is_new = [k in keys for k in zip(ae["subject_id"], pd.to_datetime(ae["onset_on"]), ae["term"].astype(str))]
+    return ae.loc[is_new].sort_values(["onset_on", "subject_id"], kind="stable")
+
+
+def _alert(kind: str, message: str, subjects, cut_id: str) -> dict:
+    return {"kind": kind, "message": message, "subjects": sorted(set(map(str, subjects))), "cut_id": cut_id}
+
+
+def build_alerts(cut_id: str, results: pd.DataFrame | None, *, previous_cut_id: str | None = None,
+                 previous_results: pd.DataFrame | None = None, new_events: pd.DataFrame | None = None,
+                 adverse_events: pd.DataFrame | None = None, failed_pages=()) -> list[dict]:
+    """The safety alerts of one cut, as a list of ``{"kind", "message", "subjects", "cut_id"}``.
+
+    Parameters
+    ----------
+    cut_id : str
+        The cut the alerts belong to.
+    results : DataFrame or None
+        This cut's results rows; needs ``measure`` and ``estimate``.
+    previous_cut_id : str, optional
+        The previous cut, if there is one.
+    previous_results : DataFrame, optional
+        The previous cut's results rows (``measure``, ``estimate``), to tell a first crossing
+        from one already seen.
+    new_events : DataFrame, optional
+        ``new_events`` of :func:`~msc_analysis.endpoints.changes.compare_cuts`: ``event``,
+        ``subject_id``, ``date``, ``days_since_infusion``, ``detail``. None: not checked.
+    adverse_events : DataFrame, optional
+        This cut's adverse events: ``subject_id``, ``term``, ``onset_on``, ``grade``,
+        ``serious``, ``days_since_infusion``.
+    failed_pages : sequence of str
+        Names of the pages that failed.
+
+    Returns
+    -------
+    list of dict
+        In the order of :data:`ALERT_KINDS`; ``subjects`` is a sorted list of subject codes.
+        Inputs are not modified.
+    """
+    alerts = []
+    if _crossed(results):
+        if previous_cut_id is None:
+            when = "There is no previous cut."
+        elif previous_results is None:
+            when = f"The previous cut {previous_cut_id} has no report to compare with."
+        elif _crossed(previous_results):
+            when = f"It was already crossed at the previous cut {previous_cut_id}."
+        else:
+            when = f"This is the first time: it was not crossed at the previous cut {previous_cut_id}."
+        alerts.append(_alert("boundary_crossed", "The Bayesian toxicity monitoring boundary is crossed "
+                             f"at {cut_id}{_crossing_numbers(results)}. {when}", [], cut_id))
+    if new_events is not None:
+        deaths = new_events[new_events["event"] == "death"]
+        if len(deaths):
+            listed = ", ".join(f"{s} ({_day(d)})" for s, d in zip(deaths["subject_id"],
+                                                                   deaths["days_since_infusion"]))
+            alerts.append(_alert("new_deaths", f"{len(deaths)} new death(s) {_since(previous_cut_id)}: "
+                                 f"{listed}.", deaths["subject_id"], cut_id))
+    if new_events is not None and adverse_events is not None:
+        ae = _new_adverse_events(new_events, adverse_events)
+        serious = ae["serious"].fillna(False).astype(bool)
+        severe = pd.to_numeric(ae["grade"], errors="coerce") >= MIN_ALERT_GRADE
+        for kind, rows, what in (
+                ("new_serious_adverse_events", ae[serious], "new serious adverse event(s)"),
+                ("new_grade3_adverse_events", ae[severe & ~serious],
+                 f"new non-serious adverse event(s) of grade {MIN_ALERT_GRADE} or higher")):
+            if len(rows):
+                listed = "; ".join(f"{r.subject_id} {r.term}, grade {r.grade} ({_day(r.days_since_infusion)})"
+                                   for r in rows.itertuples())
+                alerts.append(_alert(kind, f"{len(rows)} {what} {_since(previous_cut_id)}: {listed}.",
+                                     rows["subject_id"], cut_id))
+    failed = [str(p) for p in failed_pages]
+    if failed:
+        alerts.append(_alert("failed_pages", f"{len(failed)} page(s) failed, their results are missing: "
+                             f"{', '.join(failed)}.", [], cut_id))
+    return alerts
+
+
+#: The report's safety alerts, as a JSON list.
+ALERTS_FILE = "alerts.json"
+
+
+def run_alerts(cut, work: Path, previous, previous_results: Path | None, failed_pages: list[str],
+               warn=None) -> list[dict]:
+    """The safety alerts of a run whose pages wrote their results in ``work/results``.
+
+    ``previous`` is the previous cut (``.path``, ``.cut_id``) or None; ``warn`` (if given) is called
+    with one line when the previous cut cannot be loaded.
+    """
+    from ..cut import load_cut
+    from ..endpoints.changes import compare_cuts
+    from ..report.results import read_results
+
+    before = None
+    if previous is not None:
+        try:
+            before = load_cut(previous.path)
+        except Exception as exc:  # an invalid previous cut must not stop the report of this one
+            if warn is not None:
+                warn(f"warning: the previous cut {previous.path} cannot be loaded ({type(exc).__name__}); "
+                     "new deaths and adverse events since it are not checked")
+    new_events = compare_cuts(before, cut)["new_events"] if previous is None or before is not None else None
+    try:
+        earlier = (read_results(previous_results) if previous_results is not None
+                   and previous_results.is_dir() and not previous_results.is_symlink() else None)
+    except (OSError, ValueError, KeyError):
+        earlier = None
+    try:
+        results = read_results(work / "results")
+    except (OSError, ValueError, KeyError):  # a page that wrote a broken file is a failed page
+        results = None
+    return build_alerts(cut.cut_id, results,
+                        previous_cut_id=previous.cut_id if previous else None, previous_results=earlier,
+                        new_events=new_events, adverse_events=cut.adverse_events,
+                        failed_pages=failed_pages)
+
+
+def read_alerts(report_dir: Path) -> list[dict]:
+    """The alerts a published report holds (``alerts.json``); empty if it has none."""
+    path = Path(report_dir) / ALERTS_FILE
+    try:
+        if path.is_symlink():
+            return []
+        alerts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [a for a in alerts if isinstance(a, dict)] if isinstance(alerts, list) else []
