@@ -202,7 +202,9 @@ def test_run_all_runs_a_cut_with_no_infusion_yet_and_carries_on_to_the_later_cut
     proc = world["proc"]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     outcome = _outcomes(proc.stdout)
-    assert outcome == {"zz-first-export": "ok: 2 notebooks", "aa-second-export": "ok: 2 notebooks"}
+    # both cuts ran (the first may carry safety alerts: every death and SAE is new at a first cut)
+    assert set(outcome) == {"zz-first-export", "aa-second-export"}
+    assert all(text.startswith("ok: 2 notebooks") for text in outcome.values()), outcome
     for cut_id in ("first", "second"):
         record = json.loads((world["out"] / cut_id / "provenance.json").read_text())
         assert all(n["ok"] for n in record["notebooks"]), record["notebooks"]
