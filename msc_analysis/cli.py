@@ -162,7 +162,7 @@ def _unexpected(err: Exception) -> str:
 
 
 def _newest_cut(args) -> int:
-    from .run.runner import find_cuts
+    from .run.cuts import find_cuts
 
     folders = find_cuts(args.cuts_dir)
     usable = [f for f in folders if not f.problem]
@@ -225,7 +225,7 @@ def _run_cut(cut_dir: Path, args) -> tuple[int, str]:
 
 
 def _run_all(args) -> int:
-    from .run.runner import find_cuts
+    from .run.cuts import find_cuts
 
     folders = find_cuts(args.cuts_dir)
     if not folders:

@@ -16,7 +16,8 @@ import pytest
 
 from msc_analysis.cli import plain
 from msc_analysis.run.publish import RunRefused, remove_stale_builds
-from msc_analysis.run.runner import find_cuts, previous_cut, run_cut
+from msc_analysis.run.cuts import find_cuts, previous_cut
+from msc_analysis.run.runner import run_cut
 
 from .conftest import FIXTURE_CUT
 from .helpers import tree_snapshot, write_notebook

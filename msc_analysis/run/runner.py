@@ -29,15 +29,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..io.folder import README_FILES, format_names, is_workbook
-from ..io.meta import META_FILE, check_name, read_meta_file
+from ..io.meta import META_FILE
 from .alerts import ALERTS_FILE, read_alerts, run_alerts
+from .cuts import CutFolder, find_cuts, previous_folder, read_cut_yaml
 from .index import provenance, write_index
 from .publish import (RunRefused, building_prefix, check_apart, publish, published_record,
                       remove_stale_builds, report_path, restore_interrupted, run_lock)
 from .worker import WorkerGroup, WorkerProcess, render_html
 
-__all__ = ["NotebookResult", "RunSummary", "CutFolder", "run_cut", "find_cuts", "newest_cut",
-           "previous_cut", "check_out_dir", "default_notebooks_dir", "KNOWN_PARAMETERS"]
+__all__ = ["NotebookResult", "RunSummary", "run_cut", "check_out_dir", "default_notebooks_dir",
+           "KNOWN_PARAMETERS"]
 
 #: Parameters the runner can give a notebook: paths only, never data or secrets.
 KNOWN_PARAMETERS = ("cut_dir", "results_dir", "previous_cut_dir", "previous_results_dir")
@@ -68,91 +69,10 @@ class RunSummary:
         return [r for r in self.notebooks if not r.ok]
 
 
-@dataclass(frozen=True)
-class CutFolder:
-    """A folder holding a ``cut.yaml``, as seen before its cut is loaded.
-
-    ``problem`` says why the folder cannot be used (its cut.yaml is unreadable or invalid,
-    or the folder is a link); it is empty when ``cut_id`` and ``cutoff_date`` are valid.
-    """
-
-    path: Path
-    cut_id: str = ""
-    cutoff_date: dt.date | None = None
-    problem: str = ""
-
-
 def default_notebooks_dir() -> Path:
     """``notebooks/`` of the source tree this package was installed from, else ``./notebooks``."""
     here = Path(__file__).resolve().parents[2] / "notebooks"
     return here if here.is_dir() else Path("notebooks").resolve()
-
-
-def find_cuts(cuts_dir: str | Path) -> list[CutFolder]:
-    """Every sub-folder of ``cuts_dir`` holding a cut.yaml: usable ones oldest first, then the others.
-
-    Usable folders are ordered by cutoff date, then cut_id, then folder name. A folder whose
-    cut.yaml cannot be read, or that is a link to another folder, is listed with its
-    ``problem``; it is never followed or loaded. Raises FileNotFoundError if ``cuts_dir`` is
-    not a folder.
-    """
-    cuts_dir = Path(cuts_dir).resolve()
-    if not cuts_dir.is_dir():
-        raise FileNotFoundError(f"{cuts_dir}: no such folder; expected a folder of cut folders")
-    usable, unusable = [], []
-    with os.scandir(cuts_dir) as listing:
-        entries = sorted(listing, key=lambda e: e.name)
-    for entry in entries:
-        path, meta_path = Path(entry.path), Path(entry.path) / META_FILE
-        if entry.is_symlink():
-            if os.path.isdir(path) and os.path.lexists(meta_path):
-                unusable.append(CutFolder(path, problem="a link to another folder; cut folders are "
-                                          "not followed through links"))
-            continue
-        if not entry.is_dir(follow_symlinks=False) or not os.path.lexists(meta_path):
-            continue
-        meta, problems = _read_meta(meta_path)
-        if problems or not check_name(meta.get("cut_id")) or not isinstance(meta.get("cutoff_date"), dt.date):
-            what = "; ".join(problems[:2]) or "cut.yaml: no valid cut_id and cutoff_date"
-            more = f" (and {len(problems) - 2} more problems)" if len(problems) > 2 else ""
-            unusable.append(CutFolder(path, problem=what + more))
-        else:
-            usable.append(CutFolder(path, meta["cut_id"], meta["cutoff_date"]))
-    return sorted(usable, key=lambda f: (f.cutoff_date, f.cut_id, f.path.name)) + unusable
-
-
-def _read_meta(path: Path) -> tuple[dict, list[str]]:
-    """:func:`read_meta_file`, with anything it could not cope with turned into a problem."""
-    try:
-        meta, problems = read_meta_file(path)
-    except Exception as exc:  # e.g. a folder named cut.yaml: never let a neighbour stop a run
-        return {}, [f"{META_FILE}: cannot be read ({type(exc).__name__}: {exc})"]
-    return meta, [str(p) for p in problems]
-
-
-def newest_cut(cuts_dir: str | Path) -> Path:
-    """The cut folder in ``cuts_dir`` with the latest ``cutoff_date`` in its cut.yaml."""
-    found = [f for f in find_cuts(cuts_dir) if not f.problem]
-    if not found:
-        raise FileNotFoundError(f"no cut folders (with a valid cut.yaml) in {cuts_dir}")
-    return found[-1].path
-
-
-def previous_cut(cut_dir: str | Path) -> Path | None:
-    """The cut beside ``cut_dir`` with the latest cutoff date before its own, if any."""
-    cut_dir = Path(cut_dir).resolve()
-    meta, problems = _read_meta(cut_dir / META_FILE)
-    if problems:
-        return None
-    found = _previous(cut_dir, meta["cut_id"], meta["cutoff_date"], find_cuts(cut_dir.parent))
-    return found.path if found else None
-
-
-def _previous(cut_dir: Path, cut_id: str, cutoff: dt.date, folders: list[CutFolder]) -> CutFolder | None:
-    """The usable folder with another cut_id and the latest cutoff date strictly before ``cutoff``."""
-    earlier = [f for f in folders if not f.problem and f.path != cut_dir and f.cut_id != cut_id
-               and f.cutoff_date < cutoff]
-    return earlier[-1] if earlier else None  # ``folders`` is ordered by cutoff date
 
 
 def check_out_dir(cut_dir: str | Path, out_dir: str | Path) -> None:
@@ -247,7 +167,7 @@ def _made_from_another_folder(final: Path, cut_dir: Path, cut_id: str) -> Path |
     other = published_record(final).get("cut_folder")
     if not isinstance(other, str) or Path(other) == cut_dir:
         return None
-    meta, problems = _read_meta(Path(other) / META_FILE)
+    meta, problems = read_cut_yaml(Path(other) / META_FILE)
     return Path(other) if not problems and meta.get("cut_id") == cut_id else None
 
 
@@ -284,7 +204,7 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
     if unreadable and warn is not None:
         warn(f"warning: {len(unreadable)} folder(s) beside this cut skipped, their cut.yaml cannot be "
              f"used: {', '.join(unreadable[:3])}{', ...' if len(unreadable) > 3 else ''}")
-    previous = _previous(cut_dir, cut.cut_id, cut.cutoff_date.date(), folders)
+    previous = previous_folder(cut_dir, cut.cut_id, cut.cutoff_date.date(), folders)
     previous_results = report_path(out_dir, previous.cut_id) / "results" if previous else None
     check_apart(out_dir, final, [cut_dir] + ([previous.path] if previous else []))
     fingerprint = _fingerprint(cut, cut_dir, notebooks, with_code, previous, previous_results)
