@@ -7,7 +7,20 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 __all__ = ["consort_figure", "enrollment_figure", "follow_up_figure", "add_footnote", "plain_text",
-           "not_estimable_figure"]
+           "not_estimable_figure", "use_house_theme", "HOUSE_PALETTE"]
+
+#: Colours of the house theme, in order (seaborn's colour-blind-safe palette).
+HOUSE_PALETTE = "colorblind"
+
+
+def use_house_theme() -> None:
+    """The one look of every figure of the kit: seaborn's white grid, colour-blind-safe colours,
+    text sized for a page read on screen and on paper. Every page calls it once (``Page``)."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", palette=HOUSE_PALETTE, font_scale=0.95,
+                  rc={"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 12, "axes.titleweight": "bold",
+                      "axes.spines.top": False, "axes.spines.right": False, "grid.color": "#e6e6e6"})
 
 _BOX = dict(boxstyle="round,pad=0.5", facecolor="#f4f6fa", edgecolor="#3b4a6b")
 

@@ -15,7 +15,7 @@ from ..report.results import read_result_file
 __all__ = ["provenance", "write_index", "KEY_PACKAGES"]
 
 #: Packages whose versions are recorded with every report.
-KEY_PACKAGES = ("msc-analysis", "pandas", "numpy", "scipy", "statsmodels", "scikit-survival",
+KEY_PACKAGES = ("msc-analysis", "pandas", "numpy", "scipy", "statsmodels",
                 "pandera", "tableone", "matplotlib", "seaborn", "papermill", "nbconvert")
 
 

@@ -1,0 +1,142 @@
+"""Cell formats shared by every table: one way to write a count, a percentage, an interval, a day.
+
+Each function takes numbers and returns the text of one table cell. A value that cannot be
+shown as a number becomes a word that the table layer (:mod:`msc_analysis.report.page`) explains
+in a footnote: :data:`NE` (not estimable), :data:`NR` (not reached) or :data:`DASH` (no value /
+not applicable). Nothing here ever returns ``nan``, ``inf``, ``None`` or scientific notation.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+__all__ = ["NE", "NR", "DASH", "MARKER_NOTES", "is_missing", "count", "count_pct", "pct", "pct_interval",
+           "number", "number_interval", "days", "p_value"]
+
+NE = "NE"
+NR = "NR"
+DASH = "–"
+#: Footnote of each marker word; a table adds the note of every marker it shows.
+MARKER_NOTES = {
+    NE: "NE = not estimable (no subject, nobody left at risk, or a limit that cannot be computed).",
+    NR: "NR = not reached within follow-up.",
+    DASH: "– = no value (not recorded, or does not apply to this row).",
+}
+
+
+def is_missing(value) -> bool:
+    """True for None, NaN, NA and NaT (not for ``inf``).
+
+    >>> [is_missing(v) for v in (None, float("nan"), pd.NA, pd.NaT, float("inf"), 0)]
+    [True, True, True, True, False, False]
+    """
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_inf(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isinf(value)
+
+
+def number(value, decimals: int = 1) -> str:
+    """A number with a fixed number of decimals; ``inf`` is NR, a missing value NE.
+
+    >>> number(2.345, 2), number(12, 0), number(float("inf")), number(None), number(1.5e-7, 3)
+    ('2.35', '12', 'NR', 'NE', '0.000')
+    """
+    if is_missing(value):
+        return NE
+    if _is_inf(value):
+        return NR if value > 0 else NE
+    text = f"{float(value):,.{decimals}f}".replace(",", "")
+    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+
+
+def count(value) -> str:
+    """A count as a whole number; a missing count is a dash.
+
+    >>> count(8.0), count(pd.NA), count(1000146)
+    ('8', '–', '1000146')
+    """
+    return DASH if is_missing(value) or _is_inf(value) else str(int(round(float(value))))
+
+
+def pct(proportion, decimals: int = 1) -> str:
+    """A proportion (0 to 1) as a percentage.
+
+    >>> pct(0.7728), pct(1), pct(float("nan"))
+    ('77.3%', '100.0%', 'NE')
+    """
+    if is_missing(proportion) or _is_inf(proportion):
+        return NE
+    return f"{number(100 * float(proportion), decimals)}%"
+
+
+def count_pct(k, n, *, of: bool = False, decimals: int = 1) -> str:
+    """A count with its percentage of ``n``: ``19 (61.3%)``, or ``19/31 (61.3%)`` with ``of``.
+
+    Zero is ``0`` (``0/31`` with ``of``); with ``n`` = 0 only the count is shown.
+
+    >>> count_pct(19, 31), count_pct(19, 31, of=True), count_pct(0, 31), count_pct(0, 0, of=True)
+    ('19 (61.3%)', '19/31 (61.3%)', '0', '0/0')
+    """
+    if is_missing(k):
+        return DASH
+    k = int(round(float(k)))
+    n = None if is_missing(n) else int(round(float(n)))
+    head = f"{k}/{n}" if of and n is not None else str(k)
+    if k == 0 or not n:
+        return head
+    return f"{head} ({pct(k / n, decimals)})"
+
+
+def pct_interval(estimate, lower, upper, decimals: int = 1) -> str:
+    """An estimated proportion with its interval as percentages: ``77.3% (58.2% to 88.5%)``.
+
+    A missing limit is NE; a missing estimate is NE alone.
+
+    >>> pct_interval(0.7728, 0.5816, 0.8847)
+    '77.3% (58.2% to 88.5%)'
+    >>> pct_interval(0.5, None, None), pct_interval(None, None, None)
+    ('50.0% (NE to NE)', 'NE')
+    """
+    if is_missing(estimate):
+        return NE
+    return f"{pct(estimate, decimals)} ({pct(lower, decimals)} to {pct(upper, decimals)})"
+
+
+def number_interval(estimate, lower, upper, decimals: int = 1) -> str:
+    """A number with its interval: ``44.0 (36.0 to 48.5)``; NR for an infinite value, NE for a missing one.
+
+    >>> number_interval(44, 36, 48.5), number_interval(float("inf"), 10, float("inf"), 0)
+    ('44.0 (36.0 to 48.5)', 'NR (10 to NR)')
+    """
+    if is_missing(estimate):
+        return NE
+    return f"{number(estimate, decimals)} ({number(lower, decimals)} to {number(upper, decimals)})"
+
+
+def days(value) -> str:
+    """Days as a whole number (a median halfway between two days keeps its .5).
+
+    >>> days(12.0), days(52.5), days(float("inf")), days(None)
+    ('12', '52.5', 'NR', 'NE')
+    """
+    if is_missing(value) or _is_inf(value):
+        return number(value)
+    value = float(value)
+    return number(value, 0) if value == round(value) else number(value, 1)
+
+
+def p_value(p) -> str:
+    """A p-value with three decimals, ``<0.001`` below that.
+
+    >>> p_value(0.04234), p_value(0.00001), p_value(1.0), p_value(None)
+    ('0.042', '<0.001', '1.000', 'NE')
+    """
+    if is_missing(p):
+        return NE
+    return "<0.001" if float(p) < 0.0005 else number(p, 3)
