@@ -21,6 +21,7 @@ parameters set for the run that differ from the page's defaults, for the ``metho
 from __future__ import annotations
 
 import ast
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ import pandas as pd
 from . import formats
 from .figures import use_house_theme
 
-__all__ = ["Page", "Table", "UnknownParameterError", "PageParameters", "check_parameters", "table_cells",
+__all__ = ["Page", "Table", "Paragraphs", "UnknownParameterError", "PageParameters", "check_parameters", "table_cells",
            "PATH_PARAMETERS"]
 
 #: Parameters that only say where the data and results are: never named as a switch.
@@ -229,6 +230,19 @@ class Table:
         return len(self.cells)
 
 
+@dataclass
+class Paragraphs:
+    """Plain paragraphs for a page (escaped, in the page's font, wrapped between words), not ``print`` output."""
+
+    lines: list[str]
+
+    def _repr_html_(self) -> str:
+        return "".join(f'<p class="msc-text">{html.escape(line)}</p>' for line in self.lines if line)
+
+    def __repr__(self) -> str:  # a console shows the text itself
+        return "\n".join(line for line in self.lines if line)
+
+
 class Page:
     """One report page: numbers its tables and figures, checks the papermill parameters.
 
@@ -265,6 +279,18 @@ class Page:
         if self.cut is None:
             return ""
         return f"Data cutoff {pd.Timestamp(self.cut.cutoff_date).date()} (cut {self.cut.cut_id})."
+
+    def text(self, *lines: str) -> Paragraphs:
+        """``lines`` as paragraphs of the page (each escaped; empty ones left out)."""
+        return Paragraphs([str(line) for line in lines if line])
+
+    def header(self, *extra: str) -> Paragraphs:
+        """The cut line ("Data cut ..., study ..., data cutoff ..."), the cut's description and ``extra`` lines."""
+        if self.cut is None:
+            return self.text(*extra)
+        cut_line = (f"Data cut {self.cut.cut_id}, study {self.cut.study_id}, "
+                    f"data cutoff {pd.Timestamp(self.cut.cutoff_date).date()}.")
+        return self.text(cut_line, getattr(self.cut, "description", ""), *extra)
 
     def note(self, *extra: str) -> str:
         """The switches set for this run and any ``extra`` notes (empty ones left out), for ``method``."""
