@@ -6,8 +6,6 @@ headline number, row, page or text therefore fails here; an intended one is made
 regenerating the golden files and reviewing their diff.
 """
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -17,8 +15,6 @@ from msc_analysis.report.results import RESULT_COLUMNS, read_result_file
 
 from .conftest import ROOT
 
-CLI = [sys.executable, "-m", "msc_analysis.cli"]
-CUTS = ROOT / "data" / "cuts"
 GOLDEN = ROOT / "tests" / "golden"
 GOLDEN_FILES = sorted(GOLDEN.glob("*/*.csv"))
 #: Numeric columns of the results schema (docs/results.md); the others are text.
@@ -89,16 +85,6 @@ def page_differences(golden: dict, now: dict) -> list[str]:
             for cut_id in sorted(now.keys() | golden.keys())
             for name, a, b in (("golden", golden, now), ("now", now, golden))
             if (only := sorted(set(a.get(cut_id, [])) - set(b.get(cut_id, []))))]
-
-
-@pytest.fixture(scope="module")
-def demo_reports(tmp_path_factory):
-    """Results of ``run-all data/cuts`` (the three demo cuts), as ``make golden`` makes them."""
-    out = tmp_path_factory.mktemp("golden-now")
-    proc = subprocess.run(CLI + ["run-all", str(CUTS), "--out", str(out), "--force"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, f"run-all on the demo cuts failed:\n{proc.stdout}\n{proc.stderr}"
-    return out
 
 
 def test_every_demo_cut_writes_exactly_the_pages_of_the_committed_golden_results(demo_reports):

@@ -202,7 +202,7 @@ class Table:
     footnotes: list[str]
     table_id: str
     listing: bool = False
-    empty_text: str = "None in this cut."
+    empty_text: str = "No records in this cut."
 
     def gt(self):
         """The great_tables object (for a notebook that wants to style it further)."""
@@ -297,7 +297,7 @@ class Page:
         return "; ".join(p for p in (self.parameters.note, *extra) if p)
 
     def table(self, data: pd.DataFrame, title: str, *, population: str | None = None, n: int | None = None,
-              footnotes=(), listing: bool = False, empty_text: str = "None in this cut.",
+              footnotes=(), listing: bool = False, empty_text: str = "No records in this cut.",
               decimals: int = 1) -> Table:
         """Table ``<page>.<k>`` with ``title``, ``population (N = n)``, and footnotes.
 
