@@ -217,7 +217,7 @@ class Table:
             source_notes_font_size="12px", table_margin_left="0", table_width="100%" if self.listing else "auto",
             column_labels_font_weight="bold", data_row_padding="3px")
         if self.listing and len(cells) > _LISTING_BOX_ROWS:
-            table = table.tab_options(container_height="640px", container_overflow_y=True)
+            table = table.tab_options(container_height="640px", container_overflow_y="auto")
         return table
 
     def html(self) -> str:
