@@ -150,5 +150,5 @@ def test_the_pdf_packet_has_numbered_pages_and_no_artefact(demo_reports, cut_id)
     problems = forbidden_in("\n".join(pages))
     assert not problems, "\n".join(problems)
     results = pd.read_csv(demo_reports / cut_id / "results" / "00_overview.csv")
-    treated = results.loc[results["measure"] == "treated", "estimate"]
+    treated = results.loc[(results["measure"] == "subjects") & (results["group"] == "treated"), "estimate"]
     assert f"{int(treated.iloc[0])}" in "\n".join(pages)
