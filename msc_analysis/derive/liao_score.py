@@ -3,7 +3,7 @@
 The definition is data: the bands are in ``definitions/liao_news_c_bands.csv`` and the level
 rules in ``definitions/liao_levels.csv`` (read and checked by :mod:`msc_analysis.definitions`);
 this module only applies them (see
-``shared/reference/liao-2020-score.md`` for the source of every number).
+``docs/reference/liao-2020-score.md`` for the source of every number).
 
 Band boundaries
 ---------------

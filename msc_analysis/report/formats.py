@@ -96,15 +96,18 @@ def count_pct(k, n, *, of: bool = False, decimals: int = 1) -> str:
 def pct_interval(estimate, lower, upper, decimals: int = 1) -> str:
     """An estimated proportion with its interval as percentages: ``77.3% (58.2% to 88.5%)``.
 
-    A missing limit is NE; a missing estimate is NE alone.
+    A missing estimate is NE alone; when neither limit can be computed the interval reads
+    "CI not estimable"; a single missing limit is NE.
 
     >>> pct_interval(0.7728, 0.5816, 0.8847)
     '77.3% (58.2% to 88.5%)'
-    >>> pct_interval(0.5, None, None), pct_interval(None, None, None)
-    ('50.0% (NE to NE)', 'NE')
+    >>> pct_interval(0.5, None, None), pct_interval(None, None, None), pct_interval(0.5, 0.2, None)
+    ('50.0% (CI not estimable)', 'NE', '50.0% (20.0% to NE)')
     """
     if is_missing(estimate):
         return NE
+    if is_missing(lower) and is_missing(upper):
+        return f"{pct(estimate, decimals)} (CI not estimable)"
     return f"{pct(estimate, decimals)} ({pct(lower, decimals)} to {pct(upper, decimals)})"
 
 
@@ -113,9 +116,13 @@ def number_interval(estimate, lower, upper, decimals: int = 1) -> str:
 
     >>> number_interval(44, 36, 48.5), number_interval(float("inf"), 10, float("inf"), 0)
     ('44.0 (36.0 to 48.5)', 'NR (10 to NR)')
+    >>> number_interval(3, None, None)
+    '3.0 (CI not estimable)'
     """
     if is_missing(estimate):
         return NE
+    if is_missing(lower) and is_missing(upper):
+        return f"{number(estimate, decimals)} (CI not estimable)"
     return f"{number(estimate, decimals)} ({number(lower, decimals)} to {number(upper, decimals)})"
 
 
