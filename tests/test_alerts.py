@@ -135,3 +135,25 @@ def test_fail_on_alert_exits_3_also_when_the_report_is_unchanged(crossing_run):
     assert proc.returncode == 3, proc.stderr
     assert "unchanged since the last run" in proc.stdout
     assert any(line.startswith("SAFETY ALERT:") for line in proc.stdout.splitlines())
+
+
+def test_previous_results_of_an_older_kit_are_named_as_such_not_silently_ignored(tmp_path):
+    from types import SimpleNamespace
+
+    from msc_analysis import load_cut
+    from msc_analysis.report.results import V1_COLUMNS, result_rows, write_results
+    from msc_analysis.run.alerts import run_alerts
+
+    cuts = ROOT / "data" / "cuts"
+    cut = load_cut(cuts / "cut-2020-10-30")
+    rows = _results(1).assign(unit=["probability", "1 = crossed, 0 = not crossed", "subjects"], method="rule")
+    write_results(result_rows("safety_monitoring", rows, cut_id=cut.cut_id), tmp_path / "work" / "results",
+                  "08_safety")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "08_safety.csv").write_text(
+        ",".join(V1_COLUMNS) + "\nsafety_monitoring,monitoring_boundary_crossed,evaluable,,0,,,5,flag,rule\n")
+    warnings = []
+    previous = SimpleNamespace(path=cuts / "cut-2020-09-15", cut_id="cut-2020-09-15")
+    alerts = run_alerts(cut, tmp_path / "work", previous, tmp_path / "old", [], warnings.append)
+    assert "boundary_crossed" in _kinds(alerts)
+    assert any("older version of msc-analysis" in w for w in warnings)

@@ -213,3 +213,80 @@ def liao_levels() -> pd.DataFrame:
     """The Liao level rules (``liao_levels.csv``): ``level_rule``, ``level``, ``description``
     (text), ``min_total``, ``min_single_parameter_points`` (float, missing where blank)."""
     return _fresh("liao_levels.csv")
+
+
+# ------------------------------------------------------------- measures of the results files
+
+#: Number formats of ``measures.csv`` and what each shows (see ``docs/results.md``).
+MEASURE_FORMATS = {
+    "count": "a whole number (12); written to the results CSV as an integer",
+    "percent": "a proportion 0-1 shown as a percentage with one decimal (77.3%)",
+    "days": "days as a whole number, a median halfway between two days keeps its .5 (52.5)",
+    "decimal1": "a number with one decimal (171.4)",
+    "decimal2": "a number with two decimals (-10.05)",
+    "probability": "a probability 0-1 with three decimals (0.901)",
+    "p_value": "a p-value with three decimals, <0.001 below that",
+    "flag": "1 shown as yes, 0 as no",
+    "millions2": "divided by 10^6, two decimals (1.01 for 1 009 081); the unit label says x 10^6",
+}
+#: What the ``lower`` and ``upper`` columns of a results row hold.
+MEASURE_INTERVALS = {
+    "ci95": "95% confidence interval",
+    "iqr": "interquartile range (first to third quartile)",
+    "cri95": "95% credible interval (equal-tailed, of the posterior)",
+    "": "no interval",
+}
+_MEASURE_COLUMNS = ("endpoint", "measure", "label", "unit_label", "format", "interval", "registered", "key_days")
+
+
+def _parse_measures(text: str, file: str) -> pd.DataFrame:
+    import io
+
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    missing = [c for c in _MEASURE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{file}: missing column(s) {missing}; expected {list(_MEASURE_COLUMNS)}")
+    frame = frame[list(_MEASURE_COLUMNS)].apply(lambda c: c.str.strip())
+    for row, r in enumerate(frame.itertuples(index=False), start=2):
+        where = f"{file} line {row} ({r.endpoint}, {r.measure})"
+        if not (r.endpoint and r.measure and r.label and r.unit_label):
+            raise ValueError(f"{where}: endpoint, measure, label and unit_label must not be empty")
+        if r.format not in MEASURE_FORMATS:
+            raise ValueError(f"{where}: format {r.format!r} is not one of {sorted(MEASURE_FORMATS)}")
+        if r.interval not in MEASURE_INTERVALS:
+            raise ValueError(f"{where}: interval {r.interval!r} is not one of {sorted(MEASURE_INTERVALS)}")
+        if r.registered not in ("yes", "no"):
+            raise ValueError(f"{where}: registered must be yes or no, not {r.registered!r}")
+        if r.key_days and not all(d.isdigit() for d in r.key_days.split("|")):
+            raise ValueError(f"{where}: key_days must be whole days separated by |, not {r.key_days!r}")
+    doubled = frame[frame.duplicated(["endpoint", "measure"], keep=False)]
+    if len(doubled):
+        raise ValueError(f"{file}: (endpoint, measure) listed more than once: "
+                         f"{sorted(set(zip(doubled['endpoint'], doubled['measure'])))}")
+    return frame.reset_index(drop=True)
+
+
+_PARSERS["measures.csv"] = _parse_measures
+FILES = tuple(_PARSERS)
+__all__ += ["MEASURE_FORMATS", "MEASURE_INTERVALS", "measures"]
+
+
+def measures() -> pd.DataFrame:
+    """Every measure a results file may hold, in words (``measures.csv``), every column as text.
+
+    Returns
+    -------
+    DataFrame
+        ``endpoint``, ``measure`` (the pair is unique), ``label`` (what the number is, in words),
+        ``unit_label`` (its unit in words), ``format`` (one of :data:`MEASURE_FORMATS`),
+        ``interval`` (one of :data:`MEASURE_INTERVALS`: what ``lower``/``upper`` hold),
+        ``registered`` (yes for the registered outcomes of the trial), ``key_days`` (days shown
+        in the report's key results, ``|``-separated; empty: every row).
+
+    Examples
+    --------
+    >>> m = measures().set_index(["endpoint", "measure"])
+    >>> m.loc[("overall_survival", "survival_prop"), ["label", "format", "interval"]].tolist()
+    ['Overall survival', 'percent', 'ci95']
+    """
+    return _fresh("measures.csv")

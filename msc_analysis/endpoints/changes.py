@@ -183,27 +183,60 @@ def _changed_tables(old: dict, new: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns]
 
 
-def headline_movement(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Every headline measure of two results tables side by side.
+def headline_movement(before: pd.DataFrame, after: pd.DataFrame, skip_endpoints=("changes",)) -> pd.DataFrame:
+    """Every headline measure of two results tables side by side (but those of ``skip_endpoints``:
+    the counts of differences of this page compare other cuts).
 
     Parameters
     ----------
     before, after : DataFrame
-        Results in the schema of ``docs/results.md`` (either may be empty).
+        Results in the schema of ``docs/results.md`` (either may be empty); the limits as
+        ``lower``/``upper`` (schema v2) or ``ci95_lower``/``ci95_upper``.
 
     Returns
     -------
     DataFrame
         ``endpoint``, ``measure``, ``group``, ``day``, ``unit``, ``estimate_before``,
-        ``estimate_after``, ``change`` (after - before), ``n_before``, ``n_after``.
+        ``estimate_after``, ``change`` (after - before), ``n_before``, ``n_after``,
+        ``lower_before``, ``upper_before``, ``lower_after``, ``upper_after``, ``interval``
+        (this cut's, else the previous cut's; empty when neither has one). A measure only one
+        cut has is missing on the other side.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"endpoint": ["e"], "measure": ["deaths"], "group": ["all"], "day": [None],
+    ...                   "unit": ["subjects"], "estimate": [1.0], "n": [13]})
+    >>> headline_movement(a, a.assign(estimate=8.0, n=31))[["estimate_before", "estimate_after", "change"]].values.tolist()
+    [[1.0, 8.0, 7.0]]
     """
     keys = ["endpoint", "measure", "group", "day", "unit"]
-    cols = keys + ["estimate", "n"]
-    a = before.reindex(columns=cols).assign(day=lambda f: f["day"].astype(float))
-    b = after.reindex(columns=cols).assign(day=lambda f: f["day"].astype(float))
+    cols = keys + ["estimate", "lower", "upper", "interval", "n"]
+
+    def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+        f = frame.rename(columns={"ci95_lower": "lower", "ci95_upper": "upper"}).reindex(columns=cols)
+        f["day"] = pd.to_numeric(f["day"], errors="coerce").astype(float)
+        for c in ("estimate", "lower", "upper"):
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype(float)
+        f["n"] = pd.to_numeric(f["n"], errors="coerce").astype("Int64")
+        f["interval"] = [i if isinstance(i, str) else "" for i in f["interval"]]
+        for c in ("endpoint", "measure", "group", "unit"):
+            f[c] = f[c].astype(str)
+        return f
+
+    a, b = tidy(before), tidy(after)
+    a, b = a[~a["endpoint"].isin(skip_endpoints)], b[~b["endpoint"].isin(skip_endpoints)]
     out = a.merge(b, on=keys, how="outer", suffixes=("_before", "_after"), sort=False)
+    # rows in the order of this cut's results, then those only the previous cut has (pandas sorts an outer merge)
+    order: dict = {}
+    for key in map(tuple, pd.concat([b[keys], a[keys]]).astype(str).to_numpy()):
+        order.setdefault(key, len(order))
+    rank = [order.get(k, len(order)) for k in map(tuple, out[keys].astype(str).to_numpy())]
+    out = out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
     out["change"] = out["estimate_after"] - out["estimate_before"]
-    return out[keys + ["estimate_before", "estimate_after", "change", "n_before", "n_after"]]
+    out["interval"] = [a if isinstance(a, str) and a else b if isinstance(b, str) else ""
+                       for a, b in zip(out["interval_after"], out["interval_before"])]
+    return out[keys + ["estimate_before", "estimate_after", "change", "n_before", "n_after",
+                       "lower_before", "upper_before", "lower_after", "upper_after", "interval"]]
 
 
 def compare_cuts(before, after) -> dict[str, pd.DataFrame]:
@@ -218,16 +251,27 @@ def compare_cuts(before, after) -> dict[str, pd.DataFrame]:
     }
 
 
-def headline_measures(compared: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def headline_measures(compared: dict[str, pd.DataFrame], n_subjects: int | None = None) -> pd.DataFrame:
     """Counts of differences, ready for :func:`~msc_analysis.report.results.result_rows`.
+
+    Parameters
+    ----------
+    compared : dict
+        Output of :func:`compare_cuts`.
+    n_subjects : int, optional
+        Subjects in this cut (every screened subject), written as ``n`` of every row: the
+        subjects whose records were compared. Default: the subjects of ``compared["record_counts"]``.
 
     Returns
     -------
     DataFrame
         ``measure`` (``new_subjects``, ``corrections``, ``follow_up_updates``, and
-        ``new_events`` with the event type in ``group``), ``group``, ``estimate``, ``unit``,
-        ``method``.
+        ``new_events`` with the event type in ``group``), ``group``, ``estimate``, ``n``,
+        ``unit``, ``method``.
     """
+    if n_subjects is None:
+        counts = compared["record_counts"].set_index("table")
+        n_subjects = int(counts.loc["subjects", "records_after"]) if "subjects" in counts.index else 0
     kinds = compared["changed_values"]["kind"]
     rows = [("new_subjects", "all", len(compared["new_subjects"]), "subjects"),
             ("corrections", "all", int((kinds == "correction").sum()), "values"),
@@ -236,5 +280,6 @@ def headline_measures(compared: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows += [("new_events", e, int((events == e).sum()), "events")
              for e in ("death", "discharge", "negative RT-PCR", "adverse event")]
     out = pd.DataFrame(rows, columns=["measure", "group", "estimate", "unit"])
-    out["method"] = "count of differences between the two cuts"
-    return out
+    out["n"] = int(n_subjects)
+    out["method"] = "count of differences between the two cuts; n = subjects in this cut"
+    return out[["measure", "group", "estimate", "n", "unit", "method"]]

@@ -67,6 +67,22 @@ def _new_adverse_events(new_events: pd.DataFrame, adverse_events: pd.DataFrame) 
     return ae.loc[is_new].sort_values(["onset_on", "subject_id"], kind="stable")
 
 
+#: Most events an alert message names one by one; the rest are counted ("and 555 more"). Every
+#: subject is still in the alert's ``subjects`` list and on the pages.
+MAX_LISTED = 20
+
+
+def _listed(items: list[str], sep: str) -> str:
+    """``items`` joined, the first :data:`MAX_LISTED` only, then "and N more (see the safety page)".
+
+    >>> _listed([f"S{i}" for i in range(23)], ", ").endswith("S19, and 3 more (listed on the pages)")
+    True
+    """
+    shown = sep.join(items[:MAX_LISTED])
+    rest = len(items) - MAX_LISTED
+    return f"{shown}{sep}and {rest} more (listed on the pages)" if rest > 0 else shown
+
+
 def _alert(kind: str, message: str, subjects, cut_id: str) -> dict:
     return {"kind": kind, "message": message, "subjects": sorted(set(map(str, subjects))), "cut_id": cut_id}
 
@@ -81,7 +97,8 @@ def build_alerts(cut_id: str, results: pd.DataFrame | None, *, previous_cut_id: 
     cut_id : str
         The cut the alerts belong to.
     results : DataFrame or None
-        This cut's results rows; needs ``measure`` and ``estimate``.
+        This cut's results rows (schema v2, ``docs/results.md``); needs ``measure``,
+        ``estimate`` and ``n``.
     previous_cut_id : str, optional
         The previous cut, if there is one.
     previous_results : DataFrame, optional
@@ -117,8 +134,8 @@ def build_alerts(cut_id: str, results: pd.DataFrame | None, *, previous_cut_id: 
     if new_events is not None:
         deaths = new_events[new_events["event"] == "death"]
         if len(deaths):
-            listed = ", ".join(f"{s} ({_day(d)})" for s, d in zip(deaths["subject_id"],
-                                                                   deaths["days_since_infusion"]))
+            listed = _listed([f"{s} ({_day(d)})" for s, d in zip(deaths["subject_id"],
+                                                                 deaths["days_since_infusion"])], ", ")
             alerts.append(_alert("new_deaths", f"{len(deaths)} new death(s) {_since(previous_cut_id)}: "
                                  f"{listed}.", deaths["subject_id"], cut_id))
     if new_events is not None and adverse_events is not None:
@@ -130,8 +147,8 @@ def build_alerts(cut_id: str, results: pd.DataFrame | None, *, previous_cut_id: 
                 ("new_grade3_adverse_events", ae[severe & ~serious],
                  f"new non-serious adverse event(s) of grade {MIN_ALERT_GRADE} or higher")):
             if len(rows):
-                listed = "; ".join(f"{r.subject_id} {r.term}, grade {r.grade} ({_day(r.days_since_infusion)})"
-                                   for r in rows.itertuples())
+                listed = _listed([f"{r.subject_id} {r.term}, grade {r.grade} ({_day(r.days_since_infusion)})"
+                                  for r in rows.itertuples()], "; ")
                 alerts.append(_alert(kind, f"{len(rows)} {what} {_since(previous_cut_id)}: {listed}.",
                                      rows["subject_id"], cut_id))
     failed = [str(p) for p in failed_pages]
@@ -154,7 +171,7 @@ def run_alerts(cut, work: Path, previous, previous_results: Path | None, failed_
     """
     from ..cut import load_cut
     from ..endpoints.changes import compare_cuts
-    from ..report.results import read_results
+    from ..report.results import OldResultsError, read_results
 
     before = None
     if previous is not None:
@@ -168,6 +185,10 @@ def run_alerts(cut, work: Path, previous, previous_results: Path | None, failed_
     try:
         earlier = (read_results(previous_results) if previous_results is not None
                    and previous_results.is_dir() and not previous_results.is_symlink() else None)
+    except OldResultsError as exc:  # a report made by an older kit: say so, compare nothing with it
+        if warn is not None:
+            warn(f"warning: {exc}; whether the boundary was already crossed there is not checked")
+        earlier = None
     except (OSError, ValueError, KeyError):
         earlier = None
     try:
