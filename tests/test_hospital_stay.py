@@ -62,7 +62,10 @@ def test_hospital_free_days_deaths_score_zero_and_unknowns_are_missing(course):
     assert hfd["A"] == 50                    # 60 - 10, alive on day 60
     assert hfd["B"] == 0 and hfd["D"] == 0   # died by day 60, in hospital or after discharge
     assert np.isnan(hfd["C"])                # in hospital, followed to day 20 only: not yet known
-    assert np.isnan(hfd["E"]) and "followed to day 40" in course.loc["E", "hospital_free_days_status"]
+    # E: alive at day 40, day 60 long before the cutoff: lost to follow-up, said as such
+    assert np.isnan(hfd["E"])
+    assert course.loc["E", "hospital_free_days_status"] == "lost to follow-up (last known alive day 40)"
+    assert course.loc["C", "hospital_free_days_status"] == "lost to follow-up (last known alive day 20)"
     assert hfd["F"] == 0                     # discharged on day 70: in hospital through day 60
 
 
@@ -85,10 +88,11 @@ def test_headline_measures_put_the_iqr_in_the_ci_columns_and_say_so(course):
     rows = result_rows("hospital_stay", hs.headline_measures(course.reset_index()))
     stay = rows[rows["measure"] == "inpatient_days_median"].iloc[0]
     # 12, 13, 15, 75: Q1 = 12.75, Q3 = 30 (linear interpolation)
-    assert (stay["estimate"], stay["ci95_lower"], stay["ci95_upper"], stay["n"]) == (14, 12.75, 30, 4)
+    assert (stay["estimate"], stay["lower"], stay["upper"], stay["n"]) == (14, 12.75, 30, 4)
     assert "interquartile range" in stay["method"] and "1 died in hospital" in stay["method"]
     hfd = rows[rows["measure"] == "hospital_free_days_median"].iloc[0]
     assert (hfd["estimate"], hfd["n"]) == (0, 4)  # known: A 50, B 0, D 0, F 0
+    assert "2 lost to follow-up and 0 still in follow-up before day 60 left out" in hfd["method"]
     assert rows.loc[rows["measure"] == "discharged_alive_prop", "day"].tolist() == [28, 60]
     counts = rows[rows["measure"] == "subjects"].set_index("group")["estimate"].to_dict()
     assert counts == {"discharged alive": 4, "died in hospital": 1, "in hospital at the cutoff": 1}
@@ -130,3 +134,13 @@ def test_fixture_cut(fixture_cut):
     assert course.loc["S02", ["hospital_status", "end_day", "hospital_free_days"]].tolist() == [
         "died in hospital", 10, 0]
     assert np.isnan(course.loc["S01", "hospital_free_days"])  # last seen day 54: day 60 not reached
+
+
+def test_risk_table_rows_add_up_to_the_treated_subjects_on_every_day(course):
+    risk = hs.risk_table(course.reset_index(), (0, 8, 9, 10, 28, 60, 90))
+    parts = risk[["n_at_risk", "events_before_day", "competing_before_day", "censored_before_day"]].sum(axis=1)
+    assert (parts == 6).all() and (risk["n"] == 6).all()
+    day28 = risk.set_index("day").loc[28.0]
+    # at risk on day 28: F (in hospital to day 70); discharged before: A, D, E; died: B; censored: C (day 20)
+    assert day28[["n_at_risk", "events_before_day", "competing_before_day", "censored_before_day"]].tolist() == [
+        1, 3, 1, 1]

@@ -8,7 +8,8 @@ Derivation rules
 ----------------
 - **Hospital status at the cutoff**: "discharged alive" (``discharged_on`` present; a death
   after discharge does not change it), "died in hospital" (death, no discharge), "in hospital
-  at the cutoff" (neither). The loader blanks discharges and deaths after the cutoff.
+  at the cutoff" (neither). The loader blanks discharges and deaths after the cutoff. The rule
+  is :func:`~msc_analysis.endpoints.overview.hospital_status`, the one ``00_overview`` uses.
 - **Inpatient days from admission**: discharge (or death, or for those still in hospital the
   last date known alive, capped at the cutoff) minus ``admitted_on``; missing when the
   admission date is. **From the infusion**: the same end minus the later of the infusion and
@@ -19,8 +20,11 @@ Derivation rules
 - **Hospital-free days to day 60**: 60 minus the day of discharge (days 0-60, clipped), for
   subjects discharged alive and known alive on day 60 (``last_known_alive_on`` on or after day
   60, or a death after day 60). **Death on or before day 60 scores 0**, as does a stay
-  reaching day 60. Otherwise (alive, not yet followed to day 60) the value is not yet known:
-  missing, with that status, and counted beside the median.
+  reaching day 60. Otherwise (alive, not followed to day 60) the value is missing, counted
+  beside the median, and its status says why, as on ``00_overview``
+  (:func:`~msc_analysis.endpoints.overview.status_at_cutoff`): "lost to follow-up (last known
+  alive day X)" once day 60 is on or before the cutoff, else "in follow-up (known alive to day
+  X)".
 - **Discharge alive** (cumulative incidence by Aalen-Johansen): event at the discharge day;
   death in hospital is the competing event at the day of death; those still in hospital are
   censored at the last day known alive (day 0 if none).
@@ -34,17 +38,16 @@ from .. import definitions
 from ..derive.checks import require_columns
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured, reasons_at_days, with_reason
 from ..stats.competing_risks import CIF_CI_METHOD, competing_risk_table, cumulative_incidence
+from .overview import HOSPITAL_STATUSES, hospital_status, status_at_cutoff
 
 __all__ = ["HOSPITAL_STATUSES", "hospital_course", "status_counts",
            "inpatient_days_summary", "hospital_free_days_summary", "discharge_at_days", "discharge_curves",
            "risk_table", "RISK_TABLE_DAYS", "headline_measures"]
 
-#: Hospital status of each treated subject at the cutoff, in display order.
-HOSPITAL_STATUSES = ("discharged alive", "died in hospital", "in hospital at the cutoff")
 #: Days of the table drawn under the discharge plot.
 RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 45, 60)
 _OUTCOMES = {1: "discharged alive", 2: "died in hospital"}
-_IQR_NOTE = "median; CI columns hold the interquartile range (Q1, Q3), not a CI"
+_IQR_NOTE = "median; lower and upper hold the interquartile range (Q1, Q3), not a CI"
 
 
 def _frame(name: str, value):
@@ -74,8 +77,9 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | 
         days since infusion of the admission and of the discharge / death in hospital / last
         day known in hospital); ``inpatient_days_from_admission``,
         ``inpatient_days_from_infusion`` (float days); ``hospital_free_days`` (float, NaN
-        when not yet known); ``hospital_free_days_status`` ("known", "died by day 60 (scored
-        0)" or "not yet known: alive, followed to day N only"); ``time_days``, ``event``
+        when not known); ``hospital_free_days_status`` ("known", "died by day 60 (scored
+        0)", "lost to follow-up (last known alive day N)" when the horizon is on or before the
+        cutoff, else "in follow-up (known alive to day N)"); ``time_days``, ``event``
         (int: 1 discharged alive, 2 died in hospital, 0 censored) for the cumulative incidence.
 
     Examples
@@ -108,7 +112,7 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | 
     discharge, death, admission = day(t["discharged_on"]), day(t["died_on"]), day(t["admitted_on"])
     discharged = ~np.isnan(discharge)
     died_in = ~discharged & ~np.isnan(death)
-    status = np.select([discharged, died_in], HOSPITAL_STATUSES[:2], default=HOSPITAL_STATUSES[2])
+    status = hospital_status(t["discharged_on"], t["died_on"])
     in_hospital_until = np.fmax(np.nan_to_num(alive_day, nan=0.0), 0.0)
     end = np.where(discharged, discharge, np.where(died_in, death, in_hospital_until))
     from_admission = end - admission
@@ -119,13 +123,13 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | 
     followed_to = np.fmax(np.fmax(alive_day, discharge), np.where(death > horizon_days, death, np.nan))
     free = np.where(discharged, horizon_days - np.clip(discharge, 0, horizon_days), 0.0)
     hfd = np.where(dead_by_horizon, 0.0, np.where(followed_to >= horizon_days, free, np.nan))
+    follow_up = status_at_cutoff(t, cutoff, horizon_days)["status_text"].to_numpy(dtype=object)
     hfd_status = np.where(dead_by_horizon, f"died by day {horizon_days} (scored 0)",
-                          np.where(np.isnan(hfd), [f"not yet known: alive, followed to day {f:g} only"
-                                                   for f in np.nan_to_num(followed_to, nan=0.0)], "known"))
+                          np.where(np.isnan(hfd), follow_up, "known"))
     event = np.select([discharged, died_in], [1, 2], default=0)
     return pd.DataFrame({
         "subject_id": t["subject_id"].to_numpy(), "arm": t["arm"].to_numpy(),
-        "hospital_status": pd.Categorical(status, categories=HOSPITAL_STATUSES),
+        "hospital_status": status,
         "admission_day": admission, "end_day": end,
         "inpatient_days_from_admission": from_admission, "inpatient_days_from_infusion": from_infusion,
         "hospital_free_days": hfd, "hospital_free_days_status": hfd_status,
@@ -174,9 +178,10 @@ def inpatient_days_summary(course: pd.DataFrame) -> pd.DataFrame:
 
 def hospital_free_days_summary(course: pd.DataFrame) -> pd.DataFrame:
     """Hospital-free days to the horizon: one row with ``n`` (treated), ``n_known``,
-    ``n_died_scored_0``, ``n_not_yet_known``, ``median_days``, ``q1_days``, ``q3_days``
-    (over the known values; NaN when none), ``not_estimable_reason`` ("" when there are
-    known values; "no subject infused yet" or "nobody followed to the horizon yet")."""
+    ``n_died_scored_0``, ``n_not_yet_known`` (no value: ``n_lost_to_follow_up`` +
+    ``n_in_follow_up``), ``median_days``, ``q1_days``, ``q3_days`` (over the known values; NaN
+    when none), ``not_estimable_reason`` ("" when there are known values; "no subject infused
+    yet" or "nobody followed to the horizon yet")."""
     hfd = course["hospital_free_days"]
     status = course["hospital_free_days_status"]
     known = hfd.dropna()
@@ -184,7 +189,10 @@ def hospital_free_days_summary(course: pd.DataFrame) -> pd.DataFrame:
                                     "nobody followed to the horizon yet")
     return pd.DataFrame([{"n": len(course), "n_known": int(known.size),
                           "n_died_scored_0": int(status.astype(str).str.startswith("died").sum()),
-                          "n_not_yet_known": int(hfd.isna().sum()), "median_days": known.median(),
+                          "n_not_yet_known": int(hfd.isna().sum()),
+                          "n_lost_to_follow_up": int(status.astype(str).str.startswith("lost").sum()),
+                          "n_in_follow_up": int(status.astype(str).str.startswith("in follow-up").sum()),
+                          "median_days": known.median(),
                           "q1_days": known.quantile(0.25), "q3_days": known.quantile(0.75),
                           "not_estimable_reason": reason}])
 
@@ -227,16 +235,35 @@ def discharge_curves(course: pd.DataFrame) -> pd.DataFrame:
 
 
 def risk_table(course: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
-    """Subjects still in hospital, and cumulative discharged alive / died in hospital / censored.
+    """Subjects still in hospital on each day, and those who left before it: rows that add up.
+
+    Convention: on day *t* a subject is **at risk** when still in hospital and followed at the
+    start of day *t* (``time_days >= t``); every other subject left before day *t*: discharged
+    alive, died in hospital, or censored (in hospital at the cutoff, followed to before day *t*).
+    At every day ``n_at_risk + events_before_day + competing_before_day + censored_before_day == n``.
 
     Returns
     -------
     pandas.DataFrame
-        ``day``, ``n_at_risk`` (still in hospital and followed), ``cumulative_events``
-        (discharged alive), ``cumulative_competing`` (died in hospital),
-        ``cumulative_censored`` (in hospital at the cutoff, followed to before that day).
+        ``day``, ``n`` (treated subjects), ``n_at_risk``, ``events_before_day`` (discharged
+        alive), ``competing_before_day`` (died in hospital), ``censored_before_day`` (int).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"time_days": [3.0, 5.0, 9.0], "event": [1, 2, 0]})
+    >>> r = risk_table(c, (0, 5, 10))
+    >>> r.drop(columns=["day", "n"]).sum(axis=1).tolist(), r["n_at_risk"].tolist()
+    ([3, 3, 3], [3, 2, 0])
     """
-    return competing_risk_table(course["time_days"], course["event"], list(days), cause=1)
+    day = np.asarray(list(days), dtype=float)
+    time = course["time_days"].to_numpy(float)[:, None]
+    event = course["event"].astype(int).to_numpy()[:, None]
+    before = time < day[None, :]
+    at_risk = competing_risk_table(course["time_days"], course["event"], list(day), cause=1)["n_at_risk"]
+    return pd.DataFrame({"day": day, "n": len(course), "n_at_risk": at_risk.to_numpy(int),
+                         "events_before_day": (before & (event == 1)).sum(axis=0).astype(int),
+                         "competing_before_day": (before & (event == 2)).sum(axis=0).astype(int),
+                         "censored_before_day": (before & (event == 0)).sum(axis=0).astype(int)})
 
 
 def headline_measures(course: pd.DataFrame, days=None, *, horizon_days: int | None = None) -> pd.DataFrame:
@@ -272,8 +299,9 @@ def headline_measures(course: pd.DataFrame, days=None, *, horizon_days: int | No
     rows.append(dict(measure="hospital_free_days_median", group="all", day=horizon_days, estimate=h["median_days"],
                      ci95_lower=h["q1_days"], ci95_upper=h["q3_days"], n=h["n_known"], unit="days",
                      method=with_reason(f"days alive and out of hospital to day {horizon_days}, deaths score 0; "
-                                        f"{_IQR_NOTE}; {int(h['n_not_yet_known'])} subjects not yet followed to day "
-                                        f"{horizon_days} left out", h["not_estimable_reason"])))
+                                        f"{_IQR_NOTE}; {int(h['n_lost_to_follow_up'])} lost to follow-up and "
+                                        f"{int(h['n_in_follow_up'])} still in follow-up before day {horizon_days} "
+                                        "left out", h["not_estimable_reason"])))
     d = discharge_at_days(course, days)
     rows += [dict(measure="discharged_alive_prop", group="all", day=r.time_days, estimate=r.cumulative_incidence_prop,
                   ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",

@@ -1,20 +1,27 @@
-"""Trial overview: flow from screening to treatment, enrollment over time, follow-up status.
+"""Trial overview: flow from screening to treatment, enrollment over time, status at the cutoff.
 
 Pure functions on the tables of a :class:`~msc_analysis.cut.Cut`; each returns a tidy frame.
+:func:`status_at_cutoff` is the one source of each treated subject's follow-up and hospital
+status at the cutoff: ``03_hospital_stay`` reads its hospital status from it too (rules in
+``docs/endpoints/00_overview.md``).
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from .. import definitions
 from ..derive.populations import POPULATIONS
 from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 
-__all__ = ["trial_flow", "flow_deviations", "screen_failures", "enrollment_over_time", "follow_up_status",
-           "FOLLOW_UP_STATUSES", "headline_measures", "infusion_notice"]
+__all__ = ["trial_flow", "flow_deviations", "screen_failures", "enrollment_over_time", "last_registered_day",
+           "hospital_status", "status_at_cutoff", "status_counts", "FOLLOW_UP_STATUSES", "HOSPITAL_STATUSES",
+           "headline_measures", "infusion_notice"]
 
-#: Follow-up status of a treated subject at the cutoff, in display order.
-FOLLOW_UP_STATUSES = ("died", "alive, day-60 follow-up complete", "in hospital",
-                      "discharged, in follow-up", "lost to follow-up")
+#: Follow-up status of a treated subject at the cutoff, in display order (see :func:`status_at_cutoff`).
+FOLLOW_UP_STATUSES = ("died", "alive, day-60 follow-up complete", "in follow-up", "lost to follow-up")
+#: Hospital status of a treated subject at the cutoff, in display order (see :func:`hospital_status`).
+HOSPITAL_STATUSES = ("discharged alive", "died in hospital", "in hospital at the cutoff")
 
 
 def trial_flow(subjects: pd.DataFrame) -> pd.DataFrame:
@@ -115,9 +122,55 @@ def enrollment_over_time(subjects: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def follow_up_status(subjects: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int = 60,
-                     lost_after_days: int = 14) -> pd.DataFrame:
-    """Status of each treated subject at the cutoff date, and days of follow-up.
+def last_registered_day() -> int:
+    """H, the last day of follow-up the trial registered: the largest day of the time frames in
+    ``definitions/trial.yaml`` (``time_frames``; keys ending in ``_days``).
+
+    >>> last_registered_day()
+    60
+    """
+    days = []
+    for endpoint, keys in definitions.TIME_FRAME_KEYS.items():
+        frames = definitions.time_frames(endpoint)
+        for key in keys:
+            if key.endswith("_days"):
+                value = frames[key]
+                days += list(value) if isinstance(value, tuple) else [value]
+    return int(max(days))
+
+
+def hospital_status(discharged_on: pd.Series, died_on: pd.Series) -> pd.Categorical:
+    """The hospital status at the cutoff: the one rule of every page (see :data:`HOSPITAL_STATUSES`).
+
+    "discharged alive" when a discharge date is recorded (a death after it does not change it),
+    "died in hospital" for a death without a discharge, "in hospital at the cutoff" for neither.
+    The loader blanks discharges and deaths dated after the cutoff, so a discharge on the cutoff
+    day counts as a discharge.
+
+    >>> d = pd.to_datetime
+    >>> list(hospital_status(d(pd.Series(["2020-08-10", None, None])), d(pd.Series([None, "2020-08-09", None]))))
+    ['discharged alive', 'died in hospital', 'in hospital at the cutoff']
+    """
+    discharged, died = discharged_on.notna().to_numpy(), died_on.notna().to_numpy()
+    status = np.select([discharged, ~discharged & died], HOSPITAL_STATUSES[:2], default=HOSPITAL_STATUSES[2])
+    return pd.Categorical(status, categories=HOSPITAL_STATUSES)
+
+
+def status_at_cutoff(subjects: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int | None = None) -> pd.DataFrame:
+    """Follow-up and hospital status of each treated subject at the cutoff: the one source of both.
+
+    ``00_overview`` counts these statuses and ``03_hospital_stay`` takes its hospital status (and
+    the lost-to-follow-up wording of hospital-free days) from here, so the pages cannot disagree.
+
+    Rules (H = ``horizon_days``, by default :func:`last_registered_day`, 60):
+
+    - **hospital status**: :func:`hospital_status`.
+    - **known alive to** day: the later of the last date known alive (capped at the cutoff) and
+      the discharge (alive then); missing when neither is recorded.
+    - **follow-up status**: "died" (a death date, whatever the day); "alive, day-60 follow-up
+      complete" (known alive on or after day H); otherwise "lost to follow-up" when the follow-up
+      window has closed by the calendar (the cutoff is on or after the infusion + H days) and
+      "in follow-up" when it is still open.
 
     Parameters
     ----------
@@ -126,41 +179,94 @@ def follow_up_status(subjects: pd.DataFrame, cutoff: pd.Timestamp, horizon_days:
         ``last_known_alive_on`` (dates).
     cutoff : Timestamp
         Data cutoff date.
-    horizon_days : int
-        Planned follow-up (60 days after the infusion).
-    lost_after_days : int
-        A subject alive, out of hospital, short of the horizon and not seen for more than
-        this many days before the cutoff is "lost to follow-up".
+    horizon_days : int, optional
+        H, the last registered day of follow-up.
 
     Returns
     -------
     DataFrame
-        ``subject_id``, ``follow_up_days`` (infusion to death, else to the last date known
-        alive; 0 if none), ``status`` (one of :data:`FOLLOW_UP_STATUSES`, categorical).
+        One row per treated subject: ``subject_id``, ``infused_on``; ``follow_up_days`` (infusion
+        to death, else to the last date known alive; 0 if none); ``known_alive_day`` (float, days
+        since infusion, NaN when unknown); ``window_closed`` (bool: cutoff on or after day H);
+        ``hospital_status`` (categorical :data:`HOSPITAL_STATUSES`); ``status`` (categorical
+        :data:`FOLLOW_UP_STATUSES`); ``status_text`` (the status in words, e.g. "lost to
+        follow-up (last known alive day 25)").
 
     Examples
     --------
     >>> d = pd.to_datetime
-    >>> s = pd.DataFrame({"subject_id": ["A", "B"], "treated": [True, True],
-    ...     "infused_on": d(["2020-08-01", "2020-08-01"]), "discharged_on": d([None, None]),
-    ...     "died_on": d(["2020-08-11", None]), "last_known_alive_on": d(["2020-08-10", "2020-08-20"])})
-    >>> follow_up_status(s, pd.Timestamp("2020-08-20"))[["follow_up_days", "status"]].values.tolist()
-    [[10, 'died'], [19, 'in hospital']]
+    >>> s = pd.DataFrame({"subject_id": ["A", "B", "C", "D"], "treated": True,
+    ...     "infused_on": d(["2020-08-01"] * 3 + ["2020-09-20"]), "discharged_on": d([None, "2020-08-09", None, None]),
+    ...     "died_on": d(["2020-08-11", None, None, None]),
+    ...     "last_known_alive_on": d(["2020-08-10", "2020-08-20", "2020-10-05", "2020-10-01"])})
+    >>> status_at_cutoff(s, pd.Timestamp("2020-10-30"))[["status_text", "hospital_status"]].values.tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['died (day 10)', 'died in hospital'], ['lost to follow-up (last known alive day 19)', 'discharged alive'],
+     ['alive, day-60 follow-up complete', 'in hospital at the cutoff'],
+     ['in follow-up (known alive to day 11)', 'in hospital at the cutoff']]
     """
-    t = subjects[subjects["treated"]]
-    end = t["died_on"].fillna(t["last_known_alive_on"]).fillna(t["infused_on"])
-    days = (end - t["infused_on"]).dt.days.clip(lower=0)
-    stale = (cutoff - t["last_known_alive_on"]).dt.days > lost_after_days
-    status = pd.Series("discharged, in follow-up", index=t.index, dtype=object)
-    status[stale.fillna(True)] = "lost to follow-up"
-    status[t["discharged_on"].isna()] = "in hospital"
-    status[days >= horizon_days] = "alive, day-60 follow-up complete"
-    status[t["died_on"].notna()] = "died"
+    horizon = last_registered_day() if horizon_days is None else int(horizon_days)
+    cutoff = pd.Timestamp(cutoff)
+    t = subjects[subjects["treated"].astype(bool)]
+    infused = t["infused_on"]
+    end = t["died_on"].fillna(t["last_known_alive_on"]).fillna(infused)
+    days = (end - infused).dt.days.clip(lower=0).astype(int)
+    last = t["last_known_alive_on"]
+    alive_day = (last.where(last.isna() | (last <= cutoff), cutoff) - infused).dt.days.astype(float)
+    known = np.fmax(alive_day.to_numpy(), (t["discharged_on"] - infused).dt.days.astype(float).to_numpy())
+    died = t["died_on"].notna().to_numpy()
+    closed = (cutoff >= infused + pd.Timedelta(days=horizon)).to_numpy()
+    complete = ~died & (known >= horizon)
+    lost = ~died & ~complete & closed
+    status = np.select([died, complete, lost], FOLLOW_UP_STATUSES[:2] + FOLLOW_UP_STATUSES[3:],
+                       default=FOLLOW_UP_STATUSES[2])
+    death_day = (t["died_on"] - infused).dt.days
+    text = []
+    for s, k, dd in zip(status, known, death_day):
+        if s == "died":
+            text.append(f"died (day {int(dd)})")
+        elif s == "lost to follow-up":
+            text.append("lost to follow-up (" + ("no date known alive" if np.isnan(k) else
+                                                 f"last known alive day {int(k)}") + ")")
+        elif s == "in follow-up":
+            text.append("in follow-up (" + ("no date known alive yet" if np.isnan(k) else
+                                            f"known alive to day {int(k)}") + ")")
+        else:
+            text.append(str(s))
     return pd.DataFrame({
         "subject_id": t["subject_id"].to_numpy(),
-        "follow_up_days": days.astype(int).to_numpy(),
+        "infused_on": infused.to_numpy(),
+        "follow_up_days": days.to_numpy(),
+        "known_alive_day": known,
+        "window_closed": closed,
+        "hospital_status": hospital_status(t["discharged_on"], t["died_on"]),
         "status": pd.Categorical(status, categories=FOLLOW_UP_STATUSES),
+        "status_text": text,
     })
+
+
+def status_counts(status: pd.DataFrame) -> pd.DataFrame:
+    """Treated subjects by follow-up status (rows) and hospital status (columns), zeros included.
+
+    Parameters
+    ----------
+    status : DataFrame
+        ``status``, ``hospital_status`` (from :func:`status_at_cutoff`).
+
+    Returns
+    -------
+    DataFrame
+        ``status`` then one column per hospital status (:data:`HOSPITAL_STATUSES`) and
+        ``total``: subject counts (int), a last row ``status`` = "total".
+    """
+    counts = pd.crosstab(status["status"], status["hospital_status"], dropna=False)
+    counts = counts.reindex(index=list(FOLLOW_UP_STATUSES), columns=list(HOSPITAL_STATUSES), fill_value=0)
+    counts = counts.astype(int)
+    counts.loc["total"] = counts.sum()
+    counts["total"] = counts.sum(axis=1)
+    counts.index.name = "status"
+    counts.columns.name = None
+    return counts.reset_index()
 
 
 def infusion_notice(subjects: pd.DataFrame, cutoff_date) -> str:
@@ -200,23 +306,32 @@ def infusion_notice(subjects: pd.DataFrame, cutoff_date) -> str:
 def headline_measures(subjects: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
     """Headline numbers of the overview, ready for :func:`~msc_analysis.report.results.result_rows`.
 
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``Cut.subjects``.
+    status : DataFrame
+        :func:`status_at_cutoff` of the same cut.
+
     Returns
     -------
     DataFrame
-        ``measure``, ``group``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``,
-        ``method``: the count of each population (``group`` names it); the median days of
-        follow-up of treated subjects with the interquartile range in the CI columns; the
-        number treated in each follow-up status.
+        ``measure``, ``group``, ``estimate``, ``ci95_lower``, ``ci95_upper`` (the interquartile
+        range for the median), ``n``, ``unit``, ``method``: the count of each population
+        (``group`` names it; ``n`` the same count); the median days of follow-up of the treated
+        subjects (``n`` treated); the number treated in each follow-up status (every status of
+        :data:`FOLLOW_UP_STATUSES`, zeros included; ``n`` treated).
     """
     flow = trial_flow(subjects)
-    rows = [dict(measure="subjects", group=r.population, estimate=r.n_subjects, n=r.n_subjects,
+    rows = [dict(measure="subjects", group=r.population, estimate=int(r.n_subjects), n=int(r.n_subjects),
                  unit="subjects", method="count") for r in flow.itertuples()]
     days = status["follow_up_days"]
     rows.append(dict(measure="follow_up_days_median", group="treated", estimate=days.median(),
-                     ci95_lower=days.quantile(0.25), ci95_upper=days.quantile(0.75), n=len(days),
-                     unit="days", method=with_reason("median; CI columns hold the interquartile range, not a CI",
-                                                     "" if len(days) else NO_SUBJECT_INFUSED)))
-    for name, count in status["status"].value_counts(sort=False).items():
-        rows.append(dict(measure="follow_up_status", group=name, estimate=count, n=len(status),
+                     ci95_lower=days.quantile(0.25), ci95_upper=days.quantile(0.75), n=len(days), unit="days",
+                     method=with_reason("median; lower and upper hold the interquartile range (Q1, Q3), not a CI",
+                                        "" if len(days) else NO_SUBJECT_INFUSED)))
+    counts = status["status"].astype(str).value_counts()
+    for name in FOLLOW_UP_STATUSES:
+        rows.append(dict(measure="follow_up_status", group=name, estimate=int(counts.get(name, 0)), n=len(status),
                          unit="subjects", method="count at the cutoff"))
     return pd.DataFrame(rows)

@@ -74,7 +74,8 @@ def add_footnote(fig: plt.Figure, text: str) -> plt.Figure:
     return fig
 
 
-def consort_figure(flow: pd.DataFrame, failures: pd.DataFrame, deviations: pd.DataFrame) -> plt.Figure:
+def consort_figure(flow: pd.DataFrame, failures: pd.DataFrame, deviations: pd.DataFrame,
+                   title: str = "") -> plt.Figure:
     """CONSORT-style flow: screened -> eligible -> enrolled -> treated, with exclusions.
 
     Parameters
@@ -85,6 +86,8 @@ def consort_figure(flow: pd.DataFrame, failures: pd.DataFrame, deviations: pd.Da
         ``label``, ``n_failing`` (from :func:`~msc_analysis.endpoints.overview.screen_failures`).
     deviations : DataFrame
         ``step``, ``n_subjects`` (from :func:`~msc_analysis.endpoints.overview.flow_deviations`).
+    title : str
+        Title above the figure (e.g. from ``Page.figure_title``).
     """
     n = dict(zip(flow["population"], flow["n_subjects"]))
     d = dict(zip(deviations["step"], deviations["n_subjects"]))
@@ -100,7 +103,7 @@ def consort_figure(flow: pd.DataFrame, failures: pd.DataFrame, deviations: pd.Da
         ax.annotate("", xy=(3, y1 + 0.55), xytext=(3, y0 - 0.55),
                     arrowprops=dict(arrowstyle="->", color="#3b4a6b"))
     lines = [f"Not eligible: n = {n['screened'] - n['eligible']}"]
-    lines += [f"  {r.label}: {r.n_failing}" for r in failures.itertuples()]
+    lines += [plain_text(f"  {r.label}: {r.n_failing}") for r in failures.itertuples()]
     lines.append("  (a subject may fail more than one criterion)")
     ax.text(5.2, 7.8, "\n".join(lines), ha="left", va="center", fontsize=8.5, bbox=_BOX)
     ax.text(5.2, 5.1, f"Eligible, not enrolled: n = {d['eligible, not enrolled']}\n"
@@ -108,12 +111,14 @@ def consort_figure(flow: pd.DataFrame, failures: pd.DataFrame, deviations: pd.Da
             ha="left", va="center", fontsize=8.5, bbox=_BOX)
     ax.text(5.2, 2.5, f"Enrolled, not infused: n = {d['enrolled, not infused']}", ha="left", va="center",
             fontsize=8.5, bbox=_BOX)
+    if title:
+        ax.set_title(plain_text(title), loc="left")
     fig.tight_layout()
     return fig
 
 
-def enrollment_figure(enrollment: pd.DataFrame, planned: dict) -> plt.Figure:
-    """Cumulative screened, enrolled and treated by date, with the registered planned dates.
+def enrollment_figure(enrollment: pd.DataFrame, planned: dict, title: str = "") -> plt.Figure:
+    """Cumulative screened, enrolled and treated by date (seaborn steps), with the registered planned dates.
 
     Parameters
     ----------
@@ -121,32 +126,68 @@ def enrollment_figure(enrollment: pd.DataFrame, planned: dict) -> plt.Figure:
         ``date``, ``population``, ``n_subjects_cumulative``.
     planned : dict
         Label -> date (e.g. study start, primary completion, study completion).
+    title : str
+        Title above the figure.
     """
+    import seaborn as sns
+
+    if enrollment.empty:
+        return not_estimable_figure("no subject screened yet", "No enrollment to draw")
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for population, g in enrollment.groupby("population", sort=False):
-        ax.step(g["date"], g["n_subjects_cumulative"], where="post", label=population)
+    sns.lineplot(data=enrollment, x="date", y="n_subjects_cumulative", hue="population", drawstyle="steps-post",
+                 estimator=None, linewidth=2, ax=ax)
+    top = float(enrollment["n_subjects_cumulative"].max())
+    ax.set_ylim(0, top * 1.25 + 1)
     for label, day in planned.items():
         ax.axvline(pd.Timestamp(day), color="#888", ls="--", lw=1)
-        ax.text(pd.Timestamp(day), ax.get_ylim()[1], f" {label}\n {day}", fontsize=8, va="top",
+        ax.text(pd.Timestamp(day), ax.get_ylim()[1], plain_text(f" {label}\n {day}"), fontsize=8, va="top",
                 color="#555")
     ax.set_ylabel("Subjects (cumulative)")
     ax.set_xlabel("Date")
-    ax.legend(loc="upper left", bbox_to_anchor=(0, 0.85))
+    ax.legend(title=None, loc="upper left", bbox_to_anchor=(0, 0.8))
+    if title:
+        ax.set_title(plain_text(title), loc="left", pad=28)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
 
 
-def follow_up_figure(status: pd.DataFrame) -> plt.Figure:
-    """Horizontal bars: treated subjects by follow-up status at the cutoff (words when there are none)."""
+def follow_up_figure(status: pd.DataFrame, statuses=None, hospital_statuses=None, title: str = "") -> plt.Figure:
+    """Horizontal bars: treated subjects by follow-up status at the cutoff, stacked by hospital status.
+
+    Parameters
+    ----------
+    status : DataFrame
+        ``status`` and ``hospital_status`` (``overview.status_at_cutoff``); words instead of bars
+        when it is empty.
+    statuses, hospital_statuses : sequence of str, optional
+        Order of the bars and of the stacks (by default the categories of the columns).
+    title : str
+        Title above the figure.
+    """
+    import seaborn as sns
+
     if status.empty:
         return not_estimable_figure("no subject infused yet", "No follow-up to draw")
-    counts = status["status"].value_counts(sort=False)
-    fig, ax = plt.subplots(figsize=(8, 3))
-    ax.barh(counts.index.astype(str), counts.to_numpy(), color="#5b7db1")
-    for y, v in enumerate(counts.to_numpy()):
-        ax.text(v, y, f" {v}", va="center", fontsize=9)
+    order = list(statuses or status["status"].cat.categories)
+    stacks = list(hospital_statuses or status["hospital_status"].cat.categories)
+    counts = pd.crosstab(status["status"].astype(str), status["hospital_status"].astype(str))
+    counts = counts.reindex(index=order, columns=stacks, fill_value=0)
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    left = pd.Series(0, index=order)
+    colours = sns.color_palette(HOUSE_PALETTE, len(stacks))
+    for colour, stack in zip(colours, stacks):
+        ax.barh(order, counts[stack].to_numpy(), left=left.to_numpy(), color=colour, label=stack, height=0.6)
+        left = left + counts[stack]
+    for y, v in enumerate(left.to_numpy()):
+        ax.text(v, y, f" {int(v)}", va="center", fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel("Treated subjects")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlim(0, max(1, left.max()) * 1.15)
+    ax.legend(title="Hospital status", fontsize=8, title_fontsize=8, loc="lower right")
+    sns.despine(ax=ax)
+    if title:
+        ax.set_title(plain_text(title), loc="left")
     fig.tight_layout()
     return fig
