@@ -75,13 +75,17 @@ def test_survival_at_day_30_and_median_by_hand():
     assert os_.median_survival_by_group(times)["median_days"].item() == np.inf  # never below 1/2
 
 
-def test_risk_table_counts_deaths_and_censored_cumulatively():
+def test_risk_table_counts_deaths_and_censored_before_each_day():
+    # A died day 10, B censored day 60, C censored day 15, D censored day 0 (no date known alive)
     times = os_.survival_times(_subjects(), CUTOFF)
-    table = os_.risk_table_by_group(times, (0, 14, 30)).set_index("day")
-    # day 0: all 4 at risk; D censored on day 0 counts as censored by day 0
-    assert table.loc[0, ["n_at_risk", "cumulative_events", "cumulative_censored"]].tolist() == [4, 0, 1]
-    assert table.loc[14, ["n_at_risk", "cumulative_events", "cumulative_censored"]].tolist() == [2, 1, 1]
-    assert table.loc[30, ["n_at_risk", "cumulative_events", "cumulative_censored"]].tolist() == [1, 1, 2]
+    table = os_.risk_table_by_group(times, (0, 10, 14, 30, 60)).set_index("day")
+    rows = ["n_at_risk", "deaths_before_day", "censored_before_day"]
+    # day 0: D (censored on day 0) is still at risk on day 0 and censored before day 1
+    assert table.loc[0, rows].tolist() == [4, 0, 0]
+    assert table.loc[10, rows].tolist() == [3, 0, 1]  # A dies on day 10: at risk that day
+    assert table.loc[14, rows].tolist() == [2, 1, 1]
+    assert table.loc[30, rows].tolist() == [1, 1, 2]
+    assert table.loc[60, rows].tolist() == [1, 1, 2]  # B followed to day 60 is at risk, not censored before it
 
 
 def test_single_arm_gives_no_logrank_row_and_arms_get_curves_and_a_test():
@@ -160,6 +164,9 @@ def test_risk_table_is_drawn_under_the_plot_at_the_days_of_its_x_axis():
     assert table_ax.get_xlim() == plot_ax.get_xlim()
     at_risk_row = sorted((t.get_position()[0], t.get_text()) for t in table_ax.texts if t.get_position()[1] == 0)
     assert at_risk_row == [(0, "4"), (14, "2"), (30, "1")]
+    drawn = {(t.get_position()[1], t.get_position()[0]): t.get_text() for t in table_ax.texts}
+    for i, column in enumerate(survival_plots.KM_RISK_ROWS.values()):  # the rows of the page's table
+        assert [drawn[(-i, d)] for d in (0, 14, 30)] == [str(v) for v in risk[column]]
     plt.close(fig)
 
 

@@ -12,6 +12,11 @@ Derivation rules
   censored at day 0 (alive at the infusion), with that reason.
 - No administrative censoring at day 60: the estimates at days 30 and 60 only use follow-up up
   to those days; the median uses all follow-up.
+- Risk table (:func:`risk_table_by_group`): at risk on day t (followed to day t or beyond), died
+  before day t, censored before day t; the three add up to the subjects at every day.
+- Follow-up to the last reported day H (:func:`follow_up_to_day`): a subject censored before day H
+  is "lost to follow-up" once infusion + H days is on or before the cutoff, and "not yet followed
+  to day H" only while that day is after the cutoff.
 
 Estimates come from :mod:`msc_analysis.stats.survival` (Kaplan-Meier, log-log CI, log-rank).
 """
@@ -26,8 +31,8 @@ from ..stats.estimability import NO_SUBJECT_IN_GROUP, NO_SUBJECT_INFUSED, reason
 from ..stats.survival import (KM_CI_METHOD, LOGRANK_METHOD, MEDIAN_CI_METHOD, kaplan_meier,
                               logrank_test, median_survival, risk_table)
 
-__all__ = ["OS_STATUSES", "RISK_TABLE_DAYS", "survival_times", "status_summary",
-           "analysis_groups", "km_curves", "survival_at_days", "median_survival_by_group",
+__all__ = ["OS_STATUSES", "RISK_TABLE_DAYS", "survival_times", "follow_up_to_day",
+           "follow_up_summary", "analysis_groups", "km_curves", "survival_at_days", "median_survival_by_group",
            "risk_table_by_group", "logrank_by_arm", "swimmer_lanes", "headline_measures"]
 
 #: Status of each treated subject in the survival analysis.
@@ -93,22 +98,6 @@ def survival_times(subjects: pd.DataFrame, cutoff_date) -> pd.DataFrame:
         "status": pd.Categorical(np.where(died, "died", "censored"), categories=OS_STATUSES),
         "reason": reason,
     })
-
-
-def status_summary(times: pd.DataFrame) -> pd.DataFrame:
-    """Subjects by status and reason (output of :func:`survival_times`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``status``, ``reason``, ``n_subjects`` (int), ``median_time_days`` (float),
-        ``min_time_days``, ``max_time_days``; one row per status and reason present.
-    """
-    require_columns(times, ("status", "reason", "time_days"), "times")
-    out = (times.groupby(["status", "reason"], observed=True, sort=True)["time_days"]
-           .agg(n_subjects="size", median_time_days="median", min_time_days="min", max_time_days="max")
-           .reset_index())
-    return out.astype({"n_subjects": int, "reason": str})
 
 
 def analysis_groups(times: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -199,16 +188,131 @@ def median_survival_by_group(times: pd.DataFrame) -> pd.DataFrame:
 
 
 def risk_table_by_group(times: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
-    """Numbers at risk, cumulative deaths and cumulative censored at ``days``, by group.
+    """At risk, died before and censored before each of ``days``, by group: rows that add up.
+
+    Convention: on day *t* a subject is **at risk** when followed to day *t* or beyond
+    (``time_days >= t``, the Kaplan-Meier risk set: a subject who dies on day *t* is at risk on
+    day *t*); every other subject has left before day *t*, either **died before day t**
+    (``time_days < t``, event) or **censored before day t** (``time_days < t``, censored). So at
+    every day ``n_at_risk + deaths_before_day + censored_before_day == n``. A death on day *t*
+    is in the survival estimate at day *t* and in ``deaths_before_day`` from day *t* + 1.
 
     Returns
     -------
     pandas.DataFrame
-        ``group``, ``day``, ``n_at_risk``, ``cumulative_events``, ``cumulative_censored``.
+        ``group``, ``day``, ``n`` (subjects in the group), ``n_at_risk``,
+        ``deaths_before_day``, ``censored_before_day`` (int).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"arm": "MSC", "time_days": [0.0, 10, 15, 60], "event": [0, 1, 0, 0]})
+    >>> risk_table_by_group(t, (0, 10, 30, 60))
+      group   day  n  n_at_risk  deaths_before_day  censored_before_day
+    0   all   0.0  4          4                  0                    0
+    1   all  10.0  4          3                  0                    1
+    2   all  30.0  4          1                  1                    2
+    3   all  60.0  4          1                  1                    2
     """
-    return pd.concat([risk_table(g["time_days"], g["event"], list(days)).assign(group=name)
-                      for name, g in analysis_groups(times)], ignore_index=True)[
-        ["group", "day", "n_at_risk", "cumulative_events", "cumulative_censored"]]
+    frames = []
+    for name, g in analysis_groups(times):
+        day = np.asarray(list(days), dtype=float)
+        time = g["time_days"].to_numpy(float)[:, None]
+        died = g["event"].to_numpy(int)[:, None] == 1
+        before = time < day[None, :]
+        at_risk = risk_table(g["time_days"], g["event"], list(day))["n_at_risk"].to_numpy(int)  # time >= day
+        frames.append(pd.DataFrame({"group": name, "day": day, "n": len(g), "n_at_risk": at_risk,
+                                    "deaths_before_day": (before & died).sum(axis=0).astype(int),
+                                    "censored_before_day": (before & ~died).sum(axis=0).astype(int)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _day_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def follow_up_to_day(times: pd.DataFrame, cutoff_date, day: float | None = None) -> pd.DataFrame:
+    """Where each treated subject's follow-up stands with respect to ``day`` (the registered
+    time frame: the last reported day when None, day 60).
+
+    The follow-up window for ``day`` closes on ``infused_on + day``. Rules, in order:
+
+    - died on or before ``day``: "died by day H"; died later: "died after day H";
+    - censored on or after ``day``: "alive, followed to day H";
+    - censored before ``day`` and the window closed on or before the cutoff: **"lost to follow-up
+      before day H"** (its detail: "lost to follow-up (last known alive day X)"), never "not yet
+      followed": the subject could have been seen on day H before this cut;
+    - censored before ``day`` with the window still open after the cutoff: "not yet followed to
+      day H".
+
+    Parameters
+    ----------
+    times : pandas.DataFrame
+        Output of :func:`survival_times`.
+    cutoff_date : date-like
+        Data cutoff date.
+    day : float, optional
+        H; None: the last of the registered days (``definitions/trial.yaml``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject: ``subject_id``, ``arm``, ``time_days``, ``event``,
+        ``window_closes_on`` (date), ``follow_up`` (categorical, the five states above in that
+        order, worded with H), ``detail`` (str: "died on day X", "last known alive day X",
+        "lost to follow-up (last known alive day X)", "not yet followed to day H (last known
+        alive day X)").
+
+    Examples
+    --------
+    >>> d = pd.to_datetime
+    >>> t = pd.DataFrame({"subject_id": ["A", "B"], "arm": "MSC", "infused_on": d(["2020-10-28", "2020-12-01"]),
+    ...     "time_days": [25.0, 20.0], "event": [0, 0], "reason": "alive at last contact before the cutoff"})
+    >>> follow_up_to_day(t, "2020-12-30", 60)["detail"].tolist()
+    ['lost to follow-up (last known alive day 25)', 'not yet followed to day 60 (last known alive day 20)']
+    """
+    require_columns(times, ("subject_id", "arm", "infused_on", "time_days", "event", "reason"), "times")
+    h = float(max(_report_days(None))) if day is None else float(day)
+    cutoff = pd.Timestamp(cutoff_date)
+    states = [f"died by day {h:g}", f"died after day {h:g}", f"alive, followed to day {h:g}",
+              f"lost to follow-up before day {h:g}", f"not yet followed to day {h:g}"]
+    closes = pd.to_datetime(times["infused_on"]) + pd.Timedelta(days=h)
+    died = times["event"].to_numpy(int) == 1
+    time = times["time_days"].to_numpy(float)
+    closed = (closes <= cutoff).to_numpy(bool)
+    state = np.select([died & (time <= h), died, time >= h, closed], states[:4], default=states[4])
+    no_contact = (times["reason"] == "no date known alive after the infusion").to_numpy(bool)
+    seen = [("no date known alive after the infusion" if nc else f"last known alive day {_day_text(t)}")
+            for t, nc in zip(time, no_contact)]
+    detail = []
+    for s, t, see in zip(state, time, seen):
+        if s in states[:2]:
+            detail.append(f"died on day {_day_text(t)}")
+        elif s == states[2]:
+            detail.append(see)
+        elif s == states[3]:
+            detail.append(f"lost to follow-up ({see})")
+        else:
+            detail.append(f"not yet followed to day {h:g} ({see})")
+    return pd.DataFrame({"subject_id": times["subject_id"].to_numpy(), "arm": times["arm"].to_numpy(),
+                         "time_days": time, "event": times["event"].to_numpy(int),
+                         "window_closes_on": closes.to_numpy(),
+                         "follow_up": pd.Categorical(state, categories=states), "detail": detail})
+
+
+def follow_up_summary(follow: pd.DataFrame) -> pd.DataFrame:
+    """Subjects in each follow-up state of :func:`follow_up_to_day`, every state listed (0 included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``follow_up``, ``n_subjects`` (int), ``median_time_days``, ``min_time_days``,
+        ``max_time_days`` (day of death, or of the last date known alive; NaN when nobody).
+    """
+    require_columns(follow, ("follow_up", "time_days"), "follow")
+    out = (follow.groupby("follow_up", observed=False, sort=True)["time_days"]
+           .agg(n_subjects="size", median_time_days="median", min_time_days="min", max_time_days="max")
+           .reset_index())
+    return out.astype({"n_subjects": int})
 
 
 def logrank_by_arm(times: pd.DataFrame) -> pd.DataFrame:

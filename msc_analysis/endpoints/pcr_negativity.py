@@ -32,6 +32,11 @@ Derivation rules (keyword defaults of :func:`negativity_status`)
 
 The cumulative incidence of negativity is the Aalen-Johansen estimate
 (:mod:`msc_analysis.stats.competing_risks`), never 1 - Kaplan-Meier.
+
+The risk table (:func:`risk_table`) counts, at each day, the subjects at risk and those who left
+before that day (negativity, death before negativity, censoring): the four add up to the subjects
+in the analysis. :func:`follow_up_to_horizon` says whether a subject censored before the end of the
+window is lost to follow-up (the window closed by the cutoff) or not yet followed (still open).
 """
 from __future__ import annotations
 
@@ -45,7 +50,8 @@ from ..stats.competing_risks import (CIF_CI_METHOD, competing_risk_table, cumula
                                      cumulative_incidence_quantile)
 
 __all__ = ["PCR_STATUSES", "CONFIRMATION_RULES", "NEGATIVITY_DAYS", "negativity_status", "status_summary",
-           "incidence_at_days", "incidence_curves", "risk_table", "median_negativity", "headline_measures"]
+           "incidence_at_days", "incidence_curves", "risk_table", "median_negativity", "headline_measures",
+           "follow_up_to_horizon", "FOLLOW_UP_STATES"]
 
 #: Status of each treated subject.
 PCR_STATUSES = ("negativity", "died before negativity", "censored", "excluded: never positive after infusion")
@@ -181,17 +187,28 @@ def _classify(sid, arm, days, results, death, confirmation, horizon, never_posit
     return base + [last, 0, PCR_STATUSES[2], why]
 
 
-def status_summary(status: pd.DataFrame) -> pd.DataFrame:
+def status_summary(status: pd.DataFrame, follow_up: pd.DataFrame | None = None) -> pd.DataFrame:
     """Subjects by status and reason (day numbers in the reasons written as N).
+
+    With ``follow_up`` (from :func:`follow_up_to_horizon`), rows are also split by where the
+    follow-up stands, and a censored subject lost to follow-up no longer reads "not yet
+    confirmed" (it was never confirmed).
 
     Returns
     -------
     pandas.DataFrame
-        ``status``, ``reason``, ``n_subjects`` (int); one row per status and reason present.
+        ``status``, ``reason``, [``follow_up``,] ``n_subjects`` (int); one row per combination present.
     """
-    reason = status["reason"].str.replace(r"\d+", "N", regex=True)
-    out = (status.assign(reason=reason).groupby(["status", "reason"], observed=True, sort=True)
-           .size().rename("n_subjects").reset_index())
+    frame = status.assign(reason=status["reason"].str.replace(r"\d+", "N", regex=True))
+    keys = ["status", "reason"]
+    if follow_up is not None:
+        state = pd.Series(follow_up["follow_up"].to_numpy(), index=status.index)
+        lost = state.astype(str).str.startswith("lost to follow-up").to_numpy()
+        frame["reason"] = frame["reason"].where(~lost, frame["reason"].str.replace("not yet confirmed",
+                                                                                   "never confirmed"))
+        frame["follow_up"] = state
+        keys.append("follow_up")
+    out = frame.groupby(keys, observed=True, sort=True).size().rename("n_subjects").reset_index()
     return out.astype({"n_subjects": int, "reason": str})
 
 
@@ -259,16 +276,114 @@ def incidence_curves(status: pd.DataFrame) -> pd.DataFrame:
 
 
 def risk_table(status: pd.DataFrame, days=(0, *NEGATIVITY_DAYS)) -> pd.DataFrame:
-    """Subjects in the analysis still at risk, and cumulative negativity / deaths / censored.
+    """Subjects in the analysis at risk on each day, and those who left before it: rows that add up.
+
+    Convention: on day *t* a subject is **at risk** when still followed and not yet negative at
+    the start of day *t* (``time_days >= t``: negativity, death or censoring on day *t* or
+    later); every other subject left before day *t*, by negativity, by death before negativity
+    or by censoring (``time_days < t``). At every day ``n_at_risk + events_before_day +
+    competing_before_day + censored_before_day == n``.
 
     Returns
     -------
     pandas.DataFrame
-        ``day``, ``n_at_risk``, ``cumulative_events`` (negativity), ``cumulative_competing``
-        (deaths before negativity), ``cumulative_censored``.
+        ``day``, ``n`` (subjects in the analysis), ``n_at_risk``, ``events_before_day``
+        (negativity), ``competing_before_day`` (death before negativity),
+        ``censored_before_day`` (int).
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"time_days": [3.0, 5.0, 9.0, float("nan")], "event": pd.array([1, 2, 0, None], "Int64"),
+    ...                    "in_analysis": [True, True, True, False]})
+    >>> r = risk_table(st, (0, 5, 10)).set_index("day")
+    >>> r.drop(columns="n").to_dict("index")[10.0]
+    {'n_at_risk': 0, 'events_before_day': 1, 'competing_before_day': 1, 'censored_before_day': 1}
+    >>> r.drop(columns="n").sum(axis=1).tolist()  # every day adds up to n = 3
+    [3, 3, 3]
     """
     a = _analysed(status)
-    return competing_risk_table(a["time_days"], a["event"].astype(int), list(days), cause=1)
+    day = np.asarray(list(days), dtype=float)
+    at_risk = competing_risk_table(a["time_days"], a["event"].astype(int), list(day), cause=1)["n_at_risk"]
+    time = a["time_days"].to_numpy(float)[:, None]
+    event = a["event"].astype(int).to_numpy()[:, None]
+    before = time < day[None, :]
+    return pd.DataFrame({"day": day, "n": len(a), "n_at_risk": at_risk.to_numpy(int),
+                         "events_before_day": (before & (event == 1)).sum(axis=0).astype(int),
+                         "competing_before_day": (before & (event == 2)).sum(axis=0).astype(int),
+                         "censored_before_day": (before & (event == 0)).sum(axis=0).astype(int)})
+
+
+#: Where a treated subject stands at the end of the window (``follow_up_to_horizon``), H = the window.
+FOLLOW_UP_STATES = ("negative by day H", "died before negativity by day H", "followed to day H, not negative",
+                    "lost to follow-up before day H", "not yet followed to day H",
+                    "excluded: never positive after infusion")
+
+
+def follow_up_to_horizon(status: pd.DataFrame, subjects: pd.DataFrame, cutoff_date,
+                         horizon_days: int | None = None) -> pd.DataFrame:
+    """Where each treated subject stands at the end of the window, and why a censored one stopped.
+
+    The window for day H closes on ``infused_on + H``. A subject censored before day H is **lost
+    to follow-up** when that date is on or before the cutoff (no RT-PCR result after the last
+    one, though day H has passed); only while the window is still open after the cutoff is it
+    **not yet followed to day H**.
+
+    Parameters
+    ----------
+    status : pandas.DataFrame
+        Output of :func:`negativity_status` (made with the same ``horizon_days``).
+    subjects : pandas.DataFrame
+        ``subject_id``, ``infused_on``.
+    cutoff_date : date-like
+        Data cutoff date.
+    horizon_days : int, optional
+        H; None: the registered time frame (``definitions/trial.yaml``, 28 days).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject of ``status``: ``subject_id``, ``status``, ``reason``,
+        ``window_closes_on`` (date), ``follow_up`` (categorical :data:`FOLLOW_UP_STATES` with
+        H written as the day), ``detail`` (str; for a lost subject "lost to follow-up (last
+        RT-PCR result day X)" or "(no RT-PCR result after the infusion)", for one still in the
+        window "not yet followed to day H (last RT-PCR result day X)", else the reason).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"subject_id": ["A", "B"], "infused_on": pd.to_datetime(["2020-10-01", "2020-12-20"])})
+    >>> st = pd.DataFrame({"subject_id": ["A", "B"], "status": "censored", "time_days": [12.0, 5.0],
+    ...     "last_result_day": [12.0, 5.0], "n_results_after_infusion": [3, 2], "in_analysis": True,
+    ...     "reason": ["no RT-PCR result after day 12", "no RT-PCR result after day 5"]})
+    >>> follow_up_to_horizon(st, s, "2020-12-30", 28)["detail"].tolist()
+    ['lost to follow-up (last RT-PCR result day 12)', 'not yet followed to day 28 (last RT-PCR result day 5)']
+    """
+    require_columns(status, ("subject_id", "status", "reason", "time_days", "last_result_day",
+                             "n_results_after_infusion", "in_analysis"), "status")
+    require_columns(subjects, ("subject_id", "infused_on"), "subjects")
+    h = int(definitions.time_frames("pcr_negativity")["horizon_days"] if horizon_days is None else horizon_days)
+    states = [x.replace("day H", f"day {h}") for x in FOLLOW_UP_STATES]
+    infused = pd.Series(pd.to_datetime(subjects.set_index("subject_id")["infused_on"])
+                        .reindex(status["subject_id"]).to_numpy(), index=status.index)
+    closes = infused + pd.Timedelta(days=h)
+    closed = (closes <= pd.Timestamp(cutoff_date)).to_numpy(bool)
+    st = status["status"].astype(str).to_numpy()
+    time = status["time_days"].to_numpy(float)
+    censored = st == PCR_STATUSES[2]
+    state = np.select([st == PCR_STATUSES[0], st == PCR_STATUSES[1], st == PCR_STATUSES[3],
+                       censored & (time >= h), censored & closed],
+                      [states[0], states[1], states[5], states[2], states[3]], default=states[4])
+    detail = []
+    for s, why, last, k in zip(state, status["reason"], status["last_result_day"], status["n_results_after_infusion"]):
+        seen = f"last RT-PCR result day {last:g}" if k > 0 else "no RT-PCR result after the infusion"
+        if s == states[3]:
+            detail.append(f"lost to follow-up ({seen})")
+        elif s == states[4]:
+            detail.append(f"not yet followed to day {h} ({seen})")
+        else:
+            detail.append(str(why))
+    return pd.DataFrame({"subject_id": status["subject_id"].to_numpy(), "status": status["status"].to_numpy(),
+                         "reason": status["reason"].to_numpy(), "window_closes_on": closes.to_numpy(),
+                         "follow_up": pd.Categorical(state, categories=states), "detail": detail})
 
 
 def median_negativity(status: pd.DataFrame) -> pd.DataFrame:

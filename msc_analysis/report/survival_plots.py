@@ -21,14 +21,42 @@ from ..stats.estimability import NO_SUBJECT_INFUSED
 from .figures import not_estimable_figure, plain_text
 
 __all__ = ["km_figure", "cumulative_incidence_figure", "swimmer_figure", "select_lanes", "stay_distribution_figure",
-           "KM_RISK_ROWS", "CIF_RISK_ROWS"]
+           "KM_RISK_ROWS", "CIF_RISK_ROWS", "competing_risk_rows"]
 
-#: Rows of the table drawn under a Kaplan-Meier plot: label -> column of the risk table.
-KM_RISK_ROWS = {"At risk": "n_at_risk", "Deaths (cumulative)": "cumulative_events",
-                "Censored (cumulative)": "cumulative_censored"}
+#: Rows of the risk table of a Kaplan-Meier plot, shown on the page and drawn under the plot:
+#: label -> column of :func:`~msc_analysis.endpoints.overall_survival.risk_table_by_group`.
+#: At every day the three rows add up to the subjects of the group.
+KM_RISK_ROWS = {"At risk on that day": "n_at_risk", "Died before that day": "deaths_before_day",
+                "Censored before that day": "censored_before_day"}
 #: Columns of the table under a cumulative-incidence plot; the rows are labelled "At risk",
 #: "<first outcome> (cumulative)", "<second outcome> (cumulative)", "Censored (cumulative)".
 CIF_RISK_ROWS = ("n_at_risk", "cumulative_events", "cumulative_competing", "cumulative_censored")
+
+
+
+def competing_risk_rows(event: str, competing: str) -> dict[str, str]:
+    """Rows of a competing-risk table whose counts add up (columns of
+    :func:`~msc_analysis.endpoints.pcr_negativity.risk_table`): label -> column.
+
+    >>> list(competing_risk_rows("Negativity", "Death before negativity"))
+    ['At risk on that day', 'Negativity before that day', 'Death before negativity, before that day', 'Censored before that day']
+    """
+    return {"At risk on that day": "n_at_risk", f"{event} before that day": "events_before_day",
+            f"{competing}, before that day": "competing_before_day", "Censored before that day": "censored_before_day"}
+
+
+def _title(fig: plt.Figure, title: str | None, room: float = 0.4) -> None:
+    """A numbered title at the top left (``Page.figure_title``), wrapped to the figure's width, with
+    ``room`` inches (more for a wrapped title) made for it."""
+    if not title:
+        return
+    height = fig.get_figheight()
+    text = fill(plain_text(title), max(40, int(fig.get_figwidth() * 10)))
+    extra = 0.22 * text.count("\n")
+    fig.suptitle(text, x=0.01, y=1 - 0.08 / height, ha="left", va="top", fontsize=12, fontweight="bold")
+    if room:
+        fig.subplots_adjust(top=fig.subplotpars.top - (room + extra) / height)
+
 
 _COLORS = ("#2f5d9e", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#7f8c8d")
 
@@ -79,7 +107,7 @@ def _to_horizon(curve: pd.DataFrame, horizon: float, columns) -> tuple:
 
 
 def _label(group: str) -> str:
-    return "all treated" if group == "all" else plain_text(group)  # an arm name is data, not mathtext
+    return "All treated" if group == "all" else plain_text(group)  # an arm name is data, not mathtext
 
 
 def _alignments(table_ax, risk: pd.DataFrame, columns, days, fontsize: float) -> dict:
@@ -109,13 +137,15 @@ def _draw_table(table_ax, risk: pd.DataFrame, rows: dict[str, str], days, groups
                     table_ax.text(day, -y, f"{int(value)}", ha=align[day], va="center", fontsize=fontsize)
             labels.append(label if len(groups) == 1 else f"{_label(group)}: {label}")
             y += 1
+    table_ax.grid(False)
     table_ax.set_ylim(-y + 0.5, 0.5)
     table_ax.set_yticks([-i for i in range(len(labels))], labels, fontsize=8.5)
     table_ax.tick_params(axis="y", length=0)
     table_ax.tick_params(axis="x", labelbottom=False, length=0)
     for side in ("top", "right", "bottom", "left"):
         table_ax.spines[side].set_visible(False)
-    table_ax.set_title("Numbers at each day (same days as the axis above)", fontsize=9, loc="left")
+    table_ax.set_title("Numbers at each day (same days as the axis above); at every day the rows add up to N",
+                       fontsize=9, loc="left")
     longest = max(len(label) for label in labels)
     table_ax.figure.subplots_adjust(left=min(0.5, 0.04 + 0.0075 * longest * 9 / table_ax.figure.get_figwidth()))
 
@@ -139,7 +169,8 @@ def _axis(ax, days, horizon, ylabel):
 
 
 def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float = 60,
-              ylabel: str = "Overall survival", rows: dict[str, str] | None = None) -> plt.Figure:
+              ylabel: str = "Overall survival", rows: dict[str, str] | None = None,
+              title: str | None = None) -> plt.Figure:
     """Kaplan-Meier curves with 95 % CI bands and, under them, the risk table on the same x axis.
 
     Parameters
@@ -156,12 +187,16 @@ def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float =
         Right end of the x axis.
     rows : dict, optional
         Table rows, label -> column; default :data:`KM_RISK_ROWS`.
+    title : str, optional
+        Numbered title drawn at the top (e.g. from ``Page.figure_title``).
     """
     rows = rows or KM_RISK_ROWS
     groups = list(dict.fromkeys(risk["group"]))
     drawn = [g for g in groups if _drawable(curves[curves["group"] == g], "survival_prop")]
     if not drawn:
-        return not_estimable_figure(_curve_reasons(curves) or ["no subject"], "No survival curve to draw")
+        fig = not_estimable_figure(_curve_reasons(curves) or ["no subject"], "No survival curve to draw")
+        _title(fig, title)
+        return fig
     fig, ax, table_ax = _figure_with_table(len(rows) * len(groups))
     for i, group in enumerate(groups):
         full = curves[curves["group"] == group]
@@ -179,11 +214,13 @@ def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float =
                                                                         ms=9, label="censored")]
     ax.legend(handles=handles, loc="lower left", fontsize=8.5, frameon=False)
     _draw_table(table_ax, risk, rows, days, groups)
+    _title(fig, title)
     return fig
 
 
 def cumulative_incidence_figure(curves: pd.DataFrame | dict[str, pd.DataFrame], risk: pd.DataFrame | None = None,
-                                *, horizon_days: float = 60, ylabel: str = "Cumulative incidence") -> plt.Figure:
+                                *, horizon_days: float = 60, ylabel: str = "Cumulative incidence",
+                                rows: dict[str, str] | None = None, title: str | None = None) -> plt.Figure:
     """Cumulative incidence of each outcome (competing risks) with 95 % CI bands, and a table.
 
     Parameters
@@ -204,14 +241,22 @@ def cumulative_incidence_figure(curves: pd.DataFrame | dict[str, pd.DataFrame], 
         Right end of the x axis.
     ylabel : str
         Label of the y axis.
+    rows : dict, optional
+        Table rows, label -> column of ``risk`` (e.g. :func:`competing_risk_rows`); default: "At
+        risk", "<outcome> (cumulative)" for each outcome and "Censored (cumulative)" on the
+        columns :data:`CIF_RISK_ROWS`.
+    title : str, optional
+        Numbered title drawn at the top (e.g. from ``Page.figure_title``).
     """
     if isinstance(curves, dict):
         curves = pd.concat([c.assign(outcome=label) for label, c in curves.items()], ignore_index=True)
     outcomes = list(dict.fromkeys(curves["outcome"]))
     if not any(_drawable(curves[curves["outcome"] == o], "cumulative_incidence_prop") for o in outcomes):
-        return not_estimable_figure(_curve_reasons(curves) or ["no subject"], "No cumulative incidence to draw")
+        fig = not_estimable_figure(_curve_reasons(curves) or ["no subject"], "No cumulative incidence to draw")
+        _title(fig, title)
+        return fig
     names = [*(f"{o[:1].upper()}{o[1:]} (cumulative)" for o in (outcomes + ["Events", "Competing events"])[:2])]
-    rows = dict(zip(["At risk", *names, "Censored (cumulative)"], CIF_RISK_ROWS))
+    rows = rows or dict(zip(["At risk", *names, "Censored (cumulative)"], CIF_RISK_ROWS))
     fig, ax, table_ax = _figure_with_table(len(rows)) if risk is not None else (*_figure_without_table(), None)
     for i, outcome in enumerate(outcomes):
         x, (y, lo, hi) = _to_horizon(curves[curves["outcome"] == outcome], horizon_days,
@@ -225,6 +270,7 @@ def cumulative_incidence_figure(curves: pd.DataFrame | dict[str, pd.DataFrame], 
                   fontsize=8.5, frameon=False)
     if risk is not None:
         _draw_table(table_ax, risk.assign(group="all"), rows, days, ["all"])
+    _title(fig, title)
     return fig
 
 
@@ -252,7 +298,8 @@ def select_lanes(lanes: pd.DataFrame, max_subjects: int = 60) -> pd.DataFrame:
     return ordered.iloc[keep].reset_index(drop=True)
 
 
-def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days: float | None = None) -> plt.Figure:
+def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days: float | None = None,
+                   title: str | None = None) -> plt.Figure:
     """One bar per subject from the infusion to death or censoring; darker while in hospital.
 
     Markers: discharge alive, RT-PCR negativity, death; an arrow marks follow-up continuing
@@ -268,9 +315,13 @@ def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days:
         Most lanes drawn.
     horizon_days : float, optional
         A dashed line at this day (e.g. 60, the registered time frame).
+    title : str, optional
+        Numbered title drawn at the top (e.g. from ``Page.figure_title``).
     """
     if lanes.empty:
-        return not_estimable_figure(NO_SUBJECT_INFUSED, "No subject course to draw")
+        fig = not_estimable_figure(NO_SUBJECT_INFUSED, "No subject course to draw")
+        _title(fig, title)
+        return fig
     shown = select_lanes(lanes, max_subjects)
     n = len(shown)
     fig, ax = plt.subplots(figsize=(9, min(2.6 + 0.2 * max(n, 1), 16)))
@@ -295,10 +346,14 @@ def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days:
     ax.set_title(f"All {total} treated subjects, longest follow-up first" if n == total else
                  f"{n} of {total} treated subjects: an evenly spaced sample after sorting by follow-up",
                  fontsize=10, loc="left")
+    ax.grid(axis="y", visible=False)
     height = fig.get_figheight()
-    fig.legend(*ax.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1 - 0.05 / height),
+    room = 0.4 + 0.22 * fill(plain_text(title), max(40, int(fig.get_figwidth() * 10))).count("\n") if title else 0.0
+    fig.legend(*ax.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1 - (0.05 + room) / height),
                ncol=4, fontsize=8, frameon=False)
-    fig.subplots_adjust(left=0.15, right=0.97, top=1 - 0.95 / height, bottom=1.3 / height)
+    fig.subplots_adjust(left=0.15, right=0.97, top=1 - (0.95 + room) / height, bottom=1.3 / height)
+    if title:
+        _title(fig, title, room=0.0)
     return fig
 
 

@@ -14,9 +14,13 @@ import math
 
 import pandas as pd
 
-__all__ = ["NE", "NE_NOTE", "format_days", "format_not_estimable", "format_percent_ci", "format_days_ci",
-           "survival_table", "median_table", "risk_table_wide", "incidence_table", "inpatient_days_table",
-           "logrank_table", "hospital_free_days_table", "readable", "results_display", "fill_missing"]
+from . import formats
+
+__all__ = ["RISK_TABLE_CONVENTION", "RISK_FIGURE_NOTE", "group_label", "estimate_cell", "median_cell", "survival_cells", "median_cells",
+           "risk_cells", "logrank_cells", "incidence_cells", "follow_up_cells", "follow_up_listing",
+           "median_days_cells", "pcr_status_cells",
+           "NE", "NE_NOTE", "format_days", "format_not_estimable", "format_percent_ci", "format_days_ci",
+           "incidence_table"]
 
 _DASH = "–"
 #: A missing number inside a compact cell.
@@ -108,52 +112,6 @@ def _reasons(frame: pd.DataFrame) -> list[str]:
     return ["" if pd.isna(r) else str(r) for r in frame["not_estimable_reason"]]
 
 
-def survival_table(at_days: pd.DataFrame) -> pd.DataFrame:
-    """Survival at given days: ``group``, ``day``, ``n``, ``n_at_risk``, ``survival_prop``,
-    ``ci95_lower``, ``ci95_upper`` (and ``not_estimable_reason``) -> Group, Day, Subjects,
-    At risk, Survival % (95% CI)."""
-    return pd.DataFrame({
-        "Group": at_days["group"], "Day": at_days["day"].map(format_days), "Subjects": at_days["n"],
-        "At risk on that day": at_days["n_at_risk"],
-        "Survival, % (95% CI)": [format_percent_ci(e, lo, hi, reason=why, n_at_risk=k) for e, lo, hi, k, why in
-                                 zip(at_days["survival_prop"], at_days["ci95_lower"], at_days["ci95_upper"],
-                                     at_days["n_at_risk"], _reasons(at_days))],
-    }).reset_index(drop=True)
-
-
-def median_table(medians: pd.DataFrame, event_label: str = "Deaths") -> pd.DataFrame:
-    """Medians: ``group``, ``n``, ``n_events``, ``median_days``, ``ci95_lower``, ``ci95_upper``
-    (and ``not_estimable_reason``) -> Group, Subjects, <event_label>, Median days (95% CI)
-    with "NR" for not reached and "NE" for a limit not estimable (see :data:`NE_NOTE`)."""
-    return pd.DataFrame({
-        "Group": medians["group"], "Subjects": medians["n"], event_label: medians["n_events"],
-        "Median, days (95% CI)": [format_days_ci(m, lo, hi, why) for m, lo, hi, why in
-                                  zip(medians["median_days"], medians["ci95_lower"], medians["ci95_upper"],
-                                      _reasons(medians))],
-    }).reset_index(drop=True)
-
-
-def risk_table_wide(risk: pd.DataFrame, rows: dict[str, str]) -> pd.DataFrame:
-    """A risk table with one column per day and one row per (group, count).
-
-    Parameters
-    ----------
-    risk : pandas.DataFrame
-        ``day`` and the count columns named in ``rows``; optionally ``group``.
-    rows : dict
-        Row label -> column of ``risk``, e.g. ``{"At risk": "n_at_risk"}``.
-    """
-    frame = risk if "group" in risk else risk.assign(group="all")
-    out = []
-    for group, g in frame.groupby("group", sort=False):
-        for label, column in rows.items():
-            out.append(pd.Series(g[column].to_numpy(), index=[format_days(d) for d in g["day"]],
-                                 name=(group, label)))
-    table = pd.DataFrame(out)
-    table.index = pd.MultiIndex.from_tuples(table.index, names=["Group", "Day"])
-    return table
-
-
 def incidence_table(at_days: pd.DataFrame) -> pd.DataFrame:
     """Cumulative incidence at days: ``outcome``, ``n``, ``time_days``, ``n_at_risk``,
     ``cumulative_incidence_prop``, ``ci95_lower``, ``ci95_upper`` (and
@@ -168,140 +126,209 @@ def incidence_table(at_days: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def inpatient_days_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Inpatient days by hospital status: ``hospital_status``, ``counted_from``, ``n``,
-    ``n_missing``, ``median_days``, ``q1_days``, ``q3_days``, ``min_days``, ``max_days``
-    (and ``not_estimable_reason``) -> Hospital status, Counted from, Subjects, Median (IQR),
-    Range, Date missing."""
-    def iqr(r):
-        if pd.isna(r.median_days):
-            return format_not_estimable(getattr(r, "not_estimable_reason", ""))
-        return f"{format_days(r.median_days)} ({format_days(r.q1_days)}–{format_days(r.q3_days)})"
-
-    def span(r):
-        return _DASH if pd.isna(r.min_days) else f"{format_days(r.min_days)}–{format_days(r.max_days)}"
-
-    return pd.DataFrame({
-        "Hospital status": summary["hospital_status"], "Counted from": summary["counted_from"],
-        "Subjects": summary["n"], "Median days (IQR)": [iqr(r) for r in summary.itertuples()],
-        "Range": [span(r) for r in summary.itertuples()], "Admission date missing": summary["n_missing"],
-    }).reset_index(drop=True)
-
-
-def logrank_table(test: pd.DataFrame) -> pd.DataFrame:
-    """Log-rank result (``n_groups``, ``n``, ``n_events``, ``chisq``, ``df``, ``p_value``) as
-    text; with a single arm the test is "not applicable".
-
-    Examples
-    --------
-    >>> t = pd.DataFrame([{"n_groups": 1, "n": 5, "n_events": 2, "chisq": float("nan"), "df": 0,
-    ...                    "p_value": float("nan")}])
-    >>> logrank_table(t)["Log-rank test"].item()
-    'not applicable: fewer than two arms'
-    """
-    r = test.iloc[0]
-    text = ("not applicable: fewer than two arms" if r["n_groups"] < 2 else
-            f"chi-square {r['chisq']:.2f} on {int(r['df'])} df, p = {r['p_value']:.3g}")
-    return pd.DataFrame([{"Arms": int(r["n_groups"]), "Subjects": int(r["n"]), "Deaths": int(r["n_events"]),
-                          "Log-rank test": text}])
-
-
-def hospital_free_days_table(summary: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-    """Hospital-free days summary (``n``, ``n_known``, ``n_died_scored_0``,
-    ``n_not_yet_known``, ``median_days``, ``q1_days``, ``q3_days``) as display text."""
-    r = summary.iloc[0]
-    median = format_not_estimable(r.get("not_estimable_reason", "")) if pd.isna(r["median_days"]) else \
-        f"{format_days(r['median_days'])} ({format_days(r['q1_days'])}–{format_days(r['q3_days'])})"
-    return pd.DataFrame([{"Treated": int(r["n"]), f"Known at day {horizon_days}": int(r["n_known"]),
-                          "of whom died (scored 0)": int(r["n_died_scored_0"]),
-                          f"Not yet followed to day {horizon_days}": int(r["n_not_yet_known"]),
-                          "Median hospital-free days (IQR)": median}])
-
-
 _READABLE = {"n_subjects": "Subjects", "median_time_days": "Median days", "min_time_days": "Fewest days",
              "max_time_days": "Most days", "hospital_status": "Hospital status", "n": "Subjects",
              "n_events": "Events", "median_days": "Median days", "not_estimable_reason": "Not estimable because"}
 
 
-def readable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The same table with column names for readers: known names from a fixed list, others with
-    spaces for underscores and a capital first letter; numbers of days shown without ".0"
-    ("NR" not reached, "NE" not estimable). A ``not_estimable_reason`` column is kept (as "Not
-    estimable because") only when some row is not estimable.
+# ---------------------------------------------------------------- cells for the table layer (Page.table)
+# The functions below build the text cells of the time-to-event tables with
+# :mod:`msc_analysis.report.formats`; pages pass them to ``Page.table``, which numbers and titles them.
 
-    Examples
-    --------
-    >>> readable(pd.DataFrame({"n_subjects": [3], "median_time_days": [12.0], "status": ["died"]}))
-       Subjects Median days Status
-    0         3          12   died
-    >>> readable(pd.DataFrame({"n": [0], "median_days": [float("nan")],
-    ...                        "not_estimable_reason": ["no subject infused yet"]}))
-       Subjects Median days   Not estimable because
-    0         0          NE  no subject infused yet
+#: How the rows of a risk table are counted (footnote of the table and of the figure drawing it).
+RISK_TABLE_CONVENTION = ("At risk on day t: still followed at the start of day t (an event or censoring on day t "
+                         "itself counts as at risk that day, as in the Kaplan-Meier risk set); died / censored "
+                         "before day t: left the risk set on an earlier day. At every day the rows add up to N.")
+#: The same convention in a few words, for the footnote of a figure drawing the risk table (no final stop).
+RISK_FIGURE_NOTE = ("numbers under the plot: at risk on day t = still followed at the start of day t; died / "
+                    "censored before day t = left on an earlier day; at every day the rows add up to N")
+
+
+def group_label(group) -> str:
+    """"all" -> "All treated"; an arm is shown as it is.
+
+    >>> group_label("all"), group_label("MSC")
+    ('All treated', 'MSC')
     """
-    out = frame.copy()
-    for column in out.columns:
-        if str(column).endswith("_days"):
-            out[column] = out[column].map(format_days)
-    if "not_estimable_reason" in out and not any(_reasons(out)):
-        out = out.drop(columns="not_estimable_reason")
-    return out.rename(columns=lambda c: _READABLE.get(c, str(c).replace("_", " ").capitalize()))
+    return "All treated" if str(group) == "all" else str(group)
 
 
-def _number(value) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    if isinstance(value, (int, float)) and math.isinf(value):
-        return "NR"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def estimate_cell(estimate, lower, upper, reason: str = "", n_at_risk=None, nothing_yet: str = "no events yet") -> str:
+    """A proportion with its 95% CI as ``77.3% (58.2% to 88.5%)``.
 
+    A missing estimate reads "not estimable: <reason>"; a 0% or 100% with a zero-width interval
+    (nothing happened yet) says ``nothing_yet`` instead of the interval; a missing limit is NE ("CI not estimable" when both are).
 
-def results_display(results: pd.DataFrame) -> pd.DataFrame:
-    """Headline results rows (``report.results.result_rows``) as shown on a page.
-
-    The CSV keeps the numbers (NaN, ``inf``); on the page a missing estimate reads "not
-    estimable" and, when its ``method`` says why ("...; not estimable: <reason>"), a column
-    "Not estimable because" repeats the reason (the method text is cut short on the page);
-    ``inf`` reads "NR" (not reached) and a cell that does not apply to a row (a count has no
-    interval) is empty.
-
-    Examples
-    --------
-    >>> r = pd.DataFrame({"endpoint": ["os", "os"], "measure": ["median_days", "survival_prop"],
-    ...     "group": "all", "day": [float("nan"), 60.0], "estimate": [float("inf"), float("nan")],
-    ...     "ci95_lower": [3.0, float("nan")], "ci95_upper": [float("inf"), float("nan")],
-    ...     "n": pd.array([4, 4], dtype="Int64"), "unit": ["days", "proportion"],
-    ...     "method": ["KM", "KM; not estimable: nobody at risk at day 60"]})
-    >>> shown = results_display(r)
-    >>> shown[["day", "estimate", "ci95_lower", "ci95_upper", "n"]].values.tolist()
-    [['', 'NR', '3', 'NR', '4'], ['60', 'not estimable', '', '', '4']]
-    >>> shown["Not estimable because"].tolist()
-    ['', 'nobody at risk at day 60']
+    >>> estimate_cell(0.7728, 0.5816, 0.8847)
+    '77.3% (58.2% to 88.5%)'
+    >>> estimate_cell(1.0, 1.0, 1.0, nothing_yet="no deaths yet"), estimate_cell(0.0, float("nan"), float("nan"))
+    ('100.0% (no deaths yet)', '0.0% (CI not estimable)')
+    >>> estimate_cell(float("nan"), None, None, "nobody at risk at day 60")
+    'not estimable: nobody at risk at day 60'
     """
-    out = results.astype(object).copy()
-    for column in ("day", "ci95_lower", "ci95_upper", "n", "estimate"):
-        if column in out:
-            out[column] = [_number(v) for v in results[column]]
-    if "estimate" in out:
-        missing = out["estimate"] == ""
-        out["estimate"] = out["estimate"].where(~missing, "not estimable")
-        if missing.any() and "method" in out:
-            why = out["method"].astype(str).str.extract(r"not estimable: (.*)$", expand=False).fillna("")
-            out["Not estimable because"] = why.where(missing, "")
-    return out
+    if formats.is_missing(estimate):
+        return format_not_estimable(reason)
+    if estimate in (0, 1) and lower == upper == estimate:
+        tail = f"{nothing_yet}; nobody left at risk" if n_at_risk == 0 else nothing_yet
+        return f"{formats.pct(estimate)} ({tail})"
+    return formats.pct_interval(estimate, lower, upper)
 
 
-def fill_missing(frame: pd.DataFrame, text: str = _DASH) -> pd.DataFrame:
-    """The same table for display with every missing cell (NaN, NA, NaT) shown as ``text``.
+def median_cell(estimate, lower, upper, reason: str = "") -> str:
+    """A median in days with its 95% CI: ``32 (10 to NR)``; "not estimable: <reason>" when missing;
+    a median whose whole interval is not reached reads "NR (both limits NR)".
 
-    For listings whose empty cells mean "none" (e.g. no infusion day for a subject not yet
-    infused), so that a page never shows "NaN" or "<NA>".
-
-    Examples
-    --------
-    >>> f = pd.DataFrame({"subject_id": ["A", "B"], "days_since_infusion": pd.array([3, None], dtype="Int64")})
-    >>> fill_missing(f)["days_since_infusion"].tolist()
-    [3, '–']
+    >>> median_cell(float("inf"), 10, float("inf")), median_cell(0.0, float("nan"), float("nan"))
+    ('NR (10 to NR)', '0 (NE to NE)')
+    >>> median_cell(float("inf"), float("inf"), float("inf"))
+    'NR (both limits NR)'
     """
-    out = frame.astype(object).copy()
-    return out.where(frame.notna(), text)
+    if formats.is_missing(estimate):
+        return format_not_estimable(reason)
+    if all(not formats.is_missing(v) and math.isinf(v) and v > 0 for v in (estimate, lower, upper)):
+        return f"{formats.NR} (both limits {formats.NR})"
+    return f"{formats.days(estimate)} ({formats.days(lower)} to {formats.days(upper)})"
+
+
+def _groups_shown(frame: pd.DataFrame) -> bool:
+    return "group" in frame and frame["group"].nunique() > 1
+
+
+def survival_cells(at_days: pd.DataFrame) -> pd.DataFrame:
+    """Survival at days (:func:`~msc_analysis.endpoints.overall_survival.survival_at_days`) as cells:
+    [Group,] Day, Subjects, At risk on that day, Survival (95% CI)."""
+    cells = pd.DataFrame({
+        "Group": at_days["group"].map(group_label), "Day": at_days["day"].map(formats.days),
+        "Subjects": at_days["n"].map(formats.count), "At risk on that day": at_days["n_at_risk"].map(formats.count),
+        "Survival (95% CI)": [estimate_cell(e, lo, hi, why, k, "no deaths yet") for e, lo, hi, k, why in
+                              zip(at_days["survival_prop"], at_days["ci95_lower"], at_days["ci95_upper"],
+                                  at_days["n_at_risk"], _reasons(at_days))]})
+    return (cells if _groups_shown(at_days) else cells.drop(columns="Group")).reset_index(drop=True)
+
+
+def median_cells(medians: pd.DataFrame, event_label: str = "Deaths") -> pd.DataFrame:
+    """Medians (``group``, ``n``, ``n_events``, ``median_days``, ``ci95_lower``, ``ci95_upper``)
+    as cells: [Group,] Subjects, <event_label>, Median, days (95% CI)."""
+    cells = pd.DataFrame({
+        "Group": medians["group"].map(group_label) if "group" in medians else "All treated",
+        "Subjects": medians["n"].map(formats.count), event_label: medians["n_events"].map(formats.count),
+        "Median, days (95% CI)": [median_cell(m, lo, hi, why) for m, lo, hi, why in
+                                  zip(medians["median_days"], medians["ci95_lower"], medians["ci95_upper"],
+                                      _reasons(medians))]})
+    return (cells if _groups_shown(medians) else cells.drop(columns="Group")).reset_index(drop=True)
+
+
+def risk_cells(risk: pd.DataFrame, rows: dict[str, str]) -> pd.DataFrame:
+    """A risk table as cells: one column per day ("Day 0", "Day 7", ...), one row per count
+    (label -> column of ``risk``), grouped by ``group`` when there are several.
+
+    >>> r = pd.DataFrame({"day": [0.0, 7.0], "n_at_risk": [4, 3], "deaths_before_day": [0, 1]})
+    >>> risk_cells(r, {"At risk on that day": "n_at_risk", "Died before that day": "deaths_before_day"}).values.tolist()
+    [['At risk on that day', '4', '3'], ['Died before that day', '0', '1']]
+    """
+    frame = risk if "group" in risk else risk.assign(group="all")
+    several = frame["group"].nunique() > 1
+    out = []
+    for group, g in frame.groupby("group", sort=False):
+        for label, column in rows.items():
+            row = {"Group": group_label(group)} if several else {}
+            row["Count"] = label
+            row.update({f"Day {formats.days(d)}": formats.count(v) for d, v in zip(g["day"], g[column])})
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def logrank_cells(test: pd.DataFrame) -> pd.DataFrame:
+    """The log-rank test as cells; with a single arm "not applicable: fewer than two arms".
+
+    >>> t = pd.DataFrame([{"n_groups": 1, "n": 5, "n_events": 2, "chisq": float("nan"), "df": 0,
+    ...                    "p_value": float("nan")}])
+    >>> logrank_cells(t)["Log-rank test"].item()
+    'not applicable: fewer than two arms'
+    """
+    r = test.iloc[0]
+    several = r["n_groups"] >= 2
+    return pd.DataFrame([{
+        "Arms compared": formats.count(r["n_groups"]), "Subjects": formats.count(r["n"]),
+        "Deaths": formats.count(r["n_events"]),
+        "Log-rank test": (f"chi-square {formats.number(r['chisq'], 2)} on {formats.count(r['df'])} df"
+                          if several else "not applicable: fewer than two arms"),
+        "p-value": formats.p_value(r["p_value"]) if several else formats.DASH}])
+
+
+def incidence_cells(at_days: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative incidence at days (``outcome``, ``n``, ``time_days``, ``n_at_risk``,
+    ``cumulative_incidence_prop``, ``ci95_lower``, ``ci95_upper``, ``not_estimable_reason``) as
+    cells: Outcome, Day, Subjects, Still at risk, Cumulative incidence (95% CI)."""
+    return pd.DataFrame({
+        "Outcome": at_days["outcome"].astype(str).map(lambda o: o[:1].upper() + o[1:]),
+        "Day": at_days["time_days"].map(formats.days), "Subjects": at_days["n"].map(formats.count),
+        "Still at risk": at_days["n_at_risk"].map(formats.count),
+        "Cumulative incidence (95% CI)": [
+            estimate_cell(e, lo, hi, why, k) for e, lo, hi, k, why in
+            zip(at_days["cumulative_incidence_prop"], at_days["ci95_lower"], at_days["ci95_upper"],
+                at_days["n_at_risk"], _reasons(at_days))],
+    }).reset_index(drop=True)
+
+
+def _days_range(median, low, high) -> str:
+    if formats.is_missing(median):
+        return formats.DASH
+    if low == high:
+        return formats.days(median)
+    return f"{formats.days(median)} ({formats.days(low)} to {formats.days(high)})"
+
+
+def follow_up_cells(summary: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Follow-up states (:func:`~msc_analysis.endpoints.overall_survival.follow_up_summary`) as
+    cells: Follow-up, Subjects (n (%) of ``n``), Day of death or last known alive, median (range)."""
+    return pd.DataFrame({
+        "Follow-up": summary["follow_up"].astype(str).map(lambda s: s[:1].upper() + s[1:]),
+        "Subjects": [formats.count_pct(k, n) for k in summary["n_subjects"]],
+        "Day of death or last known alive, median (range)": [
+            _days_range(m, lo, hi) for m, lo, hi in
+            zip(summary["median_time_days"], summary["min_time_days"], summary["max_time_days"])]})
+
+
+def follow_up_listing(follow: pd.DataFrame) -> pd.DataFrame:
+    """The subjects of ``follow`` (``follow_up_to_day`` of overall survival or ``follow_up_to_horizon``
+    of RT-PCR negativity) lost to follow-up or not yet followed to the end of the window, one row
+    each, by subject: Subject, Follow-up window closes on, Follow-up (the ``detail``).
+
+    >>> f = pd.DataFrame({"subject_id": ["B", "A"], "window_closes_on": pd.to_datetime(["2020-12-27", "2020-11-01"]),
+    ...     "follow_up": ["lost to follow-up before day 60", "alive, followed to day 60"],
+    ...     "detail": ["lost to follow-up (last known alive day 25)", "last known alive day 60"]})
+    >>> follow_up_listing(f).values.tolist()
+    [['B', '2020-12-27', 'lost to follow-up (last known alive day 25)']]
+    """
+    state = follow["follow_up"].astype(str)
+    shown = follow[state.str.startswith("lost to follow-up") | state.str.startswith("not yet followed")]
+    shown = shown.sort_values("subject_id")
+    return pd.DataFrame({"Subject": shown["subject_id"].astype(str),
+                         "Follow-up window closes on": pd.to_datetime(shown["window_closes_on"]).dt.strftime("%Y-%m-%d"),
+                         "Follow-up": shown["detail"].astype(str)}).reset_index(drop=True)
+
+
+def median_days_cells(median: pd.DataFrame, event_label: str) -> pd.DataFrame:
+    """A median without interval (``n``, ``n_events``, ``median_days``, ``not_estimable_reason``)
+    as cells: Subjects, <event_label>, Median, days ("NR" not reached; "not estimable: <reason>").
+
+    >>> median_days_cells(pd.DataFrame([{"n": 5, "n_events": 3, "median_days": 9.0,
+    ...                                  "not_estimable_reason": ""}]), "Negative").values.tolist()
+    [['5', '3', '9']]
+    """
+    return pd.DataFrame({
+        "Subjects": median["n"].map(formats.count), event_label: median["n_events"].map(formats.count),
+        "Median, days": [format_not_estimable(why) if formats.is_missing(m) else formats.days(m)
+                         for m, why in zip(median["median_days"], _reasons(median))]}).reset_index(drop=True)
+
+
+def pcr_status_cells(summary: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Status summary of the RT-PCR page (``status``, ``reason``, [``follow_up``,] ``n_subjects``)
+    as cells: Status, Reason, [Follow-up to the end of the window,] Subjects (n (%) of ``n``)."""
+    cells = {"Status": summary["status"].astype(str).map(lambda s: s[:1].upper() + s[1:]),
+             "Reason (N = a day)": summary["reason"].astype(str)}
+    if "follow_up" in summary:
+        cells["Follow-up to the end of the window"] = summary["follow_up"].astype(str)
+    cells["Subjects"] = [formats.count_pct(k, n) for k in summary["n_subjects"]]
+    return pd.DataFrame(cells).reset_index(drop=True)
