@@ -14,13 +14,20 @@ from ..derive.visits import family_rule, longitudinal, summarise_visits, visit_w
 from ..report.longitudinal_tables import median_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
-__all__ = ["FAMILY", "CRP_TEST", "CRP_UNIT", "crp_values", "crp_by_visit", "crp_summary",
+__all__ = ["FAMILY", "CRP_TEST", "CRP_UNIT", "DECIMALS", "RATIO_DECIMALS", "crp_values", "crp_by_visit", "crp_summary",
            "crp_change_tests", "crp_ratio_to_baseline", "headline_measures"]
 
 #: Row of the definitions tables this endpoint uses.
 FAMILY = "crp"
 #: Test code of CRP in ``labs.test`` and the unit the kit reports it in.
 CRP_TEST, CRP_UNIT = "CRP", "mg/dL"
+#: Decimals of the medians and quartiles of CRP and of its change on the page: CRP is reported to
+#: 0.1 mg/dL, and summaries carry one decimal more than the recorded values (the usual rule of
+#: trial tables, docs/endpoints/04_crp.md; the ``decimal2`` format of these measures in
+#: ``definitions/measures.csv``).
+DECIMALS = 2
+#: Decimals of the geometric-mean ratio to baseline and its interval (0.25 = a quarter of baseline).
+RATIO_DECIMALS = 2
 _RENAME = {"value": "crp_mg_dl", "baseline_value": "crp_mg_dl_baseline",
            "change": "crp_change_mg_dl", "change_pct": "crp_change_pct"}
 

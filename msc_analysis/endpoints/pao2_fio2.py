@@ -19,9 +19,9 @@ from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longit
 from ..report.longitudinal_tables import median_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 
-__all__ = ["FAMILY", "BERLIN_CATEGORIES", "NO_BASELINE", "pf_ratio", "berlin_category",
-           "pf_by_visit", "pf_summary", "pf_change_tests", "pf_ratio_to_baseline",
-           "berlin_shift_table", "headline_measures"]
+__all__ = ["FAMILY", "BERLIN_CATEGORIES", "NO_BASELINE", "DECIMALS", "RATIO_DECIMALS", "pf_ratio",
+           "berlin_category", "pf_by_visit", "pf_summary", "pf_change_tests", "pf_ratio_to_baseline",
+           "berlin_shift_table", "berlin_counts", "headline_measures"]
 
 FAMILY = "pao2_fio2"
 #: Oxygenation categories of the Berlin ARDS definition (ARDS Definition Task Force, JAMA
@@ -32,6 +32,12 @@ BERLIN_CATEGORIES = pd.DataFrame({
     "lower_mmhg": [300.0, 200.0, 100.0, -np.inf],
     "upper_mmhg": [np.inf, 300.0, 200.0, 100.0],
 })
+#: Decimals of the medians and quartiles of P/F and of its change on the page: PaO2 is recorded in
+#: whole mmHg, and summaries carry one decimal more (the usual rule of trial tables; the same as the
+#: ``decimal1`` format of these measures in ``definitions/measures.csv``).
+DECIMALS = 1
+#: Decimals of the geometric-mean ratio to baseline and its interval.
+RATIO_DECIMALS = 2
 #: Baseline category of a subject without a baseline P/F in the shift table.
 NO_BASELINE = "no baseline"
 _RENAME = {"value": "pf_ratio_mmhg", "baseline_value": "pf_ratio_mmhg_baseline",
@@ -201,6 +207,48 @@ def berlin_shift_table(by_visit: pd.DataFrame, days: Sequence[int] | None = None
     out["n_subjects"] = out["n_subjects"].fillna(0).astype("int64")
     out["baseline_category"] = pd.Categorical(out["baseline_category"], categories=base_levels, ordered=True)
     out["visit_category"] = pd.Categorical(out["visit_category"], categories=visit_levels, ordered=True)
+    return out.reset_index(drop=True)
+
+
+def berlin_counts(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Subjects in each Berlin band, or each reason for no blood gas, at baseline and each visit.
+
+    Parameters
+    ----------
+    by_visit : DataFrame
+        From :func:`pf_by_visit`: ``visit``, ``target_day``, ``status``, ``berlin_category``.
+
+    Returns
+    -------
+    DataFrame
+        Every visit and every category (zeros included): ``visit``, ``target_day``,
+        ``category`` (categorical: the Berlin bands, best first, then the statuses died,
+        discharged, follow-up not reached, no value), ``n_subjects``. Without any subject every
+        count is 0 (the visits then come from the P/F visit windows).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"visit": ["Baseline", "Baseline", "Day 7", "Day 7"], "target_day": [0, 0, 7, 7],
+    ...     "status": ["measured", "measured", "measured", "died"],
+    ...     "berlin_category": berlin_category([150.0, 250.0, 320.0, np.nan])})
+    >>> c = berlin_counts(b)
+    >>> c[c["n_subjects"] > 0][["visit", "category", "n_subjects"]].values.tolist()
+    [['Baseline', '200-300 (mild)', 1], ['Baseline', '100-200 (moderate)', 1], ['Day 7', '> 300', 1], ['Day 7', 'died', 1]]
+    """
+    bands = list(by_visit["berlin_category"].cat.categories) if "berlin_category" in by_visit else \
+        list(BERLIN_CATEGORIES["category"])
+    levels = [*bands, *VISIT_STATUSES[1:]]
+    visits = by_visit[["visit", "target_day"]].drop_duplicates().sort_values("target_day", kind="stable")
+    if by_visit.empty:
+        windows = visit_windows(FAMILY)[["visit", "target_day"]]
+        visits = pd.concat([pd.DataFrame({"visit": [BASELINE_VISIT], "target_day": [0]}), windows], ignore_index=True)
+    category = by_visit["berlin_category"].astype(object).where(by_visit["status"] == VISIT_STATUSES[0],
+                                                                by_visit["status"].astype(object))
+    counts = pd.DataFrame({"visit": by_visit["visit"].to_numpy(), "category": category.to_numpy()}) \
+        .groupby(["visit", "category"]).size().rename("n_subjects")
+    out = visits.merge(pd.DataFrame({"category": levels}), how="cross").join(counts, on=["visit", "category"])
+    out["n_subjects"] = out["n_subjects"].fillna(0).astype("int64")
+    out["category"] = pd.Categorical(out["category"], categories=levels, ordered=True)
     return out.reset_index(drop=True)
 
 

@@ -21,7 +21,7 @@ from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable, with_reason
 from ..stats.paired import signed_rank_by_visit
 
-__all__ = ["FAMILY", "IMPRESSIONS", "IMPRESSION_CATEGORIES", "ct_by_visit", "ct_summary",
+__all__ = ["FAMILY", "IMPRESSIONS", "IMPRESSION_CATEGORIES", "DECIMALS", "ct_by_visit", "ct_summary",
            "ct_change_tests", "impression_by_visit", "impression_counts", "impression_shift",
            "improvement_proportions", "headline_measures"]
 
@@ -31,6 +31,10 @@ IMPRESSIONS = ("improved", "stable", "worsened")
 NOT_RECORDED, NOT_ASSESSED = "impression not recorded", "not assessed (no scan)"
 #: Category of a subject at a CT visit, in display order.
 IMPRESSION_CATEGORIES = (*IMPRESSIONS, NOT_RECORDED, NOT_ASSESSED, "died", "follow-up not reached")
+#: Decimals of the medians and quartiles of the CT score and of its change on the page: the score is
+#: recorded in whole points, and summaries carry one decimal more (a median of 4.5 is not rounded to 4;
+#: the ``decimal1`` format of ``ct_score_change_median`` in ``definitions/measures.csv``).
+DECIMALS = 1
 _STATUS_TO_CATEGORY = {"died": "died", "discharged": NOT_ASSESSED, "no value": NOT_ASSESSED,
                        "follow-up not reached": "follow-up not reached"}
 

@@ -8,6 +8,9 @@ medians into headline results rows (:func:`median_measures`, which the endpoints
 Nothing missing is shown as a number: a median over nobody is "NE" in the visit tables
 (explained by :data:`NE_NOTE`), and a proportion or cumulative incidence that cannot be
 estimated reads "not estimable: <reason>".
+
+The numbered page tables of the CRP, PaO2/FiO2 and chest CT pages are built by
+:mod:`msc_analysis.report.longitudinal_page_tables`.
 """
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ from ..derive.visits import QUANTILE_METHOD, visit_windows
 from ..stats.estimability import with_reason
 
 __all__ = ["fmt", "NE_NOTE", "baseline_note", "windows_note", "bands_display", "windows_display", "spaghetti_note",
-           "visit_summary_display", "shift_table_display", "proportion_display", "incidence_display",
-           "sustained_outcomes_display", "median_measures"]
+           "visit_summary_display", "incidence_display",
+           "median_measures"]
 
 _DASH = "\u2013"
 _NE = "NE"
@@ -108,7 +111,7 @@ def spaghetti_note(by_visit: pd.DataFrame, max_lines: int = 60) -> str:
     if n <= max_lines:
         return f"thin lines: each of the {n} subjects"
     return (f"thin lines: a random sample of {max_lines} of the {n} subjects (fixed seed); "
-            "median and interquartile band from all subjects")
+            "median and interquartile band from every subject measured at the visit, drawn or not")
 
 
 def _median_iqr(row, column: str, decimals: int) -> str:
@@ -171,49 +174,6 @@ def _p(p) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def shift_table_display(shift: pd.DataFrame, *, row: str, column: str, by: str | None = "visit",
-                        row_label: str = "At baseline") -> pd.DataFrame:
-    """Counts of a shift table as a wide table with row totals.
-
-    Parameters
-    ----------
-    shift : DataFrame
-        Tidy counts: ``row``, ``column`` (categoricals: their order is kept), ``n_subjects``
-        and, if ``by`` is given, that column (e.g. ``visit``) as the outer row level.
-    """
-    index = [by, row] if by else [row]
-    order = shift[by].drop_duplicates().tolist() if by else None
-    wide = shift.pivot_table(index=index, columns=column, values="n_subjects", aggfunc="sum",
-                             observed=False, sort=False).fillna(0).astype(int)
-    if by:
-        wide = wide.reindex(order, level=0)
-    wide["Total"] = wide.sum(axis=1)
-    wide.columns.name = None
-    wide.index = wide.index.set_names([*(["Visit"] if by else []), row_label])
-    return wide
-
-
-def proportion_display(props: pd.DataFrame, *, day_column: str, label: str = "Improved") -> pd.DataFrame:
-    """Proportions with exact CIs as text: "k / n = p% (lower% to upper%)".
-
-    Parameters
-    ----------
-    props : DataFrame
-        ``day_column``, ``n_improved``, ``n_evaluable``, ``improved_prop``, ``ci95_lower``,
-        ``ci95_upper`` and any further ``n_*`` count columns (shown as they are); with
-        ``not_estimable_reason``, a missing proportion reads "not estimable: <reason>".
-    """
-    out = pd.DataFrame(index=pd.Index(props[day_column].to_numpy(), name="Day"))
-    for c in props.columns:
-        if c.startswith("n_") and c not in ("n_improved",):
-            out[c[2:].replace("_", " ").capitalize()] = props[c].to_numpy()
-    out[f"{label}, % (95% CI)"] = [
-        _not_estimable(getattr(r, "not_estimable_reason", "")) if pd.isna(r.improved_prop) else
-        f"{r.n_improved} / {r.n_evaluable} = {100 * r.improved_prop:.1f}% "
-        f"({100 * r.ci95_lower:.1f} to {100 * r.ci95_upper:.1f})" for r in props.itertuples()]
-    return out
-
-
 def _not_estimable(reason) -> str:
     return f"not estimable: {reason}" if isinstance(reason, str) and reason else "not estimable"
 
@@ -243,27 +203,6 @@ def incidence_display(incidence: pd.DataFrame) -> pd.DataFrame:
         "At risk": incidence["n_at_risk"].to_numpy(),
         "Cumulative incidence, % (95% CI)": [cell(r) for r in incidence.itertuples()]},
         index=pd.Index(incidence["time_days"].astype(int).to_numpy(), name="Day"))
-
-
-def sustained_outcomes_display(sustained: pd.DataFrame) -> pd.DataFrame:
-    """Subjects by outcome of the sustained-low-score endpoint, with the two caveats counted.
-
-    Parameters
-    ----------
-    sustained : DataFrame
-        From ``liao_improvement.sustained_low_score``: ``outcome``, ``low_score_possible``,
-        ``discharged_before_event``.
-    """
-    order = ["sustained low score", "died first", "censored"]
-    frame = pd.DataFrame({"outcome": sustained["outcome"].to_numpy(),
-                          "impossible": ~sustained["low_score_possible"].astype(bool).to_numpy(),
-                          "discharged": sustained["discharged_before_event"].astype(bool).to_numpy()})
-    counts = frame.groupby("outcome").agg(n=("outcome", "size"), impossible=("impossible", "sum"),
-                                          discharged=("discharged", "sum"))
-    counts = counts.reindex(order, fill_value=0).astype(int)
-    counts.columns = ["Subjects", "of whom a low score was impossible (age points)",
-                      "of whom censored at discharge alive"]
-    return counts.rename_axis("Outcome")
 
 
 def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: str,
@@ -297,7 +236,8 @@ def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: s
         "ci95_lower": rows[f"{column}_q1"].to_numpy(), "ci95_upper": rows[f"{column}_q3"].to_numpy(),
         "n": rows[n_column].to_numpy(), "unit": unit,
         "method": [with_reason(f"median of {what}; day 0 = baseline (last value on or before the infusion; "
-                               f"{k} of {n} subjects had none); CI columns hold the interquartile range (Q1, Q3), "
+                               f"{k} of {n} subjects had none); lower and upper hold the interquartile range (Q1, Q3), "
                                f"not a CI; {QUANTILE_METHOD}", reason if pd.isna(e) else "")
                    for k, n, e, reason in zip(rows["n_no_baseline"], rows["n_subjects"],
                                               rows[f"{column}_median"], reasons)]})
+
