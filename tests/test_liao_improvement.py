@@ -90,7 +90,7 @@ def test_each_subject_outcome_by_horizon():
     assert out[("B", 7)] == "improved" and out[("B", 14)] == "died"
     assert out[("C", 14)] == "not improved"
     assert out[("D", 7)] == "no baseline"
-    assert out[("E", 7)] == "not improved" and out[("E", 14)] == "follow-up not reached"
+    assert out[("E", 7)] == "not improved" and out[("E", 14)] == "not yet evaluable"  # no cutoff given
     assert out[("F", 14)] == "not improved"
 
 
@@ -101,9 +101,46 @@ def test_death_counts_as_not_improved_in_the_proportion():
     assert (p.loc[7, "n_evaluable"], p.loc[7, "n_improved"], p.loc[7, "n_no_baseline"]) == (5, 2, 1)
     # day 14: E not reached; evaluable A B C F = 4; improved A = 1; B died counts as not improved
     assert (p.loc[14, "n_evaluable"], p.loc[14, "n_improved"], p.loc[14, "n_died"]) == (4, 1, 1)
-    assert p.loc[14, "n_not_reached"] == 1 and p.loc[14, "improved_prop"] == 0.25
+    assert p.loc[14, "n_not_yet_evaluable"] == 1 and p.loc[14, "improved_prop"] == 0.25
+    assert p.loc[14, "n_lost_to_follow_up"] == 0
     ci = exact_proportion(1, 4).iloc[0]
     assert (p.loc[14, "ci95_lower"], p.loc[14, "ci95_upper"]) == (ci["ci95_lower"], ci["ci95_upper"])
+
+
+def test_a_subject_not_followed_to_a_day_still_to_come_at_the_cutoff_is_not_yet_evaluable():
+    s, subj = improvement_cases()  # E known alive to day 10 only
+    cutoff = DAY0 + pd.Timedelta(days=12)  # day 14 of E is after the cutoff: its window is open
+    out = liao.level_improvement(s, subj, horizons=(14,), cutoff=cutoff).set_index("subject_id")["outcome"]
+    assert out["E"] == "not yet evaluable"
+
+
+def test_a_subject_not_followed_to_a_day_passed_by_the_cutoff_is_lost_to_follow_up():
+    s, subj = improvement_cases()
+    for cutoff_day in (14, 120):  # on the day itself, and long after it (the final cut)
+        out = liao.level_improvement(s, subj, horizons=(14,), cutoff=DAY0 + pd.Timedelta(days=cutoff_day))
+        assert out.set_index("subject_id")["outcome"]["E"] == "lost to follow-up"
+
+
+def test_the_window_of_each_day_is_judged_by_the_subjects_own_infusion_date():
+    s, subj = improvement_cases()
+    later = subj["subject_id"] == "E"
+    subj.loc[later, "infused_on"] += pd.Timedelta(days=10)  # E infused 10 days after the others
+    subj.loc[later, "last_known_alive_on"] += pd.Timedelta(days=10)
+    s = s.assign(measured_at=s["measured_at"] + pd.to_timedelta(np.where(s["subject_id"] == "E", 10, 0), unit="D"))
+    out = liao.level_improvement(s, subj, horizons=(14,), cutoff=DAY0 + pd.Timedelta(days=20))
+    assert out.set_index("subject_id")["outcome"]["E"] == "not yet evaluable"  # 20 - 10 = day 10 < 14
+
+
+def test_lost_to_follow_up_changes_only_the_words_not_the_denominator():
+    s, subj = improvement_cases()
+    unknown = liao.improvement_proportions(liao.level_improvement(s, subj, horizons=(7, 14)))
+    final = liao.improvement_proportions(liao.level_improvement(s, subj, horizons=(7, 14),
+                                                                cutoff=DAY0 + pd.Timedelta(days=200)))
+    columns = ["n_evaluable", "n_improved", "n_died", "n_no_baseline", "improved_prop", "ci95_lower", "ci95_upper"]
+    pd.testing.assert_frame_equal(unknown[columns], final[columns])
+    u, f = unknown.set_index("horizon_day"), final.set_index("horizon_day")
+    assert (u.loc[14, "n_not_yet_evaluable"], u.loc[14, "n_lost_to_follow_up"]) == (1, 0)
+    assert (f.loc[14, "n_not_yet_evaluable"], f.loc[14, "n_lost_to_follow_up"]) == (0, 1)
 
 
 def test_horizons_must_be_whole_days():

@@ -1,4 +1,4 @@
-"""Rules of the NEWS-C ("Liao et al. 2020") score, from shared/reference/liao-2020-score.md.
+"""Rules of the NEWS-C ("Liao et al. 2020") score, from docs/reference/liao-2020-score.md.
 
 Expected points are written by hand from the published bands, not read from the CSV.
 """

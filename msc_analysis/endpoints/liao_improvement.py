@@ -32,7 +32,7 @@ from ..stats.paired import signed_rank_by_visit
 from .liao_sustained import (SUSTAINED_OUTCOMES, sustained_low_score, sustained_low_score_incidence,
                              usable_assessments)
 
-__all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "SUSTAINED_OUTCOMES",
+__all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "NOT_FOLLOWED_OUTCOMES", "SUSTAINED_OUTCOMES",
            "score_assessments", "assessment_completeness", "liao_by_visit", "score_change_summary",
            "score_change_tests", "level_distribution", "level_improvement",
            "improvement_proportions", "sustained_low_score", "sustained_low_score_incidence",
@@ -42,7 +42,9 @@ FAMILY = "liao"
 #: Categories of the level-by-visit figure: the four levels, then why there is no level.
 LEVEL_CATEGORIES = (*LIAO_LEVELS, *VISIT_STATUSES[1:])
 #: Outcome of a subject at an improvement horizon, in display order.
-IMPROVEMENT_OUTCOMES = ("improved", "not improved", "died", "follow-up not reached", "no baseline")
+IMPROVEMENT_OUTCOMES = ("improved", "not improved", "died", "not yet evaluable", "lost to follow-up", "no baseline")
+#: The two outcomes of a subject alive but not followed up to the horizon (left out of the denominator).
+NOT_FOLLOWED_OUTCOMES = ("not yet evaluable", "lost to follow-up")
 
 
 def score_assessments(vitals: pd.DataFrame, subjects: pd.DataFrame, *, age_points: int = 3,
@@ -173,15 +175,20 @@ def level_distribution(by_visit: pd.DataFrame) -> pd.DataFrame:
 
 def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
                       horizons: Sequence[int] | None = None, include_incomplete: bool = False,
-                      window_days_before: int | None = None, day0_values: str | None = None) -> pd.DataFrame:
+                      cutoff=None, window_days_before: int | None = None,
+                      day0_values: str | None = None) -> pd.DataFrame:
     """Whether each treated subject's level fell by at least one colour by each horizon day.
 
     A subject has **improved by day X** when some assessment on days 1 to X is at least one
     colour below the baseline level. Outcomes at day X, in this order of precedence:
     "no baseline" (no baseline assessment: not evaluable); "died" (death on or before day X:
-    counted as **not improved**, even after an earlier improvement); "follow-up not reached"
-    (alive and followed up for fewer than X days: not evaluable yet, the outcome could still
-    change); "improved"; "not improved" (including a green baseline, which cannot fall).
+    counted as **not improved**, even after an earlier improvement); then, for a subject alive
+    and followed up (to the last date known alive) for fewer than X days, left out of the
+    denominator: "not yet evaluable" when day X is still to come at the data cutoff (cutoff
+    before infusion + X days: the outcome could still change), "lost to follow-up" when day X
+    has passed by the calendar (cutoff on or after infusion + X days) without follow-up to it;
+    "improved"; "not improved" (including a green baseline, which cannot fall). The two
+    not-followed outcomes differ only in words: both are left out of the denominator.
 
     Parameters
     ----------
@@ -194,6 +201,9 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
         ``definitions/trial.yaml`` (pre-specified).
     include_incomplete, window_days_before, day0_values
         As in :func:`liao_by_visit`.
+    cutoff : date-like, optional
+        The data cutoff (``Cut.cutoff_date``). None: unknown, and every subject not followed
+        to day X is "not yet evaluable" (nothing shows the window has closed).
 
     Returns
     -------
@@ -223,14 +233,21 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
              .groupby(post_id[below].to_numpy()).min())
     first_day = pd.array(first.reindex(base["subject_id"].astype(str)).to_numpy(), dtype="Int64")
 
+    if cutoff is None:
+        days_to_cutoff = np.full(len(course), -np.inf)
+    else:
+        days_to_cutoff = (pd.Timestamp(cutoff).normalize()
+                          - pd.to_datetime(subjects["infused_on"]).dt.normalize()).dt.days.to_numpy(float)
     frames = []
     for h in horizons:
+        not_followed = (course["follow_up_days"] < h).to_numpy(bool)
         outcome = np.select(
             [~base["has_baseline"].to_numpy(bool),
              (course["death_day"] <= h).fillna(False).to_numpy(bool),
-             (course["follow_up_days"] < h).to_numpy(bool),
+             not_followed & (days_to_cutoff >= h),
+             not_followed,
              pd.Series(first_day <= h).fillna(False).to_numpy(bool)],
-            ["no baseline", "died", "follow-up not reached", "improved"], default="not improved")
+            ["no baseline", "died", "lost to follow-up", "not yet evaluable", "improved"], default="not improved")
         frames.append(pd.DataFrame({
             "subject_id": base["subject_id"].to_numpy(), "horizon_day": int(h),
             "liao_level_baseline": pd.Categorical(base["baseline_liao_level"].astype(object),
@@ -260,8 +277,9 @@ def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] |
     -------
     DataFrame
         One row per horizon: ``horizon_day``, ``n_subjects``, ``n_no_baseline``,
-        ``n_not_reached``, ``n_evaluable`` (the denominator), ``n_improved``, ``n_died``
-        (counted as not improved), ``improved_prop``, ``ci95_lower``, ``ci95_upper``
+        ``n_not_yet_evaluable`` (alive, day still to come at the cutoff),
+        ``n_lost_to_follow_up`` (alive, day passed without follow-up to it), ``n_evaluable``
+        (the denominator), ``n_improved``, ``n_died`` (counted as not improved), ``improved_prop``, ``ci95_lower``, ``ci95_upper``
         (Clopper-Pearson, ``stats.binomial.exact_proportion``; missing when nobody is
         evaluable), ``not_estimable_reason`` ("" when estimated; "no subject infused yet" or
         "no subject evaluable at day N").
@@ -274,10 +292,12 @@ def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] |
         g = per_subject[per_subject["horizon_day"] == h]
         counts = g["outcome"].value_counts().reindex(IMPROVEMENT_OUTCOMES, fill_value=0)
         rows.append({"horizon_day": int(h), "n_subjects": len(g), "n_no_baseline": int(counts["no baseline"]),
-                     "n_not_reached": int(counts["follow-up not reached"]),
+                     "n_not_yet_evaluable": int(counts["not yet evaluable"]),
+                     "n_lost_to_follow_up": int(counts["lost to follow-up"]),
                      "n_evaluable": int(g["evaluable"].sum()), "n_improved": int(counts["improved"]),
                      "n_died": int(counts["died"])})
-    out = pd.DataFrame(rows, columns=["horizon_day", "n_subjects", "n_no_baseline", "n_not_reached",
+    out = pd.DataFrame(rows, columns=["horizon_day", "n_subjects", "n_no_baseline", "n_not_yet_evaluable",
+                                      "n_lost_to_follow_up",
                                       "n_evaluable", "n_improved", "n_died"])
     ci = exact_proportion(out["n_improved"].to_numpy(int), out["n_evaluable"].to_numpy(int))
     reason = [NO_SUBJECT_INFUSED if n == 0 else no_subject_evaluable(h) if e == 0 else ""
@@ -312,8 +332,9 @@ def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
                           "ci95_upper": proportions["ci95_upper"], "n": proportions["n_evaluable"],
                           "unit": "proportion",
                           "method": [with_reason("level fell by at least one colour from baseline by the day; deaths "
-                                                 "counted as not improved; subjects without baseline or not yet "
-                                                 f"followed to the day excluded; {EXACT_CI_METHOD}", reason)
+                                                 "counted as not improved; subjects without baseline, or alive but not "
+                                                 "followed to the day (not yet evaluable, or lost to follow-up), "
+                                                 f"excluded; {EXACT_CI_METHOD}", reason)
                                      for reason in _reasons(proportions)]})]
     if incidence is not None:
         rows.append(pd.DataFrame({
