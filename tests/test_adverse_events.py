@@ -256,17 +256,9 @@ def test_fixture_cut_death_matches_its_grade_5_ae(fixture_cut):
 
 
 def test_summary_table_says_a_missing_relationship_is_counted_as_related(summary):
-    from msc_analysis.report.safety_plots import format_subject_summary
+    from msc_analysis.report.safety_tables import format_subject_summary
 
     table = format_subject_summary(summary.reset_index()).set_index("Subjects with at least one")
     label = next(t for t in table.index if "not assessed" in t and "of which" in t)
     assert "counted as related" in label
     assert table.loc[label, "n (% of treated)"] == "1 (25.0%)"
-
-
-def test_a_long_table_is_cut_on_the_page_and_says_how_many_rows_it_has():
-    from msc_analysis.report.safety_plots import show
-
-    html = show(pd.DataFrame({"Subject": [f"S{i}" for i in range(5)]}), max_rows=3).to_html()
-    assert "S2" in html and "S3" not in html
-    assert "Showing the first 3 of 5 rows" in html

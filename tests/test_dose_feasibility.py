@@ -101,6 +101,94 @@ def test_not_infused_listing():
     assert out[["subject_id", "days_enrolled_before_cutoff"]].values.tolist() == [["E", 10]]
 
 
+NOT_INFUSED = pd.DataFrame({
+    "subject_id": ["P", "Q", "R", "S", "T"],
+    "enrolled": True, "treated": False,
+    # cutoff 2020-12-30: P 118 days, Q 7 days (the last day of the window), R 8 days, S 2 days (died), T no date.
+    "enrolled_on": d(["2020-09-03", "2020-12-23", "2020-12-22", "2020-12-28", None]),
+    "died_on": d([None, None, None, "2020-12-29", None]),
+    "not_infused_reason": pd.array(["withdrew consent", None, "  ", None, None], dtype="string"),
+})
+CUTOFF = pd.Timestamp("2020-12-30")
+
+
+def test_a_subject_enrolled_long_before_the_cutoff_is_not_infused_never_may_still_be():
+    out = dosing.not_infused_listing(NOT_INFUSED, CUTOFF, infusion_window_days=7).set_index("subject_id")
+    assert out.loc["P", "status"] == "not infused (118 days since enrollment)"
+    assert out.loc["R", "status"] == "not infused (8 days since enrollment)"
+    assert not out.loc[["P", "R"], "may_still_be_infused"].any()
+    assert not any("may still be infused" in s for s in out.loc[["P", "R", "S", "T"], "status"])
+
+
+def test_only_a_subject_enrolled_within_the_window_may_still_be_infused():
+    out = dosing.not_infused_listing(NOT_INFUSED, CUTOFF, infusion_window_days=7).set_index("subject_id")
+    assert out.loc["Q", "status"] == "may still be infused (enrolled 7 days before the cutoff)"
+    assert out["may_still_be_infused"].tolist() == [False, True, False, False, False]
+
+
+def test_a_dead_subject_or_one_without_an_enrollment_date_is_not_said_to_be_infusable():
+    out = dosing.not_infused_listing(NOT_INFUSED, CUTOFF, infusion_window_days=7).set_index("subject_id")
+    assert out.loc["S", "status"] == "not infused (died)"
+    assert out.loc["T", "status"] == "not infused (enrollment date not recorded)"
+
+
+def test_the_window_comes_from_safety_yaml():
+    from msc_analysis.definitions import safety_definitions
+
+    window = safety_definitions()["dose"]["infusion_window_days"]
+    assert window == 7
+    default = dosing.not_infused_listing(NOT_INFUSED, CUTOFF)
+    assert default["status"].tolist() == dosing.not_infused_listing(NOT_INFUSED, CUTOFF,
+                                                                     infusion_window_days=window)["status"].tolist()
+    # A wider window makes R (8 days) infusable, never P (118 days).
+    wide = dosing.not_infused_listing(NOT_INFUSED, CUTOFF, infusion_window_days=10).set_index("subject_id")
+    assert wide.loc["R", "may_still_be_infused"] and not wide.loc["P", "may_still_be_infused"]
+
+
+@pytest.mark.parametrize("window", [-1, 2.5, True])
+def test_a_bad_window_raises(window):
+    with pytest.raises(ValueError, match="infusion_window_days"):
+        dosing.not_infused_listing(NOT_INFUSED, CUTOFF, infusion_window_days=window)
+
+
+def test_the_reason_is_kept_and_missing_or_blank_reads_reason_not_recorded():
+    from msc_analysis.report.dose_tables import format_not_infused
+
+    out = dosing.not_infused_listing(NOT_INFUSED, CUTOFF, infusion_window_days=7)
+    assert out["not_infused_reason"].iloc[0] == "withdrew consent" and out["not_infused_reason"].iloc[1:].isna().all()
+    table = format_not_infused(out).set_index("Subject")
+    assert table.loc["P", "Reason not infused"] == "withdrew consent"
+    assert (table.loc[["Q", "R", "S", "T"], "Reason not infused"] == "reason not recorded").all()
+    assert table.loc["P", "Status at the cutoff"] == "not infused (118 days since enrollment)"
+
+
+def test_without_the_reason_column_every_reason_is_not_recorded():
+    from msc_analysis.report.dose_tables import format_not_infused
+
+    out = dosing.not_infused_listing(NOT_INFUSED.drop(columns="not_infused_reason"), CUTOFF)
+    assert out["not_infused_reason"].isna().all()
+    assert set(format_not_infused(out)["Reason not infused"]) == {"reason not recorded"}
+
+
+def test_a_cut_may_give_the_reason_in_the_optional_subjects_column(tmp_path):
+    import shutil
+
+    from msc_analysis import load_cut
+
+    from .conftest import FIXTURE_CUT
+
+    cut_dir = tmp_path / "cut"
+    shutil.copytree(FIXTURE_CUT, cut_dir)
+    subjects = pd.read_csv(cut_dir / "subjects.csv", dtype=str, keep_default_na=False)
+    subjects["not_infused_reason"] = subjects["subject_id"].map({"S06": "clinical worsening before the infusion"})
+    subjects.to_csv(cut_dir / "subjects.csv", index=False)
+    cut = load_cut(cut_dir)
+    out = dosing.not_infused_listing(cut.subjects, cut.cutoff_date).set_index("subject_id")
+    assert out.loc["S06", "not_infused_reason"] == "clinical worsening before the infusion"
+    # Without the column (the fixture as it is) the cut loads too, with no reason.
+    assert dosing.not_infused_listing(load_cut(FIXTURE_CUT).subjects, cut.cutoff_date)["not_infused_reason"].isna().all()
+
+
 def test_headline_measures():
     doses = dosing.dose_delivered(INFUSIONS, target_cells_per_kg=1e6, tolerance_pct=10)
     h = dosing.headline_measures(doses, dosing.feasibility_proportions(SUBJECTS, doses),
@@ -155,7 +243,7 @@ def test_fixture_cut(fixture_cut):
 def test_delay_figure_says_when_the_delay_cannot_be_computed():
     import matplotlib.pyplot as plt
 
-    from msc_analysis.report.safety_plots import delay_figure
+    from msc_analysis.report.dose_plots import delay_figure
 
     fig = delay_figure(dosing.enrollment_to_infusion(SUBJECTS.assign(enrolled_on=pd.NaT)))
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)

@@ -190,7 +190,7 @@ def test_fixture_cut_has_two_evaluable_subjects_without_toxicity(fixture_cut):
 
 
 def test_banner_says_plainly_whether_the_boundary_is_crossed():
-    from msc_analysis.report.safety_plots import monitoring_banner
+    from msc_analysis.report.safety_tables import monitoring_banner
 
     assert "MONITORING BOUNDARY CROSSED" in monitoring_banner(sm.posterior_from_counts(4, 9, **RULE))
     calm = monitoring_banner(sm.posterior_from_counts(3, 9, **RULE))

@@ -191,7 +191,10 @@ def _parse_safety(text: str, file: str) -> dict:
     _need(ae, "missing_relatedness_counts_as_related", bool, file, "adverse_events")
     for key in ("infusion_reaction_first_day", "infusion_reaction_last_day"):
         _need(ae, key, int, file, "adverse_events")
-    _need(_need(rules, "dose", dict, file), "tolerance_pct", _Number, file, "dose")
+    dose = _need(rules, "dose", dict, file)
+    _need(dose, "tolerance_pct", _Number, file, "dose")
+    if _need(dose, "infusion_window_days", int, file, "dose") < 0:
+        raise ValueError(f"{file}: dose.infusion_window_days must be a whole number of days, 0 or more")
     m = _need(rules, "monitoring", dict, file)
     for key in ("prior_a", "prior_b", "threshold_prop", "boundary_posterior_prob"):
         _need(m, key, _Number, file, "monitoring")

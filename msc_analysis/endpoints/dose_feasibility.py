@@ -194,20 +194,88 @@ def feasibility_proportions(subjects: pd.DataFrame, doses: pd.DataFrame) -> pd.D
     return ci
 
 
-def not_infused_listing(subjects: pd.DataFrame, cutoff_date: pd.Timestamp) -> pd.DataFrame:
-    """Enrolled subjects without an infusion by the cutoff.
+def _infusion_window_days(value) -> int:
+    window = safety_definitions()["dose"].get("infusion_window_days") if value is None else value
+    if window is None:
+        raise ValueError("safety.yaml: the key 'dose.infusion_window_days' is missing (days after enrollment "
+                         "during which a subject not yet infused may still be infused)")
+    if isinstance(window, bool) or not float(window).is_integer() or window < 0:
+        raise ValueError(f"infusion_window_days must be a whole number of days >= 0, got {window!r}")
+    return int(window)
+
+
+def _not_infused_status(days, died: bool, window: int) -> tuple[bool, str]:
+    if died:
+        return False, "not infused (died)"
+    if pd.isna(days):
+        return False, "not infused (enrollment date not recorded)"
+    days = int(days)
+    if days > window:
+        return False, f"not infused ({days} days since enrollment)"
+    return True, f"may still be infused (enrolled {days} day{'s' * (days != 1)} before the cutoff)"
+
+
+def not_infused_listing(subjects: pd.DataFrame, cutoff_date: pd.Timestamp, *,
+                        infusion_window_days: int | None = None) -> pd.DataFrame:
+    """Enrolled subjects without an infusion by the cutoff, with the reason and what it means.
+
+    Only a subject enrolled at most ``infusion_window_days`` before the cutoff (and alive) "may
+    still be infused"; one enrolled longer ago is "not infused (N days since enrollment)".
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``subject_id``, ``enrolled``, ``treated`` (bool), ``enrolled_on``, ``died_on`` (dates,
+        may be missing); optional ``not_infused_reason`` (free text from the cut; missing or
+        absent when not recorded).
+    cutoff_date : date-like
+        Data cutoff.
+    infusion_window_days : int, optional
+        Days after enrollment during which a subject may still be infused (default
+        ``dose.infusion_window_days`` of safety.yaml, 7).
 
     Returns
     -------
     DataFrame
-        ``subject_id``, ``days_enrolled_before_cutoff`` (Int64; missing without an enrollment
-        date), ``died`` (bool, recorded death).
+        One row per enrolled subject not infused, by ``subject_id``: ``subject_id``,
+        ``days_enrolled_before_cutoff`` (Int64; missing without an enrollment date), ``died``
+        (bool, recorded death), ``not_infused_reason`` (string; missing when not recorded),
+        ``may_still_be_infused`` (bool: alive and enrolled within the window), ``status``
+        ("may still be infused (enrolled N days before the cutoff)", "not infused (N days since
+        enrollment)", "not infused (died)" or "not infused (enrollment date not recorded)").
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"subject_id": ["A", "B"], "enrolled": True, "treated": False,
+    ...     "enrolled_on": pd.to_datetime(["2020-08-01", "2020-11-27"]), "died_on": pd.NaT,
+    ...     "not_infused_reason": ["withdrew consent", None]})
+    >>> not_infused_listing(s, "2020-11-30", infusion_window_days=7)[["subject_id", "status"]].values.tolist()
+    [['A', 'not infused (121 days since enrollment)'], ['B', 'may still be infused (enrolled 3 days before the cutoff)']]
     """
+    require_columns(subjects, ("subject_id", "enrolled", "treated", "enrolled_on", "died_on"), "subjects")
+    window = _infusion_window_days(infusion_window_days)
     s = subjects[subjects["enrolled"].astype(bool) & ~subjects["treated"].astype(bool)]
-    days = (pd.Timestamp(cutoff_date) - s["enrolled_on"]).dt.days
+    s = s.sort_values("subject_id", key=lambda ids: ids.astype(str))
+    days = pd.array((pd.Timestamp(cutoff_date) - s["enrolled_on"]).dt.days.to_numpy(), dtype="Int64")
+    died = s["died_on"].notna().to_numpy(dtype=bool)
+    if "not_infused_reason" in s:
+        reason = s["not_infused_reason"].astype("string").str.strip().replace("", pd.NA)
+    else:
+        reason = pd.Series(pd.NA, index=s.index, dtype="string")
+    status = [_not_infused_status(d, x, window) for d, x in zip(days, died)]
     return pd.DataFrame({"subject_id": s["subject_id"].astype(str).to_numpy(),
-                         "days_enrolled_before_cutoff": pd.array(days.to_numpy(), dtype="Int64"),
-                         "died": s["died_on"].notna().to_numpy(dtype=bool)})
+                         "days_enrolled_before_cutoff": days, "died": died,
+                         "not_infused_reason": pd.array(reason.to_numpy(), dtype="string"),
+                         "may_still_be_infused": [m for m, _ in status], "status": [t for _, t in status]})
+
+
+def _cells(per_kg: float) -> str:
+    """A dose in words without scientific notation: ``1 x 10^6``.
+
+    >>> _cells(1e6), _cells(1.5e6)
+    ('1 x 10^6', '1.5 x 10^6')
+    """
+    return f"{per_kg / 1e6:g} x 10^6"
 
 
 def headline_measures(doses: pd.DataFrame, proportions: pd.DataFrame, delays: pd.DataFrame) -> pd.DataFrame:
@@ -217,7 +285,7 @@ def headline_measures(doses: pd.DataFrame, proportions: pd.DataFrame, delays: pd
     -------
     DataFrame
         ``measure``, ``group``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``,
-        ``method``: ``dose_cells_per_kg_median`` (CI columns hold the interquartile range),
+        ``method``: ``dose_cells_per_kg_median`` (the CI columns hold the interquartile range),
         ``within_tolerance_prop`` and ``infused_prop`` (exact CIs),
         ``enrollment_to_infusion_days_median`` (IQR in the CI columns; estimate missing and
         ``n`` 0 when no enrollment date is recorded). A missing estimate's ``method`` says why
@@ -228,7 +296,7 @@ def headline_measures(doses: pd.DataFrame, proportions: pd.DataFrame, delays: pd
     dl = delay_summary(delays).iloc[0]
     target = float(doses["target_cells_per_kg"].iloc[0] if len(doses) else trial_facts()["target_dose_cells_per_kg"])
     tol = float(doses["tolerance_pct"].iloc[0] if len(doses) else safety_definitions()["dose"]["tolerance_pct"])
-    delay_method = ("median days from enrollment date to infusion date; CI columns hold the interquartile range"
+    delay_method = ("median days from enrollment date to infusion date; lower and upper hold the interquartile range (Q1, Q3)"
                     if dl["computable"] or not len(doses) else
                     "not computable: no enrollment dates recorded in this cut (never imputed)")
     none_infused = "" if len(doses) else NO_SUBJECT_INFUSED
@@ -236,12 +304,13 @@ def headline_measures(doses: pd.DataFrame, proportions: pd.DataFrame, delays: pd
     return pd.DataFrame([
         dict(measure="dose_cells_per_kg_median", group="treated", estimate=s["dose_cells_per_kg_median"],
              ci95_lower=s["dose_cells_per_kg_q1"], ci95_upper=s["dose_cells_per_kg_q3"], n=int(s["n_infused"]),
-             unit="cells/kg", method=with_reason(f"median of cells_infused / dosing weight_kg (target {target:g}); "
-                                                 "CI columns hold the interquartile range, not a CI", none_infused)),
+             unit="cells/kg", method=with_reason(f"median of cells_infused / dosing weight_kg (target {_cells(target)} cells/kg); "
+                                                 "lower and upper hold the interquartile range (Q1, Q3), not a CI",
+                                                 none_infused)),
         dict(measure="within_tolerance_prop", group="treated", estimate=p.loc["within_tolerance", "estimate_prop"],
              ci95_lower=p.loc["within_tolerance", "ci95_lower"], ci95_upper=p.loc["within_tolerance", "ci95_upper"],
              n=int(p.loc["within_tolerance", "n"]), unit="proportion",
-             method=with_reason(f"dose within +/-{tol:g}% of {target:g} cells/kg (inclusive); {EXACT_CI_METHOD}",
+             method=with_reason(f"dose within +/-{tol:g}% of {_cells(target)} cells/kg (inclusive); {EXACT_CI_METHOD}",
                                 none_infused)),
         dict(measure="infused_prop", group="enrolled", estimate=p.loc["infused", "estimate_prop"],
              ci95_lower=p.loc["infused", "ci95_lower"], ci95_upper=p.loc["infused", "ci95_upper"],

@@ -324,7 +324,7 @@ def headline_measures(posterior: pd.DataFrame, window_last_day: int | None = Non
         ``measure``, ``group``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``,
         ``method`` (``n`` is the number of evaluable subjects): ``toxicity_rate_exceeds_threshold_prob``
         (posterior probability), ``monitoring_boundary_crossed`` (1 crossed, 0 not),
-        ``toxicity_rate_posterior_mean_prop`` (CI columns hold the 95 % credible interval),
+        ``toxicity_rate_posterior_mean_prop`` (the CI columns hold the 95 % credible interval),
         ``toxicity_subjects`` (evaluable subjects with a toxicity).
     """
     r = posterior.iloc[0]
@@ -340,7 +340,7 @@ def headline_measures(posterior: pd.DataFrame, window_last_day: int | None = Non
              n=n, unit="1 = crossed, 0 = not crossed", method=rule),
         dict(measure="toxicity_rate_posterior_mean_prop", group="evaluable", estimate=r["posterior_mean_prop"],
              ci95_lower=r["cri95_lower"], ci95_upper=r["cri95_upper"], n=n, unit="proportion",
-             method=f"posterior mean; CI columns hold the equal-tailed 95% credible interval, not a CI; {rule}"),
+             method=f"posterior mean; lower and upper hold the equal-tailed 95% credible interval, not a CI; {rule}"),
         dict(measure="toxicity_subjects", group="evaluable", estimate=int(r["n_toxicity"]), n=n,
              unit="subjects", method=f"count; {rule}"),
     ])
