@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 CUTS   := data/cuts
 OUT    := reports
 
-.PHONY: report test lab demo-cuts browser clean fuzz golden
+.PHONY: report test lab demo-cuts browser pdf-libs clean fuzz golden
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,12 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.runtime-installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## report: run every notebook on the newest demo cut and render HTML under reports/<cut_id>/
-report: $(VENV)/.runtime-installed
+## report: run every notebook on the newest demo cut and render HTML and the PDF packet under reports/<cut_id>/
+report: $(VENV)/.runtime-installed pdf-libs
 	$(BIN)/msc-analysis run "$$($(BIN)/msc-analysis newest-cut $(CUTS))" --out $(OUT)
 
 ## test: install the test dependencies and run the whole suite
-test: $(VENV)/.test-installed browser
+test: $(VENV)/.test-installed browser pdf-libs
 	$(BIN)/python -m pytest
 
 ## browser: Debian's chromium and chromedriver for the offline-report browser tests
@@ -36,6 +36,16 @@ browser:
 	else \
 		echo "Browser tests need Debian's chromium and chromium-driver (sudo apt-get install chromium chromium-driver);"; \
 		echo "they are skipped until then, except on CI where they are required."; \
+	fi
+
+## pdf-libs: Pango, which WeasyPrint needs for the PDF packet (Debian: libpango-1.0-0 libpangoft2-1.0-0)
+pdf-libs:
+	@if ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	else \
+		echo "The PDF packet needs Pango (sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0);"; \
+		echo "without it the run writes the HTML report and warns that the PDF could not be made."; \
 	fi
 
 ## lab: start JupyterLab on the notebooks with the kit's environment
@@ -51,7 +61,7 @@ demo-cuts: $(VENV)/.runtime-installed
 ## a headline number (see tests/golden/README.md)
 golden: $(VENV)/.runtime-installed
 	@set -e; build="$$(mktemp -d)"; trap 'rm -rf "$$build"' EXIT; \
-	$(BIN)/msc-analysis run-all $(CUTS) --out "$$build" --force; \
+	$(BIN)/msc-analysis run-all $(CUTS) --out "$$build" --force --no-pdf; \
 	mkdir -p tests/golden; find tests/golden -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +; \
 	for results in "$$build"/*/results; do \
 		cut_id="$$(basename "$$(dirname "$$results")")"; \

@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--timeout", type=_seconds, default=900, help="time limit per notebook in seconds")
         p.add_argument("--fail-on-alert", action="store_true",
                        help="exit with status 3 when the report has any safety alert")
+        p.add_argument("--no-pdf", dest="pdf", action="store_false",
+                       help="do not write the PDF packet reports/<cut_id>/<cut_id>.pdf")
         p.add_argument("--notebooks", type=Path, default=None, help=argparse.SUPPRESS)
     p = sub.add_parser("diff", help="what changed between two cuts")
     p.add_argument("cut_a", type=Path, help="the earlier cut")
@@ -204,6 +206,7 @@ def _run_cut(cut_dir: Path, args) -> tuple[int, str]:
     _say(f"Cut {cut.cut_id} (cutoff {cut.cutoff_date.date()}) from {cut_dir}:")
     summary = run_cut(cut, cut_dir, args.out, notebooks_dir=args.notebooks, jobs=args.jobs,
                       with_code=args.with_code, force=args.force, timeout_s=args.timeout,
+                      pdf=getattr(args, "pdf", True),
                       log=_say, warn=lambda line: _say(line, err=True))
     if summary.skipped:
         _say("  unchanged since the last run (same input files, notebooks and kit): nothing to do. "
@@ -213,6 +216,9 @@ def _run_cut(cut_dir: Path, args) -> tuple[int, str]:
     for alert in summary.alerts:
         _say(f"SAFETY ALERT: {alert.get('cut_id', cut.cut_id)}: {alert.get('message', '')}")
     _say(f"Report: {summary.report_dir / 'index.html'}")
+    packet = summary.report_dir / f"{cut.cut_id}.pdf"
+    if getattr(args, "pdf", True) and packet.is_file() and not packet.is_symlink():
+        _say(f"PDF packet: {packet}")
     alerted = ALERT if summary.alerts and getattr(args, "fail_on_alert", False) else OK
     alert_note = f"; {len(summary.alerts)} safety alert(s)" if summary.alerts else ""
     if summary.failed:

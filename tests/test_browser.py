@@ -1,5 +1,8 @@
-"""Open the report in a real headless browser with the network off: every image renders and
-nothing fails to load. Screenshots are kept in test-artifacts/ for a person to look at."""
+"""Open the report in a real headless browser with the network off: every image renders,
+nothing fails to load, and every page shows its title, its links to the index and its
+neighbours, and the provenance footer. A screenshot of every page is kept in test-artifacts/
+for a person to look at."""
+import json
 import os
 import shutil
 import subprocess
@@ -27,7 +30,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     proc = subprocess.run([sys.executable, "-m", "msc_analysis.cli", "run", str(FIXTURE_CUT),
-                           "--out", str(out)], capture_output=True, text=True)
+                           "--out", str(out), "--no-pdf"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return out / "fixture-valid"
 
@@ -75,3 +78,34 @@ def test_overview_page_renders_every_figure_offline(browser, report):
     assert all(complete and width > 0 for complete, width, _ in images), images
     assert [r for r in resources if not r.startswith("data:")] == []
     assert errors == [], errors
+
+
+def _report_pages(report: Path) -> list[Path]:
+    return sorted(report.glob("[0-9]*.html"))
+
+
+def test_every_page_shows_title_navigation_and_footer_and_is_screenshotted(browser, report):
+    from selenium.webdriver.common.by import By
+
+    record = json.loads((report / "provenance.json").read_text())
+    pages = _report_pages(report)
+    assert len(pages) >= 11
+    shots = ARTIFACTS / "pages"
+    shots.mkdir(parents=True, exist_ok=True)
+    for i, page in enumerate(pages):
+        images, resources, errors = _check_page(browser, page, f"pages/{page.stem}.png")
+        assert (shots / f"{page.stem}.png").stat().st_size > 0
+        assert [r for r in resources if not r.startswith("data:")] == [] and errors == [], page.name
+        title = browser.title
+        assert title.endswith(f" - {record['study_id']} - fixture-valid") and title != "Notebook", title
+        headings = browser.find_elements(By.TAG_NAME, "h1")
+        assert [h.text for h in headings] == [title], page.name
+        for where in ("top", "bottom"):
+            nav = browser.find_element(By.CSS_SELECTOR, f"nav.msc-nav-{where}")
+            links = {a.get_attribute("class"): a.get_attribute("href").rsplit("/", 1)[-1]
+                     for a in nav.find_elements(By.TAG_NAME, "a")}
+            assert links["msc-index"] == "index.html"
+            assert links.get("msc-previous") == (pages[i - 1].name if i else None), (page.name, links)
+            assert links.get("msc-next") == (pages[i + 1].name if i + 1 < len(pages) else None), (page.name, links)
+        footer = browser.find_element(By.CSS_SELECTOR, "footer.msc-footer").text
+        assert record["fingerprint"] in footer and record["kit_version"] in footer

@@ -22,7 +22,7 @@ def test_an_invalid_cut_exits_2_without_a_traceback_and_runs_nothing(tmp_path):
     cut = shutil.copytree(FIXTURE_CUT, tmp_path / "cut")
     text = (cut / "vitals.csv").read_text().replace("S01,2020-08-03T08:00,20,95", "S01,2020-08-03T08:00,20,140")
     (cut / "vitals.csv").write_text(text)
-    proc = subprocess.run(CLI + ["run", str(cut), "--out", str(tmp_path / "out")],
+    proc = subprocess.run(CLI + ["run", str(cut), "--out", str(tmp_path / "out"), "--no-pdf"],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

@@ -27,8 +27,8 @@ CLI = [sys.executable, "-m", "msc_analysis.cli"]
 
 def _write_results_code(stem: str) -> str:
     return ("import pandas as pd\nfrom msc_analysis.report.results import result_rows, write_results\n"
-            "write_results(result_rows('demo', pd.DataFrame({'measure': ['x'], 'estimate': [1], "
-            f"'unit': ['u'], 'method': ['m']}})), results_dir, '{stem}')\n"
+            "write_results(result_rows('overview', pd.DataFrame({'measure': ['subjects'], 'estimate': [1], "
+            f"'n': [1], 'unit': ['subjects'], 'method': ['m']}})), results_dir, '{stem}')\n"
             "import matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1]);")
 
 
@@ -41,6 +41,7 @@ def quick_notebooks(tmp_path):
 
 
 def _run(cut, out, notebooks, *extra, **kwargs):
+    extra = extra if "--no-pdf" in extra else (*extra, "--no-pdf")  # the PDF has its own tests (test_pdf_packet)
     return subprocess.run(CLI + ["run", str(cut), "--out", str(out), "--notebooks", str(notebooks), *extra],
                           capture_output=True, text=True, **kwargs)
 
@@ -135,7 +136,7 @@ def test_rendered_pages_load_nothing_from_outside(tmp_path, quick_notebooks):
     out = tmp_path / "reports"
     assert _run(FIXTURE_CUT, out, quick_notebooks).returncode == 0
     pages = sorted((out / "fixture-valid").glob("*.html"))
-    assert len(pages) == 3
+    assert {p.name for p in pages} >= {"00_overview.html", "01_quick.html", "index.html"}
     for page in pages:
         text = page.read_text()
         parser = _Loads()
@@ -202,7 +203,7 @@ def test_a_notebook_without_a_parameters_cell_is_not_run_and_is_reported(tmp_pat
 
 
 def test_a_notebook_whose_kernel_failed_to_start_is_retried(tmp_path, monkeypatch, quick_notebooks):
-    from msc_analysis.run import runner
+    from msc_analysis.run import batch
     from msc_analysis.run.worker import WorkerProcess
 
     real_run, attempts = WorkerProcess.run, []
@@ -218,9 +219,9 @@ def test_a_notebook_whose_kernel_failed_to_start_is_retried(tmp_path, monkeypatc
     work.mkdir()
     worker = WorkerProcess()
     try:
-        result = runner._run_notebook(worker, quick_notebooks / "01_quick.ipynb", work,
-                                      {"cut_dir": str(FIXTURE_CUT), "results_dir": str(work / "results")},
-                                      with_code=False, timeout_s=300)
+        result = batch.run_notebook(worker, quick_notebooks / "01_quick.ipynb", work,
+                                    {"cut_dir": str(FIXTURE_CUT), "results_dir": str(work / "results")},
+                                    with_code=False, timeout_s=300)
     finally:
         worker.stop()
     assert len(attempts) == 2
@@ -274,3 +275,105 @@ def test_a_killed_or_interrupted_runner_takes_its_workers_and_kernels_with_it(tm
         assert proc.returncode == 128 + getattr(signal, how)
         assert f"stopped by {how}" in stderr and "Traceback" not in stderr
         assert not list(out.glob(".fixture-valid.building.*"))
+
+
+def test_a_misspelt_parameter_fails_the_page_naming_it_and_the_real_parameters(tmp_path):
+    from msc_analysis.run.runner import NotebookResult
+    from msc_analysis.run.worker import WorkerProcess
+
+    nb = write_notebook(tmp_path / "06_switch.ipynb",
+                        "from msc_analysis.report.page import Page\npage = Page(6, None)\nprint('ran')",
+                        parameters="# Parameters (papermill replaces this cell). Paths and settings only.\n"
+                                   "cut_dir = ''\nresults_dir = ''\nage_points = 3")
+    out = tmp_path / "out"
+    out.mkdir()
+    spec = {"notebook": str(nb), "out_dir": str(out), "with_code": False, "cell_timeout_s": 120,
+            "parameters": {"cut_dir": str(FIXTURE_CUT), "results_dir": str(out), "age_point": 0}}
+    worker = WorkerProcess()  # the runner's path: a worker process answering one JSON line
+    try:
+        status = worker.run(spec, 300)
+    finally:
+        worker.stop()
+    assert status["ok"] is False and status["error_anchor"] == "papermill-error-cell"
+    assert "'age_point'" in status["error"]
+    assert "its parameters are: age_points, cut_dir, results_dir" in status["error"]
+    assert "\n" not in status["error"]  # one line on the run's output and in the index
+    assert (out / "06_switch.html").exists()  # the failing page is still rendered up to its failing cell
+    assert "ran" not in (out / "06_switch.ipynb").read_text().split("age_point", 1)[1].split("UnknownParameter")[0]
+    result = NotebookResult("06_switch", False, status["error"])
+    assert "age_point" in result.error
+
+
+def _two_cuts(tmp_path, later_change=None):
+    cuts = tmp_path / "cuts"
+    for name, cutoff in (("early", "2020-08-20"), ("late", "2020-09-30")):
+        folder = shutil.copytree(FIXTURE_CUT, cuts / name)
+        (folder / "cut.yaml").write_text(f"cut_id: {name}\nstudy_id: X\ncutoff_date: {cutoff}\n"
+                                         "description: SYNTHETIC test cut\n")
+    return cuts
+
+
+_COMPARING = ("import pandas as pd\nfrom pathlib import Path\n"
+              "from msc_analysis.report.results import result_rows, write_results\n"
+              "files = sorted(Path(previous_results_dir).glob('*.csv')) if previous_results_dir else []\n"
+              "before = pd.concat([pd.read_csv(f) for f in files]) if files else pd.DataFrame()\n"
+              "write_results(result_rows('overview', pd.DataFrame({'measure': ['subjects'], 'group': ['previous'], "
+              "'estimate': [len(before)], 'n': [len(before)], 'unit': ['subjects'], "
+              "'method': [str(previous_results_dir)]})), results_dir, '10_compare')\n")
+
+
+def test_a_previous_cut_never_reported_is_computed_for_the_comparison(tmp_path, quick_notebooks):
+    cuts = _two_cuts(tmp_path)
+    write_notebook(quick_notebooks / "10_compare.ipynb", _COMPARING,
+                   parameters='cut_dir = ""\nresults_dir = ""\nprevious_cut_dir = ""\nprevious_results_dir = ""')
+    out = tmp_path / "out"
+    proc = _run(cuts / "late", out, quick_notebooks, "--no-pdf")
+    assert proc.returncode == 0, proc.stderr
+    assert "the previous cut early was never reported with this kit: computing its results" in proc.stdout
+    assert not (out / "early").exists()  # computed for the comparison, never published
+    report = out / "late"
+    compare = (report / "results" / "10_compare.csv").read_text()
+    assert ",subjects,previous,,1," in compare  # the 01_quick row of the previous cut
+    assert ".previous-cut" in compare  # it was read from the build folder's subfolder...
+    assert not (report / ".previous-cut").exists()  # ...which is not published
+    assert "previous_results_computed\": true" in (report / "provenance.json").read_text()
+
+
+def test_an_invalid_previous_cut_is_left_out_with_one_warning(tmp_path, quick_notebooks):
+    cuts = _two_cuts(tmp_path)
+    (cuts / "early" / "labs.csv").write_text("this,is,not\nthe,labs,table\n")
+    write_notebook(quick_notebooks / "10_compare.ipynb", _COMPARING,
+                   parameters='cut_dir = ""\nresults_dir = ""\nprevious_cut_dir = ""\nprevious_results_dir = ""')
+    proc = _run(cuts / "late", tmp_path / "out", quick_notebooks, "--no-pdf")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "previous cut early" in line]
+    assert len(warnings) == 1 and "is invalid" in warnings[0], proc.stderr
+    compare = (tmp_path / "out" / "late" / "results" / "10_compare.csv").read_text()
+    assert ",subjects,previous,,0," in compare
+
+
+def test_pages_carry_title_navigation_banner_and_provenance_footer(tmp_path, quick_notebooks):
+    import json
+
+    cuts = _two_cuts(tmp_path)
+    (cuts / "late" / "cut.yaml").write_text("cut_id: late\nstudy_id: X-1\ncutoff_date: 2020-09-30\n"
+                                            "synthetic: true\ndescription: SYNTHETIC test cut\n")
+    write_notebook(quick_notebooks / "00_first.ipynb", "print('first')")
+    nb = nbformat.read(quick_notebooks / "01_quick.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("# Quick & <small>\n\nIntro text."))
+    nbformat.write(nb, quick_notebooks / "01_quick.ipynb")
+    write_notebook(quick_notebooks / "02_last.ipynb", "print('last')")
+    out = tmp_path / "out"
+    assert _run(cuts / "late", out, quick_notebooks, "--no-pdf").returncode == 0
+    page = (out / "late" / "01_quick.html").read_text()
+    record = json.loads((out / "late" / "provenance.json").read_text())
+    assert "<title>Quick &amp; &lt;small&gt; - X-1 - late</title>" in page
+    assert page.count("<h1") == 1 and ">Quick &amp; &lt;small&gt; - X-1 - late</h1>" in page
+    assert "Intro text." in page
+    assert page.count('href="index.html"') >= 2
+    assert page.count('href="00_first.html"') == 2 and page.count('href="02_last.html"') == 2
+    assert "SYNTHETIC DATA." in page
+    assert record["fingerprint"] in page and record["kit_version"] in page
+    assert "Content-Security-Policy" in page
+    first = (out / "late" / "00_first.html").read_text()
+    assert "<title>00_first - X-1 - late</title>" in first and "msc-previous" not in first

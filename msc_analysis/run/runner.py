@@ -1,7 +1,7 @@
 """Run every notebook on one cut and publish the report folder.
 
-Notebooks run on ``jobs`` long-lived worker processes (``worker.py``), each notebook with a
-fresh kernel and a time limit; a notebook whose kernel fails to start is tried again. Notebooks that compare
+Notebooks run on ``jobs`` long-lived worker processes (``batch.py``, ``worker.py``), each notebook
+with a fresh kernel and a time limit; a notebook whose kernel fails to start is tried again. Notebooks that compare
 with the previous cut (they declare ``previous_results_dir``) run after the others, since
 they read this run's results. The report is built in a temporary folder and published in
 one step; an unchanged cut is not run again unless forced.
@@ -14,45 +14,37 @@ interrupted run stops them and removes its unfinished report.
 """
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import hashlib
 import json
 import os
-import queue
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from ..io.folder import README_FILES, format_names, is_workbook
 from ..io.meta import META_FILE
 from .alerts import ALERTS_FILE, read_alerts, run_alerts
+from .batch import NotebookResult, declared_parameters, run_batch
 from .cuts import CutFolder, find_cuts, previous_folder, read_cut_yaml
 from .index import provenance, write_index
+from .previous_results import PREVIOUS_RESULTS_FOLDER, compute_previous_results, schema_v2_results
 from .publish import (RunRefused, building_prefix, check_apart, publish, published_record,
                       remove_stale_builds, report_path, restore_interrupted, run_lock)
-from .worker import WorkerGroup, WorkerProcess, render_html
+from .worker import page_title
 
 __all__ = ["NotebookResult", "RunSummary", "run_cut", "check_out_dir", "default_notebooks_dir",
            "KNOWN_PARAMETERS"]
 
 #: Parameters the runner can give a notebook: paths only, never data or secrets.
 KNOWN_PARAMETERS = ("cut_dir", "results_dir", "previous_cut_dir", "previous_results_dir")
-_ATTEMPTS = 3
-
-
-@dataclass
-class NotebookResult:
-    stem: str
-    ok: bool
-    error: str = ""
-    error_anchor: str = ""
-    seconds: float = 0.0
-    attempts: int = 1
 
 
 @dataclass
@@ -92,22 +84,6 @@ def check_out_dir(cut_dir: str | Path, out_dir: str | Path) -> None:
                          "for this user")
 
 
-def _declared_parameters(notebook: Path) -> set[str] | None:
-    """Names assigned in the notebook's cell tagged ``parameters``; None without such a cell."""
-    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
-    source = next(("".join(c.get("source", "")) for c in cells
-                   if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if source is None:
-        return None
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    return {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
-            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            if isinstance(t, ast.Name)}
-
-
 def _file_digest(path: str) -> bytes:
     """sha256 of a regular file, read without following a link; a marker for anything else."""
     try:
@@ -144,7 +120,7 @@ def _read_by_the_loader(name: str) -> bool:
 
 
 def _fingerprint(cut, cut_dir: Path, notebooks: list[Path], with_code: bool,
-                 previous: CutFolder | None, previous_results: Path | None) -> str:
+                 previous: CutFolder | None, previous_results: Path | None, pdf: bool = True) -> str:
     h = hashlib.sha256()
     h.update(b"folder " + os.fsencode(cut_dir) + b"\n")
     for row in cut.files.itertuples():
@@ -159,6 +135,8 @@ def _fingerprint(cut, cut_dir: Path, notebooks: list[Path], with_code: bool,
         _hash_folder(h, "previous", previous.path, only=_read_by_the_loader)
         _hash_folder(h, "previous results", previous_results)
     h.update(f"with_code={with_code}".encode())
+    if not pdf:
+        h.update(b" pdf=False")
     return h.hexdigest()
 
 
@@ -173,12 +151,20 @@ def _made_from_another_folder(final: Path, cut_dir: Path, cut_id: str) -> Path |
 
 def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = None,
             jobs: int | None = None, with_code: bool = False, force: bool = False,
-            timeout_s: float = 900, log=print, warn=None) -> RunSummary:
+            timeout_s: float = 900, pdf: bool = True, log=print, warn=None) -> RunSummary:
     """Run every notebook of ``notebooks_dir`` on the validated ``cut``; publish the report.
 
     Returns a :class:`RunSummary`; ``skipped`` is true when the same inputs, notebooks and
     kit already produced a complete report (use ``force`` to run anyway). ``warn`` (if given)
-    is called with one line when folders beside the cut were skipped as unreadable.
+    is called with one line when folders beside the cut were skipped as unreadable, the
+    previous cut is invalid, or the PDF packet could not be made.
+
+    Every page carries the report's chrome (title, index/previous/next links, provenance
+    footer). With ``pdf`` the report also holds ``<cut_id>.pdf``, the packet of every page
+    (:mod:`~msc_analysis.run.packet`); a PDF that cannot be made is a warning and a note in
+    ``provenance.json``, never a failed run. When the previous cut was never reported with this
+    kit (no ``results/`` with schema v2 beside this report), its results are computed first,
+    in ``.previous-cut/`` of the build folder, which is removed before the report is published.
 
     Raises
     ------
@@ -206,8 +192,10 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
              f"used: {', '.join(unreadable[:3])}{', ...' if len(unreadable) > 3 else ''}")
     previous = previous_folder(cut_dir, cut.cut_id, cut.cutoff_date.date(), folders)
     previous_results = report_path(out_dir, previous.cut_id) / "results" if previous else None
+    compute_previous = previous is not None and not schema_v2_results(previous_results)
     check_apart(out_dir, final, [cut_dir] + ([previous.path] if previous else []))
-    fingerprint = _fingerprint(cut, cut_dir, notebooks, with_code, previous, previous_results)
+    fingerprint = _fingerprint(cut, cut_dir, notebooks, with_code, previous, previous_results, pdf)
+    warn = warn or log
     summary = RunSummary(cut.cut_id, final)
     with run_lock(out_dir, cut.cut_id):
         restore_interrupted(final)
@@ -228,12 +216,20 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
             raise RunRefused(f"cannot create a folder in the report folder {out_dir} ({exc.strerror})") from None
         try:
             work.chmod(0o755)  # mkdtemp makes it private; reports are meant to be read
-            params = {"cut_dir": str(cut_dir), "results_dir": str(work / "results"),
-                      "previous_cut_dir": str(previous.path) if previous else "",
-                      "previous_results_dir": str(previous_results) if previous else ""}
-            later = [nb for nb in notebooks if "previous_results_dir" in (_declared_parameters(nb) or ())]
+            later = [nb for nb in notebooks if "previous_results_dir" in (declared_parameters(nb) or ())]
             first = [nb for nb in notebooks if nb not in later]
             jobs = max(1, jobs or os.cpu_count() or 1)
+            previous_usable = previous is not None
+            if compute_previous:
+                previous_results = compute_previous_results(previous, work / PREVIOUS_RESULTS_FOLDER, first,
+                                                             timeout_s, jobs, log, warn)
+                previous_usable = previous_results is not None
+            params = {"cut_dir": str(cut_dir), "results_dir": str(work / "results"),
+                      "previous_cut_dir": str(previous.path) if previous_usable else "",
+                      "previous_results_dir": str(previous_results) if previous_usable else ""}
+            pages = [{"stem": nb.stem, "title": _notebook_title(nb)} for nb in notebooks]
+            chrome = {"study": cut.study_id, "cut_id": cut.cut_id, "synthetic": bool(getattr(cut, "synthetic", False)),
+                      "fingerprint": fingerprint, "kit_version": _kit_version(), "pages": pages}
             total, done = len(notebooks), []
             progress = threading.Lock()
 
@@ -245,22 +241,79 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
                         + (f": {result.error}" if not result.ok else ""))
 
             for batch in (first, later):
-                _run_batch(batch, work, params, with_code, timeout_s, jobs, report)
+                run_batch(batch, work, params, with_code, timeout_s, jobs, report, {"chrome": chrome})
             summary.notebooks = sorted(done, key=lambda r: r.stem)
             record = provenance(cut, started, dt.datetime.now().astimezone(), fingerprint,
                                 [asdict(r) for r in summary.notebooks], previous.path if previous else None)
             record.update(cut_folder=str(cut_dir), previous_cut=previous.cut_id if previous else None,
-                          previous_cut_folder=str(previous.path) if previous else None)
+                          previous_cut_folder=str(previous.path) if previous else None,
+                          previous_results_computed=bool(compute_previous and previous_usable))
             (work / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
-            summary.alerts = run_alerts(cut, work, previous, previous_results,
-                                        [r.stem for r in summary.failed], warn)
+            summary.alerts = run_alerts(cut, work, previous, previous_results if previous_usable else None,
+                                        [r.stem for r in summary.failed], warn if previous_usable else None)
             (work / ALERTS_FILE).write_text(json.dumps(summary.alerts, indent=2), encoding="utf-8")
+            shutil.rmtree(work / PREVIOUS_RESULTS_FOLDER, ignore_errors=True)  # not part of the report
+            if pdf:
+                record["pdf"] = _make_packet(work, cut, record, summary, pages, warn, timeout_s)
+                (work / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
             write_index(work, cut, record, summary.notebooks, summary.alerts)
             publish(work, final)
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return summary
+
+
+def _notebook_title(notebook: Path) -> str:
+    try:
+        return page_title(json.loads(notebook.read_text(encoding="utf-8"))) or notebook.stem
+    except (OSError, ValueError, AttributeError, TypeError):
+        return notebook.stem
+
+
+def _kit_version() -> str:
+    try:
+        return metadata.version("msc-analysis")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _make_packet(work: Path, cut, record: dict, summary: RunSummary, pages: list[dict], warn,
+                 timeout_s: float) -> dict:
+    """Write ``<cut_id>.pdf`` in ``work`` (in a separate process, at most ``timeout_s``).
+
+    On any failure (WeasyPrint missing or failing, the time limit, the process killed) warn in
+    one line and carry on: the HTML report stands without its PDF.
+    """
+    started = time.monotonic()
+    name = f"{cut.cut_id}.pdf"
+    spec_path = work / ".packet.json"
+    spec = {"work": str(work), "pdf": str(work / name), "cut": {"study_id": cut.study_id, "cut_id": cut.cut_id},
+            "record": record, "notebooks": [{"stem": r.stem, "ok": r.ok, "error": r.error} for r in summary.notebooks],
+            "alerts": summary.alerts, "pages": pages, "parent_pid": os.getpid()}
+    error = ""
+    try:
+        spec_path.write_text(json.dumps(spec, default=str), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "msc_analysis.run.packet", str(spec_path)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s)
+        if proc.returncode != 0:
+            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            error = lines[-1].strip() if lines else f"the PDF process ended with status {proc.returncode}"
+        elif not (work / name).is_file():
+            error = "the PDF process wrote no file"
+    except subprocess.TimeoutExpired:
+        error = f"stopped after the time limit of {timeout_s:.0f} s"
+    except OSError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        spec_path.unlink(missing_ok=True)
+    seconds = round(time.monotonic() - started, 1)
+    if error:
+        error = error[:300]
+        warn(f"warning: the PDF packet {name} could not be made ({error}); the HTML report is complete")
+        (work / name).unlink(missing_ok=True)
+        return {"file": None, "made": False, "error": error, "seconds": seconds}
+    return {"file": name, "made": True, "error": "", "seconds": seconds}
 
 
 def _unchanged(final: Path, fingerprint: str) -> bool:
@@ -271,80 +324,3 @@ def _unchanged(final: Path, fingerprint: str) -> bool:
         return False
 
 
-def _run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
-               timeout_s: float, jobs: int, report) -> list[NotebookResult]:
-    """Run ``notebooks`` on at most ``jobs`` workers; call ``report`` as each one finishes.
-
-    If the calling thread is interrupted (Ctrl-C, SIGTERM turned into an exception), every
-    worker is killed before the exception goes on.
-    """
-    if not notebooks:
-        return []
-    pending = queue.SimpleQueue()
-    for nb in notebooks:
-        pending.put(nb)
-    results, workers = [], WorkerGroup()
-
-    def drain():
-        worker = WorkerProcess(workers)
-        try:
-            while not workers.cancelled:
-                try:
-                    nb = pending.get_nowait()
-                except queue.Empty:
-                    return
-                result = _run_notebook(worker, nb, work, params, with_code, timeout_s)
-                if workers.cancelled:
-                    return
-                results.append(result)
-                report(result)
-        finally:
-            worker.stop()
-
-    n = max(1, min(jobs, len(notebooks)))
-    pool = ThreadPoolExecutor(max_workers=n)
-    try:
-        for future in [pool.submit(drain) for _ in range(n)]:
-            future.result()
-    except BaseException:
-        workers.kill_all()
-        raise
-    finally:
-        pool.shutdown(wait=True)
-    return results
-
-
-def _run_notebook(worker: WorkerProcess, notebook: Path, work: Path, params: dict, with_code: bool,
-                  timeout_s: float) -> NotebookResult:
-    declared = _declared_parameters(notebook)
-    if declared is None:  # papermill would only warn and run it with the defaults
-        return NotebookResult(notebook.stem, False, "the notebook has no cell tagged 'parameters', "
-                              "so it cannot be pointed at this cut; it was not run")
-    spec = {"notebook": str(notebook), "out_dir": str(work), "with_code": with_code,
-            "parameters": {k: v for k, v in params.items() if k in declared},
-            "cell_timeout_s": timeout_s}
-    result = NotebookResult(notebook.stem, False)
-    for attempt in range(1, _ATTEMPTS + 1):
-        result.attempts = attempt
-        status = worker.run(spec, timeout_s)
-        if status is None:
-            result.error = f"stopped after the time limit of {timeout_s:.0f} s"
-            result.seconds = timeout_s
-            _render_partial(notebook, work, with_code)
-            return result
-        if not status.get("retry"):
-            break
-    result.ok = bool(status.get("ok"))
-    result.error = str(status.get("error", ""))
-    result.error_anchor = str(status.get("error_anchor", ""))
-    result.seconds = float(status.get("seconds", 0.0))
-    return result
-
-
-def _render_partial(notebook: Path, work: Path, with_code: bool) -> None:
-    executed = work / notebook.name
-    if executed.exists():
-        try:
-            (work / f"{notebook.stem}.html").write_text(render_html(executed, with_code), encoding="utf-8")
-        except Exception:  # a half-written notebook may not be readable; the index says why
-            pass

@@ -28,30 +28,105 @@ import time
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["render_html", "run_spec", "serve", "die_with_parent", "WorkerGroup", "WorkerProcess",
-           "INTERRUPTED"]
+__all__ = ["render_html", "page_title", "page_chrome", "run_spec", "serve", "die_with_parent", "WorkerGroup",
+           "WorkerProcess", "INTERRUPTED"]
 
 #: Error of a notebook whose run was interrupted (Ctrl-C, SIGTERM).
 INTERRUPTED = "the run was interrupted before this notebook finished"
 
 
-def render_html(executed: Path, with_code: bool) -> str:
-    """HTML of an executed notebook with nothing loaded from a URL; code hidden unless asked."""
+def page_title(nb) -> str:
+    """The text of the notebook's first markdown ``# `` heading (the page's title), else "".
+
+    ``nb`` is a notebook node or its JSON as a dict.
+
+    >>> page_title({"cells": [{"cell_type": "code", "source": "# not this"},
+    ...                       {"cell_type": "markdown", "source": ["Intro\\n", "# Safety: deaths\\n", "text"]}]})
+    'Safety: deaths'
+    """
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        for line in ("".join(source) if isinstance(source, list) else source).splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return ""
+
+
+def _drop_title(nb) -> None:
+    """Remove the first markdown ``# `` heading line: the page chrome shows it as the one H1."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if line.startswith("# "):
+                cell.source = "".join(lines[:i] + lines[i + 1:]).lstrip("\n")
+                return
+
+
+def page_chrome(chrome: dict | None, stem: str, title: str) -> dict:
+    """What the page template shows around a page: heading, previous/next links, banner, footer.
+
+    ``chrome`` (from the runner) holds ``study``, ``cut_id``, ``synthetic``, ``fingerprint``,
+    ``kit_version`` and ``pages`` (the report's pages in order, each ``{"stem", "title"}``).
+    Links are relative to the report folder.
+
+    >>> c = page_chrome({"study": "S", "cut_id": "c1", "pages": [{"stem": "00_a", "title": "A"},
+    ...                  {"stem": "01_b", "title": "B"}]}, "01_b", "B")
+    >>> c["heading"], c["previous"], c["next"]
+    ('B - S - c1', {'href': '00_a.html', 'title': 'A'}, None)
+    """
+    chrome = dict(chrome or {})
+    title = title or stem
+    parts = [title] + [str(chrome[k]) for k in ("study", "cut_id") if chrome.get(k)]
+    pages = [p for p in chrome.get("pages", []) if isinstance(p, dict) and p.get("stem")]
+    stems = [p["stem"] for p in pages]
+    here = stems.index(stem) if stem in stems else None
+
+    def link(i):
+        if here is None or not 0 <= i < len(pages):
+            return None
+        return {"href": f"{pages[i]['stem']}.html", "title": str(pages[i].get("title") or pages[i]["stem"])}
+
+    return {"heading": " - ".join(parts), "index": "index.html" if chrome else None,
+            "previous": link(here - 1) if here is not None else None,
+            "next": link(here + 1) if here is not None else None,
+            "synthetic": bool(chrome.get("synthetic")), "fingerprint": str(chrome.get("fingerprint", "")),
+            "kit_version": str(chrome.get("kit_version", "")), "page": str(title)}
+
+
+def render_html(executed: Path, with_code: bool, chrome: dict | None = None) -> str:
+    """HTML of an executed notebook with nothing loaded from a URL; code hidden unless asked.
+
+    The page is titled "<page title> - <study> - <cut_id>" (the page title is the notebook's
+    first ``# `` heading, which the chrome replaces) and, given ``chrome`` (see
+    :func:`page_chrome`), carries links to the index and the previous and next pages, the
+    synthetic-data banner and a footer with the report's provenance digest and kit version.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
+    nb = nbformat.read(executed, as_version=4)
+    stem = Path(executed).stem
+    page = page_chrome(chrome, stem, page_title(nb))
+    _drop_title(nb)
+    nb.metadata["title"] = page["heading"]
     templates = resources.files("msc_analysis") / "report" / "templates"
     exporter = HTMLExporter(extra_template_paths=[str(templates)], template_file="offline.html.j2",
                             exclude_input=not with_code, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    body, _ = exporter.from_notebook_node(nb, resources={"msc_chrome": page})
     return body
 
 
 def run_spec(spec: dict) -> dict:
     """Execute and render one notebook; return its status.
 
-    ``spec``: ``notebook``, ``out_dir``, ``parameters``, ``with_code``, ``cell_timeout_s``.
+    ``spec``: ``notebook``, ``out_dir``, ``parameters``, ``with_code``, ``cell_timeout_s``,
+    ``chrome`` (optional, see :func:`page_chrome`) and ``results_only`` (optional: execute
+    only, no HTML page; used to compute a previous cut's results).
     The status holds ``ok``, ``error``, ``error_anchor`` (the failing cell's anchor in the
     page), ``seconds`` and ``retry`` (true when the kernel did not start: worth another try).
     """
@@ -74,10 +149,10 @@ def run_spec(spec: dict) -> dict:
     except Exception as exc:  # the kernel did not start or died
         status["error"] = f"{type(exc).__name__}: {exc}"
         status["retry"] = not _any_cell_ran(executed)
-    if executed.exists():
+    if executed.exists() and not spec.get("results_only"):
         try:
-            (out_dir / f"{notebook.stem}.html").write_text(render_html(executed, spec["with_code"]),
-                                                           encoding="utf-8")
+            (out_dir / f"{notebook.stem}.html").write_text(
+                render_html(executed, spec["with_code"], spec.get("chrome")), encoding="utf-8")
         except Exception as exc:  # a page that cannot be rendered is a failure, not a crash
             status.update(ok=False, error=f"the page could not be rendered: {exc}")
     status["seconds"] = round(time.time() - started, 1)
