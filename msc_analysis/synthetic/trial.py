@@ -167,6 +167,9 @@ def _subjects(n: int, rng: np.random.Generator, facts: dict) -> tuple[pd.DataFra
         "discharged_on": discharged.astype("datetime64[D]"),
         "died_on": died_on.astype("datetime64[D]"),
         "last_known_alive_on": lka.astype("datetime64[D]"),
+        # true before the cutoff of every interim cut, so it never tells a later cut's news
+        "not_infused_reason": np.where(died_before, "clinical worsening before the infusion",
+                                       np.where(not_infused, "withdrew consent before the infusion", "")),
     })
     return subjects, course
 
