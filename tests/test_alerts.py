@@ -99,7 +99,7 @@ def crossing_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("alerts")
     cut = shutil.copytree(ROOT / "data" / "cuts" / "cut-2020-09-15", tmp / "cuts" / "cut-2020-09-15")
     out = tmp / "reports"
-    proc = subprocess.run(CLI + ["run", str(cut), "--out", str(out), "--jobs", "2"],
+    proc = subprocess.run(CLI + ["run", str(cut), "--out", str(out), "--jobs", "2", "--no-pdf"],
                           capture_output=True, text=True, timeout=900)
     return cut, out, proc
 
@@ -130,7 +130,7 @@ def test_the_alert_box_comes_before_the_pages_table(crossing_run):
 
 def test_fail_on_alert_exits_3_also_when_the_report_is_unchanged(crossing_run):
     cut, out, _ = crossing_run
-    proc = subprocess.run(CLI + ["run", str(cut), "--out", str(out), "--fail-on-alert"],
+    proc = subprocess.run(CLI + ["run", str(cut), "--out", str(out), "--fail-on-alert", "--no-pdf"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 3, proc.stderr
     assert "unchanged since the last run" in proc.stdout

@@ -59,7 +59,7 @@ def benchmarked(pages, tmp_path_factory):
 @pytest.fixture(scope="module")
 def runner_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    proc = subprocess.run([sys.executable, "-m", "msc_analysis.cli", "run", str(FIXTURE_CUT), "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "msc_analysis.cli", "run", str(FIXTURE_CUT), "--out", str(out), "--no-pdf"],
                           capture_output=True, text=True)
     return out / "fixture-valid" / "results", proc.stdout + proc.stderr
 

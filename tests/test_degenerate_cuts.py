@@ -168,10 +168,10 @@ def test_everyone_dead_on_day_0_has_a_median_of_0_not_nr_and_a_survival_of_0(cut
     # R: quantile(survfit(Surv(c(0, 0), c(1, 1)) ~ 1, conf.type = "log-log")) -> 0, NA, NA
     assert median["median_days"].item() == 0
     assert median[["ci95_lower", "ci95_upper"]].isna().all(axis=None)
-    assert survival_tables.median_table(median)["Median, days (95% CI)"].item() == "0 (NE–NE)"
+    assert survival_tables.median_cells(median)["Median, days (95% CI)"].item() == "0 (NE to NE)"
     at = os_.survival_at_days(times)
     assert at["survival_prop"].tolist() == [0, 0]  # a real 0: both died; the interval is undefined
-    assert set(survival_tables.survival_table(at)["Survival, % (95% CI)"]) == {"0.0% (CI not estimable)"}
+    assert set(survival_tables.survival_cells(at)["Survival (95% CI)"]) == {"0.0% (CI not estimable)"}
 
 
 def test_no_subject_infused_yet_makes_every_post_infusion_estimate_not_estimable(cuts):
@@ -248,8 +248,8 @@ def test_a_single_treated_subject_alive_gives_100_percent_and_a_median_not_reach
     at = os_.survival_at_days(times).set_index("day")
     assert at.loc[30, "survival_prop"] == 1 and at.loc[30, "not_estimable_reason"] == ""
     assert at.loc[60, "not_estimable_reason"] == "nobody at risk at day 60"
-    shown = survival_tables.survival_table(at.reset_index())["Survival, % (95% CI)"].tolist()
-    assert shown == ["100.0% (no events yet)", "not estimable: nobody at risk at day 60"]
+    shown = survival_tables.survival_cells(at.reset_index())["Survival (95% CI)"].tolist()
+    assert shown == ["100.0% (no deaths yet)", "not estimable: nobody at risk at day 60"]
     assert os_.median_survival_by_group(times)["median_days"].item() == np.inf  # never below 1/2
 
 
@@ -319,7 +319,7 @@ def _run(tmp_path_factory, name):
     folder = tmp_path_factory.mktemp(f"run_{name}")
     cut = build_cut(folder, name)
     out = folder / "reports"
-    proc = subprocess.run([sys.executable, "-m", "msc_analysis.cli", "run", str(cut), "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "msc_analysis.cli", "run", str(cut), "--out", str(out), "--no-pdf"],
                           capture_output=True, text=True, timeout=600)
     report = out / f"degenerate-{name}"
     pages = {stem: visible_text(report / f"{stem}.html") for stem in NOTEBOOKS
@@ -363,7 +363,7 @@ def test_every_page_of_a_cut_before_any_infusion_says_so_near_the_top(no_infusio
 def test_pages_of_a_cut_before_any_infusion_give_reasons_not_zeros(no_infusion_run):
     _, pages = no_infusion_run
     in_table = "not estimable: no subject infused yet"
-    in_visit_tables = ("NE = not estimable", "Not estimable because")
+    in_visit_tables = ("NE = not estimable", "with nobody infused yet every visit is NE")
     expected = {
         "01_overall_survival": (in_table,), "02_pcr_negativity": (in_table,), "03_hospital_stay": (in_table,),
         "04_crp": in_visit_tables, "05_pao2_fio2": in_visit_tables, "06_liao_score": (in_table,),
@@ -384,7 +384,7 @@ def test_pages_of_the_combined_degenerate_cut_say_why_each_estimate_is_missing(c
     _, pages = combined_run
     expected = {
         "00_overview": "Treated (infused) subjects at this cutoff (2020-09-30): 1 of 3 enrolled.",
-        "01_overall_survival": "0 (NE–NE)",
+        "01_overall_survival": "0 (NE to NE)",
         "02_pcr_negativity": "not estimable: no data (no RT-PCR result)",
         "03_hospital_stay": "not estimable: no subject with this status",
         "04_crp": "NE = not estimable",

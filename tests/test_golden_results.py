@@ -18,7 +18,7 @@ from .conftest import ROOT
 GOLDEN = ROOT / "tests" / "golden"
 GOLDEN_FILES = sorted(GOLDEN.glob("*/*.csv"))
 #: Numeric columns of the results schema (docs/results.md); the others are text.
-NUMERIC_COLUMNS = ("day", "estimate", "ci95_lower", "ci95_upper", "n")
+NUMERIC_COLUMNS = ("day", "estimate", "lower", "upper", "n")
 
 
 def _pages(report_dir):
@@ -142,8 +142,8 @@ def test_comparison_reports_an_estimate_changed_in_its_last_decimal():
 
 
 def _ci_upper_one_ulp_higher(frame):
-    i = _first_fractional_row(frame, "ci95_upper")
-    frame.loc[i, "ci95_upper"] = np.nextafter(frame.loc[i, "ci95_upper"], np.inf)
+    i = _first_fractional_row(frame, "upper")
+    frame.loc[i, "upper"] = np.nextafter(frame.loc[i, "upper"], np.inf)
 
 
 def _empty_day_filled_with_zero(frame):
@@ -163,7 +163,7 @@ def _method_with_trailing_space(frame):
 
 
 @pytest.mark.parametrize("change, column", [
-    (_ci_upper_one_ulp_higher, "ci95_upper"), (_empty_day_filled_with_zero, "day"), (_n_plus_one, "n"),
+    (_ci_upper_one_ulp_higher, "upper"), (_empty_day_filled_with_zero, "day"), (_n_plus_one, "n"),
     (_group_capitalised, "group"), (_method_with_trailing_space, "method"),
 ], ids=lambda x: x.__name__.strip("_") if callable(x) else x)
 def test_comparison_reports_a_changed_cell_with_its_column(change, column):

@@ -194,21 +194,26 @@ def test_the_index_page_escapes_the_description_and_says_synthetic_only_from_the
 
 # --- the rules, on small frames --------------------------------------------------------------
 
-def test_show_escapes_cells_headers_and_caption():
-    from msc_analysis.report.safety_plots import show
+def test_a_page_table_escapes_cells_headers_title_footnotes_and_the_empty_text():
+    from msc_analysis.report.page import Page
 
-    html = show(pd.DataFrame({"<b>head</b>": ["<script>alert(1)</script>"]})).to_html()
+    page = Page(8, None, check=False)
+    html = page.table(pd.DataFrame({"<b>head</b>": ["<script>alert(1)</script>"]}), "<i>title</i>",
+                      footnotes=["<img src=x onerror=alert(1)>"]).html()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>" not in html and "&lt;b&gt;head&lt;/b&gt;" in html
-    empty = show(pd.DataFrame({"AE term": pd.Series([], dtype=str)}), "<img src=x onerror=alert(1)>").to_html()
+    assert "<i>title" not in html and "&lt;i&gt;title&lt;/i&gt;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    empty = page.table(pd.DataFrame({"AE term": pd.Series([], dtype=str)}), "AEs",
+                       empty_text="<img src=x onerror=alert(1)>").html()
     assert "<img" not in empty and "&lt;img src=x onerror=alert(1)&gt;" in empty
 
 
-def test_show_leaves_numbers_as_numbers():
-    from msc_analysis.report.safety_plots import show
+def test_a_page_table_writes_whole_numbers_without_decimals():
+    from msc_analysis.report.page import Page
 
-    html = show(pd.DataFrame({"Grade": [3], "Events": [12]})).to_html()
-    assert ">3<" in html and ">12<" in html
+    html = Page(8, None, check=False).table(pd.DataFrame({"Grade": [3], "Events": [12.0]}), "AEs").html()
+    assert ">3<" in html and ">12<" in html and "12.0" not in html
 
 
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
@@ -230,21 +235,22 @@ def test_text_that_already_looks_neutralised_comes_back_unchanged(text):
 
 
 def test_results_csv_round_trip_keeps_text_and_leaves_numbers_alone(tmp_path):
-    rows = result_rows("demo", pd.DataFrame({
-        "measure": ["x_median", "y_prop"], "group": ['=HYPERLINK("http://x","y")', "all"],
-        "estimate": [-2.5, 0.25], "ci95_lower": [-3.0, 0.1], "ci95_upper": [-1.0, 0.4],
-        "unit": ["-", "proportion"], "method": ["@SUM(A1)", "exact"]}))
+    rows = result_rows("crp", pd.DataFrame({
+        "measure": ["crp_change_mg_dl_median", "crp_change_mg_dl_median"],
+        "group": ['=HYPERLINK("http://x","y")', "all"], "day": [7, 28],
+        "estimate": [-2.5, 0.25], "ci95_lower": [-3.0, 0.1], "ci95_upper": [-1.0, 0.4], "n": [5, 4],
+        "unit": ["-", "mg/dL"], "method": ["@SUM(A1)", "median"]}), cut_id="c1")
     before = rows.copy()
-    path = write_results(rows, tmp_path, "demo")
+    path = write_results(rows, tmp_path, "demo", cut_id="c1")
     pd.testing.assert_frame_equal(rows, before)  # the input frame is not modified
     with path.open(newline="") as f:
         written = list(csv.DictReader(f))
     assert written[0]["group"] == "'=HYPERLINK(\"http://x\",\"y\")"
     assert written[0]["method"] == "'@SUM(A1)" and written[0]["unit"] == "'-"
-    assert written[0]["estimate"] == "-2.5" and written[0]["ci95_lower"] == "-3.0"
+    assert written[0]["estimate"] == "-2.5" and written[0]["lower"] == "-3.0"
     back = read_result_file(path)
     assert list(back["group"]) == list(rows["group"]) and list(back["method"]) == list(rows["method"])
-    assert list(back["unit"]) == ["-", "proportion"]
+    assert list(back["unit"]) == ["-", "mg/dL"]
     assert list(back["estimate"]) == [-2.5, 0.25]
 
 

@@ -28,7 +28,7 @@ def test_the_switches_table_says_each_switch_in_words_with_its_value_and_default
     assert age["Switch"] == "Points for age 65 or more (age_points)"
     assert (age["Value in this run"], age["Page default"], age["Documented default"]) == ("0", "3", "3")
     assert t.iloc[1]["Value in this run"] == "no"
-    assert t.iloc[-1]["Value in this run"] == "2 (definitions/trial.yaml)"
+    assert t.iloc[-1]["Value in this run"] == "2 as in definitions/trial.yaml"
     assert not table_cells(t).apply(lambda c: c.str.contains(RAW)).any().any()
 
 

@@ -65,7 +65,7 @@ def test_notebook_defaults_point_at_the_newest_demo_cut():
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    proc = subprocess.run(CLI + ["run", str(FIXTURE_CUT), "--out", str(out)],
+    proc = subprocess.run(CLI + ["run", str(FIXTURE_CUT), "--out", str(out), "--no-pdf"],
                           capture_output=True, text=True)
     return proc, out / "fixture-valid"
 
@@ -94,7 +94,7 @@ def test_overview_results_count_the_populations_of_the_cut(rendered):
     assert counts == {"screened": 6, "eligible": 3, "enrolled": 3, "treated": 2}
     follow = r[r["measure"] == "follow_up_days_median"].iloc[0]
     # S01: 2020-08-02 -> last seen 2020-09-25 = 54 days; S02: 2020-08-05 -> died 2020-08-15 = 10
-    assert (follow["estimate"], follow["ci95_lower"], follow["ci95_upper"]) == (32, 21, 43)
+    assert (follow["estimate"], follow["lower"], follow["upper"], follow["interval"]) == (32, 21, 43, "iqr")
 
 
 def test_a_failing_notebook_is_reported_and_the_others_still_run(tmp_path):
@@ -106,7 +106,7 @@ def test_a_failing_notebook_is_reported_and_the_others_still_run(tmp_path):
     params.metadata["tags"] = ["parameters"]
     bad.cells = [params, nbformat.v4.new_code_cell("raise RuntimeError('planted failure')")]
     nbformat.write(bad, notebooks / "01_broken.ipynb")
-    proc = subprocess.run(CLI + ["run", str(FIXTURE_CUT), "--out", str(tmp_path / "out"),
+    proc = subprocess.run(CLI + ["run", str(FIXTURE_CUT), "--out", str(tmp_path / "out"), "--no-pdf",
                                  "--notebooks", str(notebooks)], capture_output=True, text=True)
     assert proc.returncode == 1
     assert "planted failure" in proc.stderr

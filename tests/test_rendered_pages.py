@@ -123,8 +123,8 @@ def test_every_page_has_its_own_title_numbered_tables_with_n_and_links_to_index_
 
 def test_changes_page_names_every_new_death_of_cut_2020_10_30(demo_reports):
     previous, cut = load_cut(CUTS / "cut-2020-09-15"), load_cut(CUTS / "cut-2020-10-30")
-    known_dead = set(previous.subjects.loc[previous.subjects["death_date"].notna(), "subject_id"])
-    dead_now = cut.subjects.loc[cut.subjects["death_date"].notna(), "subject_id"]
+    known_dead = set(previous.subjects.loc[previous.subjects["died_on"].notna(), "subject_id"])
+    dead_now = cut.subjects.loc[cut.subjects["died_on"].notna(), "subject_id"]
     new_deaths = sorted(set(dead_now) - known_dead)
     assert len(new_deaths) >= 5  # the case the issue names: 7 new deaths, 5 of them were hidden
     _, text = visible_text((demo_reports / "cut-2020-10-30" / "10_changes.html").read_text(encoding="utf-8"))

@@ -119,11 +119,7 @@ def test_write_results_does_not_change_its_input(tmp_path):
 # --- what the golden results hold ----------------------------------------------------------------
 
 def _golden_v2(path) -> pd.DataFrame:
-    frame = pd.read_csv(path)
-    if "cut_id" in frame:
-        return frame
-    return pd.concat([result_rows(endpoint, rows.drop(columns="endpoint"), cut_id=path.parent.name)
-                      for endpoint, rows in frame.groupby("endpoint", sort=False)], ignore_index=True)
+    return read_result_file(path)
 
 
 @pytest.mark.parametrize("path", GOLDEN_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

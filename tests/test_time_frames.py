@@ -94,7 +94,8 @@ def test_changing_a_time_frame_in_the_definitions_changes_the_notebook_results_a
     survival = results[results["measure"] == "survival_prop"]
     assert survival["day"].tolist() == [28, 60]
     assert not results["method"].str.contains("set on this page").any()   # the page overrides nothing
-    printed = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+    printed = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                        + o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
                         for o in c.get("outputs", []))
     assert "days reported: 28, 60 as in definitions/trial.yaml" in printed
     assert "days reported: 30, 60" not in printed
@@ -114,6 +115,7 @@ def test_a_notebook_that_sets_a_time_frame_says_so_on_the_page_and_in_the_method
     results = pd.read_csv(tmp_path / "results" / "01_overall_survival.csv")
     assert results.loc[results["measure"] == "survival_prop", "day"].tolist() == [28, 60]
     assert results["method"].str.endswith("; " + note).all()
-    printed = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+    printed = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                        + o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
                         for o in c.get("outputs", []))
     assert note in printed

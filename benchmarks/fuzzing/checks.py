@@ -186,8 +186,9 @@ def write_quick_notebook(folder: Path) -> Path:
     nb.cells = [params, nbformat.v4.new_code_cell(
         "import pandas as pd\nfrom msc_analysis import load_cut\n"
         "from msc_analysis.report.results import result_rows, write_results\ncut = load_cut(cut_dir)\n"
-        "write_results(result_rows('fuzz', pd.DataFrame({'measure': ['subjects'], "
-        "'estimate': [len(cut.subjects)], 'unit': ['n'], 'method': ['count']})), results_dir, '01_quick')")]
+        "write_results(result_rows('overview', pd.DataFrame({'measure': ['subjects'], 'group': ['screened'], "
+        "'estimate': [len(cut.subjects)], 'n': [len(cut.subjects)], 'unit': ['subjects'], 'method': ['count']})), "
+        "results_dir, '01_quick', cut_id=cut.cut_id)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "01_quick.ipynb")
     return folder

@@ -116,13 +116,15 @@ def number_interval(estimate, lower, upper, decimals: int = 1) -> str:
 
     >>> number_interval(44, 36, 48.5), number_interval(float("inf"), 10, float("inf"), 0)
     ('44.0 (36.0 to 48.5)', 'NR (10 to NR)')
-    >>> number_interval(3, None, None)
-    '3.0 (CI not estimable)'
+    >>> number_interval(3, None, None), number_interval(float("inf"), float("inf"), float("inf"))
+    ('3.0 (CI not estimable)', 'NR (both limits NR)')
     """
     if is_missing(estimate):
         return NE
     if is_missing(lower) and is_missing(upper):
         return f"{number(estimate, decimals)} (CI not estimable)"
+    if _is_inf(lower) and _is_inf(upper):
+        return f"{number(estimate, decimals)} (both limits NR)"
     return f"{number(estimate, decimals)} ({number(lower, decimals)} to {number(upper, decimals)})"
 
 

@@ -50,7 +50,8 @@ def with_measures(results: pd.DataFrame) -> pd.DataFrame:
     merged["key_days"] = merged["key_days"].fillna("")
     if "interval" not in merged:
         merged["interval"] = merged["measure_interval"].fillna("")
-    merged["interval"] = merged["interval"].fillna("").astype(str)
+    interval = merged["interval"].astype(object)  # an all-empty column may have been read as numbers
+    merged["interval"] = interval.where(interval.notna(), "").astype(str)
     for old, new in (("ci95_lower", "lower"), ("ci95_upper", "upper")):
         if new not in merged:
             merged[new] = merged[old] if old in merged else float("nan")
