@@ -84,7 +84,7 @@ def test_the_subject_enrolled_118_days_before_the_final_cutoff_is_not_said_to_be
     cut = load_cut(ROOT / "data" / "cuts" / "cut-2020-12-30")
     table = dose_tables.format_not_infused(dosing.not_infused_listing(cut.subjects, cut.cutoff_date))
     assert table[["Subject", "Status at the cutoff", "Reason not infused"]].values.tolist() == [
-        ["HCPA-014", "not infused (118 days since enrollment)", "reason not recorded"]]
+        ["HCPA-014", "not infused (118 days since enrollment)", "withdrew consent before the infusion"]]
 
 
 def test_a_long_listing_is_never_cut_short():

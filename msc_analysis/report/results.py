@@ -239,8 +239,9 @@ def write_results(results: pd.DataFrame, results_dir: str | Path, notebook_stem:
     safe = results.copy().reset_index(drop=True)
     if cut_id is not None:
         safe["cut_id"] = str(cut_id)
-    safe["cut_id"] = safe["cut_id"].fillna("").astype(str)
-    safe["interval"] = safe["interval"].fillna("").astype(str)
+    for column in ("cut_id", "interval"):  # an all-empty column may have been read as numbers
+        values = safe[column].astype(object)
+        safe[column] = values.where(values.notna(), "").astype(str)
     safe["n"] = pd.to_numeric(safe["n"], errors="raise").astype("Int64")
     safe["estimate"] = _whole(pd.to_numeric(safe["estimate"]).astype("float64"),
                               info["format"].isin(_WHOLE_FORMATS).to_numpy())
