@@ -48,9 +48,11 @@ pdf-libs:
 		echo "without it the run writes the HTML report and warns that the PDF could not be made."; \
 	fi
 
-## lab: start JupyterLab on the notebooks with the kit's environment
+## lab: start JupyterLab on the notebooks with the kit's environment; as root (a container) too.
+## Open the http://127.0.0.1:8888/lab?token=... address it prints (Ctrl-C stops it).
 lab: $(VENV)/.runtime-installed
-	$(BIN)/jupyter lab notebooks/
+	@echo "JupyterLab starts below; open the address with ?token= that it prints, in a browser on this machine."
+	$(BIN)/jupyter lab --no-browser $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 ## demo-cuts: regenerate the three committed synthetic demo cuts
 demo-cuts: $(VENV)/.runtime-installed
