@@ -219,22 +219,19 @@ def test_cumulative_incidence_matches_r_survfit_multistate(case, cause):
     np.testing.assert_array_equal(got["n_events"], ref["n_event_cause"])
     np.testing.assert_allclose(got["cumulative_incidence_prop"], ref["pstate"], atol=TOL, rtol=0)
     _close_where_r_defined(got["cumulative_incidence_prop"], ref["cmprsk_est"])  # cmprsk: causes with events
-    both = ref["lower"].notna().to_numpy() & got["ci95_lower"].notna().to_numpy()
+    _interval_matches_r_except_at_zero(got, ref)
+
+
+def _interval_matches_r_except_at_zero(got, ref):
+    """The interval equals R's wherever R gives one (exhausted risk sets included); where R's is
+    missing the kit gives [0, 0] if the estimate is 0 (documented), else missing too (F = 1)."""
     for ours, r in (("ci95_lower", "lower"), ("ci95_upper", "upper")):
-        np.testing.assert_allclose(got[ours][both], ref[r][both], atol=TOL, rtol=0)
-    # the two documented differences from R, and no others
-    r_missing = ref["lower"].isna().to_numpy() & ~both
-    assert np.all(got["cumulative_incidence_prop"].to_numpy()[r_missing] == 0)
-    assert np.all(got["ci95_lower"].to_numpy()[r_missing] == 0)
-    ours_missing = got["ci95_lower"].isna().to_numpy() & ~both
-    assert np.all(got["time_days"].to_numpy()[ours_missing] >= _exhausted_from(d))
-
-
-def _exhausted_from(d) -> float:
-    """First time at which everyone still at risk has an event (statsmodels' SE is 0/0 from then)."""
-    curve = cumulative_incidence(d["time"], d["status"])
-    hit = curve[curve["n_at_risk"] == curve["n_events"] + curve["n_competing"]]
-    return hit["time_days"].min() if len(hit) else np.inf
+        _close_where_r_defined(got[ours], ref[r])
+    r_missing = ref["lower"].isna().to_numpy()
+    f = got["cumulative_incidence_prop"].to_numpy()[r_missing]
+    for ours in ("ci95_lower", "ci95_upper"):
+        limit = got[ours].to_numpy()[r_missing]
+        assert np.all(np.where(f == 0, limit == 0, np.isnan(limit)))
 
 
 CIF_AT_DAYS = _ref("cif_at_days.csv")
@@ -247,11 +244,7 @@ def test_cumulative_incidence_at_requested_days_matches_r_summary(case, cause):
     got = cumulative_incidence(d["time"], d["status"], cause=int(cause), times=ref["day"])
     np.testing.assert_array_equal(got["n_at_risk"], ref["n_risk"])
     np.testing.assert_allclose(got["cumulative_incidence_prop"], ref["pstate"], atol=TOL, rtol=0)
-    both = ref["lower"].notna().to_numpy() & got["ci95_lower"].notna().to_numpy()
-    for ours, r in (("ci95_lower", "lower"), ("ci95_upper", "upper")):
-        np.testing.assert_allclose(got[ours][both], ref[r][both], atol=TOL, rtol=0)
-    ours_missing = got["ci95_lower"].isna().to_numpy() & ref["lower"].notna().to_numpy()
-    assert np.all(ref["day"].to_numpy()[ours_missing] >= _exhausted_from(d))
+    _interval_matches_r_except_at_zero(got, ref)
 
 
 def test_cif_interval_differs_from_cmprsk_variance_so_cmprsk_is_not_the_reference():
@@ -301,8 +294,10 @@ def test_beyond_follow_up_the_incidence_is_missing_unless_nobody_remained_at_ris
     assert np.isnan(cumulative_incidence([2, 3], [1, 0], times=[9])["cumulative_incidence_prop"].item())
     exhausted = cumulative_incidence([2, 3], [1, 2], times=[9]).iloc[0]
     assert exhausted["cumulative_incidence_prop"] == 0.5
-    # everyone left at risk had an event on day 3: statsmodels' standard error is 0/0 there
-    assert np.isnan(exhausted["ci95_lower"]) and np.isnan(exhausted["ci95_upper"])
+    # everyone left at risk had an event on day 3: the interval (IJ standard error) is carried too
+    day3 = cumulative_incidence([2, 3], [1, 2]).iloc[-1]
+    assert (exhausted["ci95_lower"], exhausted["ci95_upper"]) == (day3["ci95_lower"], day3["ci95_upper"])
+    assert 0 < exhausted["ci95_lower"] < 0.5 < exhausted["ci95_upper"] < 1
 
 
 def test_no_event_of_the_cause_all_censored_and_no_subjects():
