@@ -290,3 +290,78 @@ def measures() -> pd.DataFrame:
     ['Overall survival', 'percent', 'ci95']
     """
     return _fresh("measures.csv")
+
+_SUBGROUP_COLUMNS = ("variable", "variable_label", "column", "subgroup", "label", "values", "lower", "upper")
+
+
+def _parse_subgroups(text: str, file: str) -> pd.DataFrame:
+    """``subgroups.csv``: one row per subgroup; a subgroup is a set of values (``values``, ``|``-separated)
+    or a numeric interval ``lower <= x < upper`` (either bound may be blank), never both."""
+    import io
+
+    import numpy as np
+
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    missing = [c for c in _SUBGROUP_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{file}: missing column(s) {missing}; expected {list(_SUBGROUP_COLUMNS)}")
+    frame = frame[list(_SUBGROUP_COLUMNS)].apply(lambda c: c.str.strip())
+    bounds = {}
+    for bound in ("lower", "upper"):
+        values = pd.to_numeric(frame[bound].replace("", np.nan), errors="coerce")
+        bad = values.isna() & frame[bound].ne("")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            raise ValueError(f"{file} line {row}: {bound} must be a number or empty, not {frame[bound].iloc[row - 2]!r}")
+        bounds[bound] = values.astype("float64")
+    for row, r in enumerate(frame.itertuples(index=False), start=2):
+        where = f"{file} line {row} ({r.variable}, {r.subgroup})"
+        if not all((r.variable, r.variable_label, r.column, r.subgroup, r.label)):
+            raise ValueError(f"{where}: variable, variable_label, column, subgroup and label must not be empty")
+        is_range = bool(r.lower or r.upper)
+        if bool(r.values) == is_range:
+            raise ValueError(f"{where}: give either values (|-separated) or a lower and/or upper bound, not both")
+        lo, hi = bounds["lower"].iloc[row - 2], bounds["upper"].iloc[row - 2]
+        if is_range and not (np.isnan(lo) or np.isnan(hi) or lo < hi):
+            raise ValueError(f"{where}: lower must be below upper (the interval is lower <= x < upper)")
+    for column in (["variable", "subgroup"], ["label"]):
+        doubled = frame[frame.duplicated(column, keep=False)]
+        if len(doubled):
+            raise ValueError(f"{file}: {' and '.join(column)} listed more than once: "
+                             f"{sorted(set(map(tuple, doubled[column].to_numpy())))}")
+    for variable, rows in frame.groupby("variable", sort=False):
+        if rows["column"].nunique() != 1 or rows["variable_label"].nunique() != 1:
+            raise ValueError(f"{file}: the rows of variable {variable!r} must share one column and variable_label")
+        values = [v for vs in rows["values"] if vs for v in vs.split("|")]
+        if len(values) != len(set(values)):
+            raise ValueError(f"{file}: a value belongs to two subgroups of {variable!r}: {values}")
+        ranges = sorted((-np.inf if np.isnan(lo) else lo, np.inf if np.isnan(hi) else hi)
+                        for lo, hi, vs in zip(bounds["lower"][rows.index], bounds["upper"][rows.index], rows["values"])
+                        if not vs)
+        if any(a[1] > b[0] for a, b in zip(ranges, ranges[1:])):
+            raise ValueError(f"{file}: the intervals of {variable!r} overlap: {ranges}")
+    return frame.assign(lower=bounds["lower"], upper=bounds["upper"]).reset_index(drop=True)
+
+
+_PARSERS["subgroups.csv"] = _parse_subgroups
+FILES = tuple(_PARSERS)
+__all__ += ["subgroups"]
+
+
+def subgroups() -> pd.DataFrame:
+    """The subgroups of the descriptive subgroup analyses (``subgroups.csv``), a fresh copy.
+
+    Returns
+    -------
+    DataFrame
+        One row per subgroup, in display order: ``variable`` (key), ``variable_label`` (words),
+        ``column`` (the subjects column it reads), ``subgroup`` (key), ``label`` (the group name on
+        pages and in results), ``values`` (text, ``|``-separated, for a categorical subgroup; ""
+        otherwise), ``lower``, ``upper`` (float, NaN when blank: the interval ``lower <= x < upper``).
+
+    Examples
+    --------
+    >>> subgroups().loc[lambda s: s["variable"] == "age", "label"].tolist()
+    ['Age < 65 years', 'Age >= 65 years']
+    """
+    return _fresh("subgroups.csv")

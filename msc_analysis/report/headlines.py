@@ -17,7 +17,7 @@ import pandas as pd
 from .. import definitions
 from . import formats
 
-__all__ = ["INTERVAL_WORDS", "HEADLINE_COLUMNS", "KEY_COLUMNS", "MOVEMENT_COLUMNS", "with_measures",
+__all__ = ["INTERVAL_WORDS", "HEADLINE_COLUMNS", "KEY_COLUMNS", "MOVEMENT_COLUMNS", "with_measures", "subgroup_labels",
            "format_value", "format_estimate", "format_change", "plain_method", "headline_table", "headline_footnotes",
            "key_results", "key_results_table", "movement_table"]
 
@@ -209,10 +209,23 @@ def headline_footnotes(results: pd.DataFrame) -> list[str]:
     return notes
 
 
+def subgroup_labels() -> set[str]:
+    """Every group label a subgroup row may carry (``definitions/subgroups.csv``, plus the
+    "<variable>: other value" and "<variable>: missing" rows): the key results leave them out.
+
+    >>> "Age >= 65 years" in subgroup_labels(), "Age: missing" in subgroup_labels(), "all" in subgroup_labels()
+    (True, True, False)
+    """
+    table = definitions.subgroups()
+    extra = {f"{v}: {kind}" for v in table["variable_label"] for kind in ("other value", "missing")}
+    return set(table["label"]) | extra
+
+
 def key_results(results: pd.DataFrame) -> pd.DataFrame:
     """The rows of the registered outcomes (``registered`` yes in ``definitions/measures.csv``) at their key days.
 
-    A measure with ``key_days`` keeps the rows of those days; one without keeps every row. Rows
+    A measure with ``key_days`` keeps the rows of those days; one without keeps every row; subgroup
+    rows (:func:`subgroup_labels`) stay on their page. Rows
     come in the order of ``measures.csv`` (the order of the registered outcomes), then by day;
     the columns of ``results`` are kept.
     """
@@ -224,7 +237,7 @@ def key_results(results: pd.DataFrame) -> pd.DataFrame:
     days = m["key_days"].map(lambda k: {float(d) for d in k.split("|")} if k else None)
     at_day = pd.Series([d is None or (not formats.is_missing(day) and float(day) in d)
                         for d, day in zip(days, m["day"])], index=m.index, dtype=bool)
-    keep = m["registered"].eq("yes") & at_day
+    keep = m["registered"].eq("yes") & at_day & ~m["group"].astype(str).isin(subgroup_labels())
     out = m.loc[keep].sort_values(["order", "group", "day"], kind="stable")
     return out[list(results.columns)].reset_index(drop=True)
 
