@@ -233,6 +233,51 @@ def test_subject_course_counts_days_from_the_infusion():
     assert c.loc["B", "discharge_day"] == 4 and c.loc["B", "follow_up_days"] == 30
 
 
+def test_a_subject_not_followed_to_a_closed_window_is_lost_to_follow_up():
+    # infused DAY0, cutoff day 15: Day 3 (ends 4) and Day 7 (ends 10) have closed, Day 14 (ends 17) not.
+    # "gone" known alive to day 6 only; "here" known alive to day 15 (the cutoff).
+    s = subjects("gone", "here", follow_up=15)
+    s.loc[s["subject_id"] == "gone", "last_known_alive_on"] = DAY0 + pd.Timedelta(days=6)
+    t = assign_visits(values(), s, WINDOWS, value_column="value", time_column="collected_at",
+                      cutoff_date=DAY0 + pd.Timedelta(days=15))
+    status = t.set_index(["subject_id", "visit"])["status"]
+    assert status[("gone", "Day 3")] == "no value"  # followed 6 >= 4
+    assert status[("gone", "Day 7")] == "lost to follow-up"  # 6 < 10 and day 10 <= cutoff day 15
+    assert status[("gone", "Day 14")] == "follow-up not reached"  # window ends day 17 > 15
+    assert status[("here", "Day 7")] == "no value" and status[("here", "Day 14")] == "follow-up not reached"
+    passed = t.set_index(["subject_id", "visit"])["evaluable_by_calendar"]
+    assert passed[("gone", "Day 7")] and not passed[("gone", "Day 14")]
+    assert t["window_end_day"].tolist() == [4, 10, 17, 4, 10, 17]
+
+
+def test_without_a_cutoff_nobody_is_lost_to_follow_up_and_evaluability_is_unknown():
+    s = subjects("gone")
+    s["last_known_alive_on"] = DAY0 + pd.Timedelta(days=6)
+    t = visits(values(), s)
+    assert t["status"].tolist() == ["no value", "follow-up not reached", "follow-up not reached"]
+    assert t["evaluable_by_calendar"].isna().all()
+
+
+def test_subject_course_with_a_cutoff_uses_the_follow_up_derivation():
+    # B discharged day 4, last known alive day 30 but the cutoff is day 20: followed to day 20.
+    s = subjects("A", "B", died={"A": 10}, discharged={"B": 4}, follow_up=30)
+    c = subject_course(s, DAY0 + pd.Timedelta(days=20)).set_index("subject_id")
+    assert c.loc["A", "follow_up_days"] == 10 and c.loc["B", "follow_up_days"] == 20
+    assert c["days_to_cutoff"].tolist() == [20, 20]
+    assert subject_course(s)["days_to_cutoff"].isna().all()
+
+
+def test_summary_counts_lost_to_follow_up_apart_from_not_reached():
+    s = subjects("gone", "here", follow_up=15)
+    s.loc[s["subject_id"] == "gone", "last_known_alive_on"] = DAY0 + pd.Timedelta(days=6)
+    f = longitudinal(values(("gone", 0, 6, 1), ("here", 0, 6, 2)), s, WINDOWS, value_column="value",
+                     time_column="collected_at", cutoff_date=DAY0 + pd.Timedelta(days=15))
+    m = summarise_visits(f).set_index("visit")
+    assert m.loc["Day 7", "n_lost_to_follow_up"] == 1 and m.loc["Day 7", "n_not_reached"] == 0
+    assert m.loc["Day 14", "n_lost_to_follow_up"] == 0 and m.loc["Day 14", "n_not_reached"] == 2
+    assert f.loc[f["visit"] == "Baseline", "evaluable_by_calendar"].all()
+
+
 def test_subject_course_refuses_untreated_subjects():
     s = subjects("A")
     s["infused_on"] = pd.NaT
@@ -308,18 +353,32 @@ def changes(*d):
 
 
 def test_signed_rank_drops_zero_changes_and_uses_the_exact_distribution():
-    r = signed_rank_by_visit(changes(-3.0, -1.0, -2.0, 0.0)).iloc[0]
-    # zero dropped; ranks 3, 1, 2 all negative: W+ = 0; exact two-sided p = 2 * (1 / 2^3) = 0.25
-    assert (r["n_pairs"], r["n_zero"], r["n_nonzero"]) == (4, 1, 3)
-    assert r["wilcoxon_statistic"] == 0 and r["p_value"] == pytest.approx(0.25)
+    r = signed_rank_by_visit(changes(-3.0, -1.0, -2.0, -6.0, -4.0, -5.0, 0.0)).iloc[0]
+    # zero dropped; ranks 1..6 all negative: W+ = 0; exact two-sided p = 2 * (1 / 2^6) = 0.03125
+    assert (r["n_pairs"], r["n_zero"], r["n_nonzero"]) == (7, 1, 6)
+    assert r["wilcoxon_statistic"] == 0 and r["p_value"] == pytest.approx(0.03125)
     assert r["test_method"] == "exact"
 
 
+def test_no_wilcoxon_p_value_below_six_non_zero_changes():
+    # with 5 non-zero changes the smallest two-sided exact p is 2 / 2^5 = 0.0625: never shown
+    r = signed_rank_by_visit(changes(-3.0, -1.0, -2.0, -4.0, -5.0, 0.0, 0.0)).iloc[0]
+    assert (r["n_pairs"], r["n_nonzero"]) == (7, 5)
+    assert np.isnan(r["p_value"]) and np.isnan(r["wilcoxon_statistic"])
+    assert r["test_method"] == "not done: too few pairs (5 non-zero changes; at least 6 needed)"
+    one = signed_rank_by_visit(changes(2.0)).iloc[0]
+    assert np.isnan(one["p_value"]) and one["test_method"].startswith("not done: too few pairs")
+
+
 def test_signed_rank_with_ties_uses_the_exact_permutation_distribution():
-    r = signed_rank_by_visit(changes(-1.0, -1.0, 2.0)).iloc[0]
-    # ranks 1.5, 1.5, 3: W- = 3, W+ = 3 -> statistic 3; W+ over the 8 sign patterns is
-    # 0, 1.5, 1.5, 3, 3, 4.5, 4.5, 6: all as far from 3 or further -> p = 1
-    assert r["wilcoxon_statistic"] == 3 and r["p_value"] == pytest.approx(1.0)
+    d = [-1.0, -1.0, 2.0, -3.0, -4.0, -5.0]
+    r = signed_rank_by_visit(changes(*d)).iloc[0]
+    # ranks 1.5, 1.5, 3, 4, 5, 6; W+ = 3 (only the +2); over the 64 equally likely sign patterns
+    # count those whose W+ is as far from the mean 10.5 as 3 or further, both sides
+    ranks = np.array([1.5, 1.5, 3, 4, 5, 6])
+    w_plus = np.array([ranks[[(m >> i) & 1 == 1 for i in range(6)]].sum() for m in range(64)])
+    expected = np.mean(np.abs(w_plus - 10.5) >= abs(3 - 10.5) - 1e-9)
+    assert r["wilcoxon_statistic"] == 3 and r["p_value"] == pytest.approx(expected)
     assert r["test_method"] == "exact permutation (ties)"
 
 
@@ -359,7 +418,8 @@ def test_geometric_mean_ratio_of_one_pair_has_no_interval():
 
 
 def test_visit_statuses_are_documented_in_order():
-    assert VISIT_STATUSES == ("measured", "died", "discharged", "follow-up not reached", "no value")
+    assert VISIT_STATUSES == ("measured", "died", "discharged", "lost to follow-up", "follow-up not reached",
+                              "no value")
 
 
 def test_every_summary_says_how_many_subjects_lacked_a_baseline():

@@ -14,7 +14,7 @@ CUTS = ROOT / "data" / "cuts"
 
 def _results(survival, deaths, n):
     return result_rows("overall_survival", pd.DataFrame({
-        "measure": ["survival_prop", "deaths"], "day": [30, 60], "estimate": [survival, deaths],
+        "measure": ["survival_prop", "deaths_by_day"], "day": [30, 60], "estimate": [survival, deaths],
         "ci95_lower": [survival - 0.2, None], "ci95_upper": [survival + 0.1, None], "n": [n, n],
         "unit": ["proportion", "subjects"], "method": ["KM", "count"]}), cut_id="c")
 

@@ -68,8 +68,8 @@ def test_ratio_to_baseline_and_wilcoxon_at_each_visit():
     r = crp.crp_ratio_to_baseline(b).set_index("visit").loc["Day 3"]
     assert r["geometric_mean_ratio"] == pytest.approx(np.sqrt(0.125)) and r["n_ratio"] == 2
     w = crp.crp_change_tests(b).set_index("visit").loc["Day 3"]
-    # changes -5 and -6, both negative: W+ = 0, exact p = 2 / 4 = 0.5
-    assert w["wilcoxon_statistic"] == 0 and w["p_value"] == pytest.approx(0.5)
+    # changes -5 and -6: two pairs are too few for a p-value (the smallest possible is 0.5)
+    assert np.isnan(w["p_value"]) and w["test_method"].startswith("not done: too few pairs")
 
 
 def test_crp_by_visit_does_not_modify_its_inputs(fixture_cut):
@@ -90,3 +90,23 @@ def test_no_treated_subjects_reports_every_visit_as_not_estimable_not_dropped():
     head = crp.headline_measures(summary)
     assert len(b) == 0 and len(head) == 8 + 7 and head["estimate"].isna().all()
     assert head["method"].str.endswith("; not estimable: no subject infused yet").all()
+
+
+def test_worst_rank_puts_a_death_above_every_crp_change_and_needs_a_closed_window():
+    # cutoff day 12: Day 7 (5-10) closed, Day 14 (11-17) open. Baselines 10 mg/dL on day 0.
+    # A: day 7 CRP 4 (-6); B: day 7 CRP 12 (+2); C died day 8. Scale: -6 < +2 < died; median h = 1 -> +2.
+    rows = [(s, 0, 6, "CRP", 10, "mg/dL") for s in "ABC"] + [("A", 7, 6, "CRP", 4, "mg/dL"),
+                                                              ("B", 7, 6, "CRP", 12, "mg/dL")]
+    s = subjects("A", "B", "C", died={"C": 8}, follow_up=12)
+    b = crp.crp_by_visit(labs(*rows), s, cutoff_date=DAY0 + pd.Timedelta(days=12))
+    w = crp.crp_worst_rank(b).set_index("target_day")
+    assert w.loc[7, "worst_rank_median"] == 2.0 and w.loc[7, "worst_rank_q3_state"] == "died"
+    assert w.loc[14, "n_not_evaluable"] == 3 and w.loc[14, "n_ranked"] == 0
+
+
+def test_a_subject_not_followed_to_a_closed_window_is_lost_to_follow_up_in_the_summary():
+    # A last known alive day 3, cutoff day 12: Day 7 (ends 10) lost to follow-up, Day 14 (ends 17) not reached
+    s = subjects("A", follow_up=3)
+    b = crp.crp_by_visit(labs(("A", 0, 6, "CRP", 10, "mg/dL")), s, cutoff_date=DAY0 + pd.Timedelta(days=12))
+    m = crp.crp_summary(b).set_index("target_day")
+    assert m.loc[7, "n_lost_to_follow_up"] == 1 and m.loc[14, "n_not_reached"] == 1

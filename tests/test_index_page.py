@@ -80,7 +80,8 @@ def test_key_results_show_the_registered_outcomes_in_words_with_interval_and_n(t
     assert "treated population (N = 31)" in key
     assert "Overall survival" in key and "77.3% (58.2% to 88.5%)" in key and "95% CI" in key
     assert "Median change in C-reactive protein from baseline" in key and "IQR" in key
-    assert "RT-PCR negativity" in key and "Chest CT impression improved" in key
+    assert "RT-PCR negativity" in key and "Chest CT improved from the baseline scan" in key
+    assert "against the previous scan" not in key and "Age >= 65 years" not in key  # secondary and subgroup rows stay on their pages
     assert "survival_prop" not in key and "Subjects with a serious adverse event" not in key
     assert "Data cutoff 2020-12-30" in key
 

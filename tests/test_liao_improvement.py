@@ -90,7 +90,8 @@ def test_each_subject_outcome_by_horizon():
     assert out[("B", 7)] == "improved" and out[("B", 14)] == "died"
     assert out[("C", 14)] == "not improved"
     assert out[("D", 7)] == "no baseline"
-    assert out[("E", 7)] == "not improved" and out[("E", 14)] == "not yet evaluable"  # no cutoff given
+    # no cutoff given: the latest date recorded (day 90) stands in, so day 14 of E has passed
+    assert out[("E", 7)] == "not improved" and out[("E", 14)] == "lost to follow-up"
     assert out[("F", 14)] == "not improved"
 
 
@@ -99,10 +100,10 @@ def test_death_counts_as_not_improved_in_the_proportion():
     p = liao.improvement_proportions(liao.level_improvement(s, subj, horizons=(7, 14))).set_index("horizon_day")
     # day 7: evaluable A B C E F = 5, improved A B = 2
     assert (p.loc[7, "n_evaluable"], p.loc[7, "n_improved"], p.loc[7, "n_no_baseline"]) == (5, 2, 1)
-    # day 14: E not reached; evaluable A B C F = 4; improved A = 1; B died counts as not improved
+    # day 14: E lost to follow-up; evaluable A B C F = 4; improved A = 1; B died counts as not improved
     assert (p.loc[14, "n_evaluable"], p.loc[14, "n_improved"], p.loc[14, "n_died"]) == (4, 1, 1)
-    assert p.loc[14, "n_not_yet_evaluable"] == 1 and p.loc[14, "improved_prop"] == 0.25
-    assert p.loc[14, "n_lost_to_follow_up"] == 0
+    assert p.loc[14, "n_lost_to_follow_up"] == 1 and p.loc[14, "improved_prop"] == 0.25
+    assert p.loc[14, "n_not_yet_evaluable"] == 0
     ci = exact_proportion(1, 4).iloc[0]
     assert (p.loc[14, "ci95_lower"], p.loc[14, "ci95_upper"]) == (ci["ci95_lower"], ci["ci95_upper"])
 
@@ -131,16 +132,19 @@ def test_the_window_of_each_day_is_judged_by_the_subjects_own_infusion_date():
     assert out.set_index("subject_id")["outcome"]["E"] == "not yet evaluable"  # 20 - 10 = day 10 < 14
 
 
-def test_lost_to_follow_up_changes_only_the_words_not_the_denominator():
+def test_lost_to_follow_up_and_not_yet_evaluable_are_both_left_out_of_the_known_so_far_denominator():
     s, subj = improvement_cases()
-    unknown = liao.improvement_proportions(liao.level_improvement(s, subj, horizons=(7, 14)))
+    early = liao.improvement_proportions(liao.level_improvement(s, subj, horizons=(7, 14),
+                                                                cutoff=DAY0 + pd.Timedelta(days=12)),
+                                         denominator="known")
     final = liao.improvement_proportions(liao.level_improvement(s, subj, horizons=(7, 14),
-                                                                cutoff=DAY0 + pd.Timedelta(days=200)))
-    columns = ["n_evaluable", "n_improved", "n_died", "n_no_baseline", "improved_prop", "ci95_lower", "ci95_upper"]
-    pd.testing.assert_frame_equal(unknown[columns], final[columns])
-    u, f = unknown.set_index("horizon_day"), final.set_index("horizon_day")
-    assert (u.loc[14, "n_not_yet_evaluable"], u.loc[14, "n_lost_to_follow_up"]) == (1, 0)
-    assert (f.loc[14, "n_not_yet_evaluable"], f.loc[14, "n_lost_to_follow_up"]) == (0, 1)
+                                                                cutoff=DAY0 + pd.Timedelta(days=200)),
+                                         denominator="known")
+    e, f = early.set_index("horizon_day"), final.set_index("horizon_day")
+    # day 14 at a cutoff on day 12: only B's death is known; A C E F alive, day 14 still to come
+    assert (e.loc[14, "n_evaluable"], e.loc[14, "n_not_yet_evaluable"], e.loc[14, "n_lost_to_follow_up"]) == (1, 4, 0)
+    assert e.loc[14, "improved_prop"] == 0  # the bias of "known so far": deaths count at once
+    assert (f.loc[14, "n_evaluable"], f.loc[14, "n_not_yet_evaluable"], f.loc[14, "n_lost_to_follow_up"]) == (4, 0, 1)
 
 
 def test_horizons_must_be_whole_days():

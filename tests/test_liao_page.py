@@ -5,6 +5,7 @@ import re
 import pandas as pd
 import pytest
 
+from msc_analysis.report import liao_estimand_tables as le
 from msc_analysis.report import liao_tables as lq
 from msc_analysis.report.page import table_cells
 
@@ -46,8 +47,8 @@ def test_the_improvement_table_counts_add_up_to_the_treated_and_shows_k_of_n():
                       "n_improved": [19, 0], "n_died": [7, 8], "improved_prop": [19 / 30, 0.0],
                       "ci95_lower": [0.4386, 0.0], "ci95_upper": [0.8007, 0.1234], "not_estimable_reason": ["", ""]})
     t = lq.improvement_table(p)
-    parts = ["No baseline", "Not yet evaluable (day after the data cutoff)",
-             "Lost to follow-up (day passed, not followed to it)", "Evaluable (denominator)"]
+    parts = ["No baseline", "Not yet evaluable (infused fewer days before the data cutoff)",
+             "Lost to follow-up (day passed, not followed to it)", "Evaluable by calendar (denominator)"]
     assert (t[parts].astype(int).sum(axis=1) == t["Treated"].astype(int)).all()
     assert t.loc[0, "Improved, n/N (%)"] == "19/30 (63.3%)"
     assert t.loc[0, "Improved, % (exact 95% CI)"] == "63.3% (43.9% to 80.1%)"
@@ -72,6 +73,39 @@ def test_the_incidence_table_counts_add_up_to_the_treated_on_every_day():
     counts = t[["Sustained low score", "Died in hospital first", "Censored (follow-up of the endpoint ended)",
                 "Still followed without either"]].astype(int)
     assert (counts.sum(axis=1) == len(s)).all()
+
+
+def test_the_variants_table_sets_the_headline_beside_known_so_far_with_their_own_denominators():
+    def props(k, n, died):
+        ci = {"improved_prop": [k / n], "ci95_lower": [0.1], "ci95_upper": [0.9]}
+        return pd.DataFrame({"horizon_day": [60], "n_evaluable": [n], "n_died": [died], "n_improved": [k],
+                             **ci, "not_estimable_reason": [""]})
+    t = le.improvement_variants_table({"Headline: evaluable by calendar": props(7, 8, 1),
+                                       "Secondary: known so far": props(7, 15, 8)})
+    assert t["Analysis"].tolist() == ["Headline: evaluable by calendar", "Secondary: known so far"]
+    assert t["Improved, n/N (%)"].tolist() == ["7/8 (87.5%)", "7/15 (46.7%)"]
+    assert t["of whom died"].tolist() == ["1", "8"]
+
+
+def test_the_stable_outcomes_add_up_to_the_treated_and_name_discharge_as_its_own_outcome():
+    s = pd.DataFrame({"event": [1, 1, 1, 2, 0], "first_event": ["low score held", "discharged alive",
+                                                                 "discharged alive", "", ""]})
+    t = le.stable_outcomes_table(s).set_index("Outcome")["Subjects, n (%)"]
+    assert t["Discharged alive first"] == "2 (40.0%)" and t["Died first (competing event)"] == "1 (20.0%)"
+    assert t["Total"] == "5"
+
+
+def test_the_worst_rank_table_writes_a_quantile_on_a_death_in_words():
+    w = pd.DataFrame({"visit": ["Day 28"], "n_evaluable": [3], "n_died": [2], "n_measured": [1], "n_discharged": [0],
+                      "n_lost_to_follow_up": [1], "n_no_value": [0], "n_ranked": [3],
+                      "worst_rank_median": [float("nan")], "worst_rank_median_state": ["died"],
+                      "worst_rank_q1": [float("nan")], "worst_rank_q1_state": ["died"], "worst_rank_q3": [float("nan")],
+                      "worst_rank_q3_state": ["died"], "died_prop": [2 / 3], "died_ci95_lower": [0.094],
+                      "died_ci95_upper": [0.992], "not_estimable_reason": [""]})
+    row = le.worst_rank_table(w).iloc[0]
+    assert row["Median (Q1 to Q3), points"] == "died (died to died)"
+    assert row["Left out: lost to follow-up"] == "1"
+    assert not table_cells(le.worst_rank_table(w)).apply(lambda c: c.str.contains(RAW)).any().any()
 
 
 # ------------------------------------------------------------------------------ the page, run
@@ -114,6 +148,16 @@ def test_the_final_cut_says_lost_to_follow_up_not_not_yet_evaluable(age_0_run):
     text, results = age_0_run
     assert "Lost to follow-up (day passed, not followed to it)" in text
     assert results["n"].notna().all()
+
+
+def test_the_page_writes_every_headline_secondary_and_sensitivity_measure(age_0_run):
+    text, results = age_0_run
+    assert {"score_change_median", "score_change_worst_rank_median", "score_change_worst_rank_died_prop",
+            "improved_prop", "improved_known_prop", "improved_incl_incomplete_prop",
+            "stable_or_discharged_cumulative_incidence_prop",
+            "sustained_low_score_cumulative_incidence_prop"} == set(results["measure"])
+    assert "Headline: evaluable by calendar" in text and "Secondary: known so far" in text
+    assert "Discharged alive first" in text and "worst-rank analysis" in text
 
 
 def test_the_page_shows_no_raw_missing_value(age_0_run):

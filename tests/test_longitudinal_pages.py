@@ -203,6 +203,26 @@ def test_trajectory_legend_says_the_median_is_of_those_measured_at_the_visit(fix
     plt.close(fig)
 
 
+def test_under_the_trajectory_and_change_figures_each_visit_shows_who_was_not_measured_and_why(fixture_pages):
+    for fig in (lp.spaghetti_figure(fixture_pages["crp"], "crp_mg_dl", ylabel="CRP, mg/dL"),
+                lp.change_distribution_figure(fixture_pages["crp"], "crp_change_mg_dl", ylabel="Change")):
+        texts = [t.get_text() for t in fig.axes[0].texts]
+        assert all(label in texts for label in lp.STATUS_ROWS.values())
+        plt.close(fig)
+
+
+def test_the_worst_rank_table_says_died_or_discharged_for_a_quartile_on_a_state():
+    w = pd.DataFrame({"visit": ["Day 28"], "target_day": [28], "n_subjects": [4], "n_not_evaluable": [0],
+                      "n_no_baseline": [0], "n_evaluable": [4], "n_died": [2], "n_measured": [1], "n_discharged": [1],
+                      "n_ranked": [4], "n_lost_to_follow_up": [0], "n_no_value": [0], "died_prop": [0.5],
+                      "died_ci95_lower": [0.068], "died_ci95_upper": [0.932], "worst_rank_median": [np.nan],
+                      "worst_rank_median_state": ["died"], "worst_rank_q1": [-3.0], "worst_rank_q1_state": ["value"],
+                      "worst_rank_q3": [np.nan], "worst_rank_q3_state": ["died"]})
+    row = lt.worst_rank_table(w, decimals=2, unit="mg/dL").iloc[0]
+    assert row["Median, mg/dL"] == "died" and row["Q1 to Q3, mg/dL"] == "-3.00 to died"
+    assert row["Died, % (95% CI)"] == "50.0% (6.8% to 93.2%)"
+
+
 def test_figures_with_nothing_to_draw_keep_their_numbered_title():
     empty = pd.DataFrame(columns=["subject_id", "visit", "target_day", "status", "death_day", "has_baseline",
                                   "crp_mg_dl", "crp_change_mg_dl"])
@@ -261,8 +281,40 @@ def test_the_page_goes_through_the_table_layer(stem):
     for cell in code[2:-1]:  # every table is a numbered page.table, as the cell's last expression
         last = cell.strip().splitlines()
         assert last and (cell.lstrip().startswith(("page.table(", "figures.add_footnote(", "by_visit", "berlin",
-                                                   "impressions", "proportions"))), cell
+                                                   "impressions", "proportions", "worst_rank", "summary"))), cell
         if "page.table(" in cell:
             assert "population=POPULATION, n=N" in cell or "Visit windows" in cell or "bands" in cell
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
     assert "sns" not in body  # figures are drawn in the library, with seaborn
+
+
+def test_a_visit_with_too_few_pairs_says_so_instead_of_a_p_value():
+    from msc_analysis.report import longitudinal_page_tables as lpt_
+
+    s = pd.DataFrame({"visit": ["Baseline", "Day 7", "Day 14"], "target_day": [0, 7, 14], "n_change": [0, 2, 8],
+                      "c_median": [float("nan"), -2.5, -3.0], "c_q1": [float("nan"), -3.0, -4.0],
+                      "c_q3": [float("nan"), -2.0, -1.0]})
+    t = pd.DataFrame({"visit": ["Day 7", "Day 14"], "p_value": [float("nan"), 0.0078125],
+                      "test_method": ["not done: too few pairs (2 non-zero changes; at least 6 needed)", "exact"]})
+    table = lpt_.change_table(s, "c", decimals=1, unit="points", tests=t)
+    assert table["Wilcoxon p"].tolist() == ["too few pairs", "0.008"]
+
+
+def test_a_visit_median_of_fewer_than_five_subjects_is_marked_and_labelled_with_its_n():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from msc_analysis.report import longitudinal_plots
+
+    rows = []
+    for i in range(8):
+        rows.append({"subject_id": f"S{i}", "visit": "Baseline", "target_day": 0, "status": "measured",
+                     "death_day": float("nan"), "v": 10.0 + i})
+        rows.append({"subject_id": f"S{i}", "visit": "Day 7", "target_day": 7,
+                     "status": "measured" if i < 3 else "discharged", "death_day": float("nan"), "v": 5.0 + i})
+    fig = longitudinal_plots.spaghetti_figure(pd.DataFrame(rows), "v", ylabel="V, units")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "n=3" in texts and "n=8" not in texts
+    legend = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    legend += [t.get_text() for t in (fig.legends[0].get_texts() if fig.legends else [])]
+    assert any("fewer than 5" in t for t in legend)

@@ -55,6 +55,22 @@ def test_subject_with_no_date_known_alive_is_censored_on_day_0_not_dropped():
     assert d["reason"] == "no date known alive after the infusion"
 
 
+def test_a_discharge_after_the_last_date_known_alive_extends_the_censoring_time():
+    # C: last known alive 2020-08-25 (day 15); discharged alive 2020-09-04 (day 25): alive then
+    s = _subjects(discharged_on=pd.to_datetime([None, "2020-08-15", "2020-09-04", None, None]))
+    c = os_.survival_times(s, CUTOFF).iloc[2]
+    assert (c["time_days"], c["event"], c["reason"]) == (25, 0, "alive at last contact before the cutoff")
+
+
+def test_survival_times_carry_the_shared_follow_up_status_at_the_cutoff():
+    # cutoff 2020-10-01: A died; B (day 60 on 2020-09-30, seen to the cutoff) complete; C, infused
+    # 2020-08-10, last seen day 15, day 60 falls after the cutoff: in follow-up; D no date known alive
+    times = os_.survival_times(_subjects(), CUTOFF)
+    assert times["follow_up_status"].astype(str).tolist() == [
+        "died", "alive, day-60 follow-up complete", "in follow-up", "in follow-up"]
+    assert times["days_to_cutoff"].tolist() == [61, 61, 52, 42]
+
+
 def test_inputs_are_not_modified():
     s = _subjects()
     before = s.copy()
@@ -112,13 +128,13 @@ def test_no_treated_subjects_gives_empty_tables_and_missing_estimates():
     assert len(times) == 0
     head = os_.headline_measures(times)
     assert head.loc[head["measure"] == "survival_prop", "estimate"].isna().all()
-    assert head.loc[head["measure"] == "deaths", "estimate"].item() == 0
+    assert head.loc[head["measure"] == "deaths_by_day", "estimate"].item() == 0
 
 
 def test_headline_measures_fit_the_results_schema():
     rows = result_rows("overall_survival", os_.headline_measures(os_.survival_times(_subjects(), CUTOFF)))
     keyed = rows.set_index(["measure", "day"], drop=False)
-    assert {("survival_prop", 30.0), ("survival_prop", 60.0), ("deaths", 60.0)} <= set(keyed.index)
+    assert {("survival_prop", 30.0), ("survival_prop", 60.0), ("deaths_by_day", 60.0)} <= set(keyed.index)
     assert {"median_days", "n"} <= set(rows["measure"])
     assert rows.loc[rows["measure"] == "n", "estimate"].item() == 4
 

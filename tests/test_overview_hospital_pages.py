@@ -8,7 +8,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from msc_analysis.endpoints import hospital_stay, overview  # noqa: E402
-from msc_analysis.report import figures, hospital_tables, tables  # noqa: E402
+from msc_analysis.derive import follow_up  # noqa: E402
+from msc_analysis.report import figures, follow_up_tables, hospital_tables, tables  # noqa: E402
 
 INFUSED = pd.Timestamp("2020-08-01")
 FORBIDDEN = ("nan", "NaN", "None", "<NA>", "inf", "NaT")
@@ -41,6 +42,8 @@ def test_no_cell_of_either_page_shows_a_raw_missing_value(treated):
              hospital_tables.status_cells(hospital_stay.status_counts(course)),
              hospital_tables.inpatient_days_cells(hospital_stay.inpatient_days_summary(course)),
              hospital_tables.hospital_free_days_cells(hospital_stay.hospital_free_days_summary(course), 60),
+             hospital_tables.time_to_discharge_cells(hospital_stay.time_to_discharge(course)),
+             follow_up_tables.day_state_cells(follow_up.day_state_counts(status, (28, 60))),
              hospital_tables.discharge_cells(hospital_stay.discharge_at_days(course, (28, 60))),
              hospital_tables.risk_cells(hospital_stay.risk_table(course)),
              hospital_tables.course_listing(course)]
@@ -90,3 +93,21 @@ def test_the_course_listing_has_one_row_per_treated_subject_sorted():
     assert listing["Subject"].tolist() == ["A", "B", "C", "D", "E"]
     assert listing.set_index("Subject").loc["D", "Hospital-free days status"] == \
         "lost to follow-up (last known alive day 25)"
+
+
+def test_the_hospital_free_days_table_shows_the_headline_and_the_known_so_far_rows_with_their_counts():
+    # cutoff on day 120, everyone infused on day 0: A 50, B died (0), C in hospital to day 90 (0),
+    # D lost (last known alive day 25), E 48
+    course = hospital_stay.hospital_course(_subjects(ROWS), _day(120))
+    shown = hospital_tables.hospital_free_days_cells(hospital_stay.hospital_free_days_summary(course), 60)
+    assert shown["Analysis"].str.startswith(("Headline", "Secondary, known so far")).all()
+    head = shown.iloc[0]
+    assert (head["Subjects"], head["Died by day 60 (scored 0)"], head["Lost to follow-up before day 60 (left out)"],
+            head["Values used (n)"], head["Median hospital-free days (IQR)"]) == ("5", "1", "1", "4", "24 (0 to 48.5)")
+
+
+def test_a_median_not_reached_reads_nr_never_inf():
+    course = hospital_stay.hospital_course(_subjects([("A", None, 8, 7), ("B", None, 9, 8), ("C", 10, None, 60)]),
+                                           _day(120))
+    shown = hospital_tables.time_to_discharge_cells(hospital_stay.time_to_discharge(course))
+    assert shown["Median days to discharge alive (95% CI)"].str.startswith("NR").all()

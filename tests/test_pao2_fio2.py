@@ -85,3 +85,21 @@ def test_pf_by_visit_does_not_modify_its_inputs():
     pao2_fio2.pf_by_visit(g, s)
     pd.testing.assert_frame_equal(g, g0)
     pd.testing.assert_frame_equal(s, s0)
+
+
+def test_worst_rank_puts_a_death_below_every_pf_change():
+    # cutoff day 30: Day 7 window (5-10) closed. Baselines 100 (day 0).
+    # A: day 7 P/F 150 (+50); B: day 7 P/F 120 (+20); C died day 6; D discharged day 5, no gas.
+    # Scale (lower is worse): died < +20 < +50 < discharged. Median h = 1.5 -> (20 + 50) / 2 = 35;
+    # Q1 h = 0.75 between died and +20 -> died; Q3 h = 2.25 between +50 and discharged -> discharged.
+    g = gases(("A", 0, 6, 50, 0.5), ("B", 0, 6, 50, 0.5), ("C", 0, 6, 50, 0.5), ("D", 0, 6, 50, 0.5),
+              ("A", 7, 6, 60, 0.4), ("B", 7, 6, 60, 0.5))
+    s = subjects("A", "B", "C", "D", died={"C": 6}, discharged={"D": 5}, follow_up=30)
+    b = pao2_fio2.pf_by_visit(g, s, cutoff_date=DAY0 + pd.Timedelta(days=30))
+    w = pao2_fio2.pf_worst_rank(b).set_index("target_day").loc[7]
+    assert w["n_ranked"] == 4 and w["died_prop"] == 0.25
+    assert w["worst_rank_median"] == pytest.approx(35.0) and w["worst_rank_median_state"] == "value"
+    assert w["worst_rank_q1_state"] == "died" and w["worst_rank_q3_state"] == "discharged"
+    h = pao2_fio2.headline_measures(pao2_fio2.pf_summary(b), pao2_fio2.pf_worst_rank(b)).set_index(["measure", "day"])
+    assert h.loc[("pf_ratio_change_worst_rank_median", 7), "estimate"] == pytest.approx(35.0)
+    assert h.loc[("pf_ratio_change_worst_rank_died_prop", 7), "n"] == 4

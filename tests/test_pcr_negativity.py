@@ -91,6 +91,13 @@ def test_never_positive_after_infusion_is_excluded_by_default_and_listed():
     assert kept["in_analysis"] and (kept["time_days"], kept["event"]) == (3, 1)
 
 
+def test_the_status_says_which_never_positive_setting_made_it():
+    p = _pcr([("A", 0, "n"), ("A", 3, "n"), ("A", 5, "n")])
+    assert pn.negativity_status(_subjects(["A"]), p)["never_positive"].tolist() == ["exclude"]
+    included = pn.negativity_status(_subjects(["A"]), p, never_positive="include").iloc[0]
+    assert (included["never_positive"], included["negativity_day"], included["in_analysis"]) == ("include", 3, True)
+
+
 def test_a_negative_baseline_then_a_positive_is_at_risk():
     r = _one("0:n 3:p 7:n 9:n")
     assert r["in_analysis"] and r["negativity_day"] == 7

@@ -17,7 +17,7 @@ GOLDEN_FILES = sorted(GOLDEN.glob("*/*.csv"))
 
 
 def _rows(**extra) -> pd.DataFrame:
-    base = {"measure": ["survival_prop", "deaths"], "group": ["all", "all"], "day": [30, 60],
+    base = {"measure": ["survival_prop", "deaths_by_day"], "group": ["all", "all"], "day": [30, 60],
             "estimate": [0.77, 8.0], "ci95_lower": [0.58, None], "ci95_upper": [0.88, None], "n": [31, 31],
             "unit": ["proportion", "subjects"], "method": ["KM", "count"]}
     base.update(extra)
@@ -51,7 +51,7 @@ def test_the_registered_outcomes_of_the_trial_record_are_marked_registered():
 
 def test_result_rows_refuses_a_measure_without_a_label():
     with pytest.raises(UnknownMeasureError, match=r"'survival_propp'.*definitions/measures.csv"):
-        result_rows("overall_survival", _rows(measure=["survival_propp", "deaths"]))
+        result_rows("overall_survival", _rows(measure=["survival_propp", "deaths_by_day"]))
 
 
 def test_write_results_refuses_a_measure_without_a_label(tmp_path):

@@ -121,27 +121,52 @@ def _followed():
     return pd.DataFrame({
         "subject_id": ["T", "F28", "F27", "DIED"],
         "infused_on": d(["2020-08-01"] * 4),
+        "discharged_on": d([None, "2020-08-20", None, None]),
         "died_on": d([None, None, None, "2020-08-04"]),
         "last_known_alive_on": d(["2020-08-03", "2020-08-29", "2020-08-28", "2020-08-03"]),
     })
 
 
 def test_evaluable_subjects():
-    ev = sm.evaluable_subjects(_followed(), pd.DataFrame({"subject_id": ["T"]}), window_last_day=28,
-                               evaluable_if_died=True).set_index("subject_id")
+    # cutoff on day 28 (2020-08-29): F27 could have reached day 28 but is known alive to day 27 only
+    ev = sm.evaluable_subjects(_followed(), pd.DataFrame({"subject_id": ["T"]}), cutoff_date="2020-08-29",
+                               window_last_day=28, evaluable_if_died=True).set_index("subject_id")
     # T: toxicity on day 2 -> evaluable at once; F28 followed to day 28 -> evaluable;
-    # F27 followed to day 27 only -> not yet; DIED on day 3 -> follow-up complete.
+    # F27 followed to day 27 only, day 28 passed -> lost, left out; DIED on day 3 -> follow-up complete.
     assert ev["evaluable_reason"].astype(str).to_dict() == {
-        "T": "toxicity", "F28": "followed to the end of the window", "F27": "not yet evaluable",
-        "DIED": "died within the window"}
+        "T": "toxicity", "F28": "followed to the end of the window",
+        "F27": "lost to follow-up before the end of the window", "DIED": "died within the window"}
     assert ev["follow_up_days"].tolist() == [2, 28, 27, 3]
     p = sm.posterior_toxicity(ev.reset_index(), **RULE).iloc[0]
     assert (p["n_evaluable"], p["n_toxicity"]) == (3, 1)
 
 
+def test_a_subject_without_toxicity_waits_for_the_end_of_the_window_but_a_toxicity_counts_at_once():
+    # cutoff on day 10: T (toxicity on day 2) counts, the others alive without toxicity wait
+    ev = sm.evaluable_subjects(_followed(), pd.DataFrame({"subject_id": ["T"]}), cutoff_date="2020-08-11",
+                               window_last_day=28, evaluable_if_died=True).set_index("subject_id")
+    assert ev["evaluable_reason"].astype(str).to_dict() == {
+        "T": "toxicity", "F28": "not yet evaluable", "F27": "not yet evaluable", "DIED": "died within the window"}
+    # 1 toxicity among 2 evaluable: Beta(2, 2), Pr(p > 0.2) = Pr(Bin(3, 0.2) <= 1) = 0.512 + 0.384 = 0.896,
+    # where counting every treated subject (1 of 4: Beta(2, 4)) would give Pr(Bin(5, 0.2) <= 1) = 0.73728:
+    # the rule pushes the probability up at an interim look (the safe side)
+    p = sm.posterior_toxicity(ev.reset_index(), **RULE).iloc[0]
+    assert (p["n_evaluable"], p["n_toxicity"]) == (2, 1)
+    assert p["prob_exceeds_threshold"] == pytest.approx(0.896)
+    assert sm.posterior_from_counts(1, 4, **RULE).iloc[0]["prob_exceeds_threshold"] == pytest.approx(0.73728)
+
+
+def test_a_discharge_counts_as_a_contact_alive():
+    # F28 known alive on day 19 (discharge) only: at a cutoff on day 19 it is followed to day 19
+    s = _followed().assign(last_known_alive_on=d(["2020-08-03", None, "2020-08-28", "2020-08-03"]))
+    ev = sm.evaluable_subjects(s, pd.DataFrame({"subject_id": []}), cutoff_date="2020-08-20",
+                               window_last_day=28).set_index("subject_id")
+    assert ev.loc["F28", "follow_up_days"] == 19 and ev.loc["F28", "evaluable_reason"] == "not yet evaluable"
+
+
 def test_deaths_in_the_window_can_be_left_out():
-    ev = sm.evaluable_subjects(_followed(), pd.DataFrame({"subject_id": []}), window_last_day=28,
-                               evaluable_if_died=False).set_index("subject_id")
+    ev = sm.evaluable_subjects(_followed(), pd.DataFrame({"subject_id": []}), cutoff_date="2020-08-29",
+                               window_last_day=28, evaluable_if_died=False).set_index("subject_id")
     assert not ev.loc["DIED", "evaluable"]
 
 
@@ -157,7 +182,7 @@ def test_inputs_are_not_modified():
     flagged, followed = _flagged(), _followed()
     f0, s0 = flagged.copy(), followed.copy()
     tox = sm.toxicity_events(flagged, TREATED)
-    sm.evaluable_subjects(followed, tox)
+    sm.evaluable_subjects(followed, tox, cutoff_date="2020-08-29")
     pd.testing.assert_frame_equal(flagged, f0)
     pd.testing.assert_frame_equal(followed, s0)
 
@@ -180,7 +205,7 @@ def test_bad_counts_raise():
 def test_fixture_cut_has_two_evaluable_subjects_without_toxicity(fixture_cut):
     treated = fixture_cut.population("treated")
     flagged = ae.classify_adverse_events(fixture_cut.adverse_events)
-    ev = sm.evaluable_subjects(treated, sm.toxicity_events(flagged, treated))
+    ev = sm.evaluable_subjects(treated, sm.toxicity_events(flagged, treated), cutoff_date=fixture_cut.cutoff_date)
     # S01 followed 54 days, fever grade 1 (not serious): evaluable, no toxicity.
     # S02 died on day 10 of unrelated respiratory failure: evaluable, no toxicity.
     p = sm.posterior_toxicity(ev).iloc[0]

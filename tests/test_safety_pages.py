@@ -31,7 +31,7 @@ def _tables(cut):
     treated = cut.population("treated")
     flagged = ae.classify_adverse_events(cut.adverse_events)
     toxicities = sm.toxicity_events(flagged, treated)
-    evaluable = sm.evaluable_subjects(treated, toxicities)
+    evaluable = sm.evaluable_subjects(treated, toxicities, cutoff_date=cut.cutoff_date)
     posterior = sm.posterior_toxicity(evaluable)
     doses = dosing.dose_delivered(cut.infusions)
     delays = dosing.enrollment_to_infusion(cut.subjects)

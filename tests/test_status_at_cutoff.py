@@ -3,7 +3,8 @@
 Until issue 12, 00_overview ranked "alive, day-60 follow-up complete" above "in hospital", so a
 subject still in hospital after day 60 was not counted in hospital there, while 03 (discharge date
 missing -> in hospital) counted them: 0 against 1 at the final demo cut. Both pages now take the
-hospital status from ``overview.hospital_status`` through ``overview.status_at_cutoff``.
+hospital status from ``derive.follow_up`` (``overview.status_at_cutoff`` applies it; ``hospital_stay``
+derives its follow-up with it).
 
 "Lost to follow-up" is said as such once a subject's follow-up window has closed by the calendar
 (cutoff on or after infusion + H days, H = 60, the last registered day) while the last date known
@@ -125,8 +126,10 @@ def test_hospital_free_days_use_the_same_lost_to_follow_up_wording():
     course = hospital_stay.hospital_course(subjects, _day(70)).set_index("subject_id")
     assert course.loc["lost", "hospital_free_days_status"] == "lost to follow-up (last known alive day 25)"
     assert course.loc["open", "hospital_free_days_status"] == "in follow-up (known alive to day 25)"
-    summary = hospital_stay.hospital_free_days_summary(course.reset_index()).iloc[0]
-    assert (summary["n_lost_to_follow_up"], summary["n_in_follow_up"], summary["n_not_yet_known"]) == (1, 1, 2)
+    summary = hospital_stay.hospital_free_days_summary(course.reset_index()).set_index("analysis")
+    # the headline counts "lost" (day 60 has passed) and leaves it out; "open" is not evaluable by calendar
+    assert summary.loc["evaluable by calendar", ["n_subjects", "n_lost_to_follow_up", "n"]].tolist() == [1, 1, 0]
+    assert summary.loc["known so far", ["n_lost_to_follow_up", "n_not_yet_reached", "n"]].tolist() == [1, 1, 0]
 
 
 def test_status_counts_cross_follow_up_and_hospital_status_and_add_up_to_n():

@@ -252,7 +252,7 @@ def test_results_rows_leave_out_the_whole_population_and_name_the_subgroup_in_gr
 
 def test_subgroup_results_are_in_the_results_schema_under_each_endpoint():
     estimates = pd.concat([survival(), proportions()], ignore_index=True)
-    out = subgroup_tables.subgroup_results(estimates, cut_id="c1")
+    out = subgroup_tables.subgroup_results(sg.headline_measures(estimates), cut_id="c1")
     assert list(out.columns) == list(RESULT_COLUMNS)
     assert out.groupby("endpoint").size().to_dict() == {"liao_score": 8, "overall_survival": 8}
     assert set(out["cut_id"]) == {"c1"}
@@ -334,6 +334,11 @@ def test_before_any_infusion_every_row_is_shown_and_says_why():
         assert frame["not_estimable_reason"].tolist() == ["no subject infused yet"] + ["no subject in this group"] * 6
     estimates = pd.concat([surv, prop], ignore_index=True)
     assert subgroup_plots.forest_figure(estimates).axes  # text rows only, no error
-    out = subgroup_tables.subgroup_results(estimates, cut_id="c0")
+    out = subgroup_tables.subgroup_results(sg.headline_measures(estimates), cut_id="c0")
     assert len(out) == 12 and out["estimate"].isna().all() and (out["n"] == 0).all()
-    assert subgroup_tables.subgroup_results(estimates.iloc[:1], cut_id="c0").empty
+    assert subgroup_tables.subgroup_results(sg.headline_measures(estimates.iloc[:1]), cut_id="c0").empty
+
+
+def test_the_report_layer_reads_the_columns_the_endpoint_writes():
+    assert subgroup_tables.ESTIMATE_COLUMNS == sg.ESTIMATE_COLUMNS
+    assert subgroup_tables.OVERALL_VARIABLE == sg.OVERALL_VARIABLE

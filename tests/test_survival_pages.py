@@ -5,8 +5,11 @@ import pandas as pd
 import pytest
 
 from msc_analysis import load_cut
+from msc_analysis.derive.follow_up import follow_up, state_at_day
 from msc_analysis.endpoints import overall_survival as os_
+from msc_analysis.endpoints import pcr_follow_up as pf
 from msc_analysis.endpoints import pcr_negativity as pn
+from msc_analysis.endpoints import survival_follow_up as sf
 from msc_analysis.report import survival_plots, survival_tables
 from msc_analysis.report.results import result_rows
 
@@ -87,43 +90,57 @@ def test_numbers_drawn_under_the_cumulative_incidence_plot_are_the_rows_of_the_t
 
 # ------------------------------------------------------------------ lost to follow-up
 
+def _subjects(rows):
+    """rows: (subject, infused_on, died_on, last_known_alive_on), dates as text or None."""
+    frame = pd.DataFrame(rows, columns=["subject_id", "infused_on", "died_on", "last_known_alive_on"])
+    return frame.assign(arm="MSC", treated=True, discharged_on=pd.NaT,
+                        **{c: pd.to_datetime(frame[c]) for c in ("infused_on", "died_on", "last_known_alive_on")})
+
+
+def _follow_to_60(rows, cutoff="2020-12-30"):
+    return sf.follow_up_to_day(os_.survival_times(_subjects(rows), cutoff), 60)
+
+
 def test_alive_subject_last_seen_before_day_60_after_the_window_closed_is_lost_to_follow_up():
-    t = _times([("A", "2020-10-28", 25, 0, "alive at last contact before the cutoff")])
-    f = os_.follow_up_to_day(t, "2020-12-30", 60).iloc[0]  # day 60 = 2020-12-27, before the cutoff
+    f = _follow_to_60([("A", "2020-10-28", None, "2020-11-22")]).iloc[0]  # day 60 = 2020-12-27, before the cutoff
     assert f["follow_up"] == "lost to follow-up before day 60"
     assert f["detail"] == "lost to follow-up (last known alive day 25)"
 
 
 def test_a_subject_whose_window_is_still_open_is_not_yet_followed():
-    t = _times([("A", "2020-11-15", 25, 0, "alive at last contact before the cutoff"),
-                ("B", "2020-11-15", 45, 0, "alive at the cutoff")])
-    f = os_.follow_up_to_day(t, "2020-12-30", 60)  # day 60 = 2021-01-14, after the cutoff
-    assert f["follow_up"].tolist() == ["not yet followed to day 60"] * 2
+    f = _follow_to_60([("A", "2020-11-15", None, "2020-12-10"), ("B", "2020-11-15", None, "2020-12-30")])
+    assert f["follow_up"].tolist() == ["not yet followed to day 60"] * 2  # day 60 = 2021-01-14, after the cutoff
     assert f["detail"].iloc[0] == "not yet followed to day 60 (last known alive day 25)"
     assert f["window_closes_on"].iloc[0] == pd.Timestamp("2021-01-14")
 
 
 def test_the_window_closes_on_infusion_plus_h_days_inclusive():
     # cutoff on the very day 60: the window has closed; alive at the cutoff means followed to day 60
-    t = _times([("A", "2020-10-31", 60, 0, "alive at the cutoff"),
-                ("B", "2020-10-31", 50, 0, "alive at last contact before the cutoff")])
-    f = os_.follow_up_to_day(t, "2020-12-30", 60)
+    f = _follow_to_60([("A", "2020-10-31", None, "2020-12-30"), ("B", "2020-10-31", None, "2020-12-20")])
     assert f["follow_up"].tolist() == ["alive, followed to day 60", "lost to follow-up before day 60"]
 
 
 def test_deaths_and_no_contact_in_the_follow_up_states():
-    t = _times([("A", "2020-08-01", 10, 1, "death"), ("B", "2020-08-01", 70, 1, "death"),
-                ("C", "2020-08-01", 0, 0, "no date known alive after the infusion")])
-    f = os_.follow_up_to_day(t, "2020-12-30", 60)
+    f = _follow_to_60([("A", "2020-08-01", "2020-08-11", None), ("B", "2020-08-01", "2020-10-10", None),
+                       ("C", "2020-08-01", None, None)])
     assert f["follow_up"].tolist() == ["died by day 60", "died after day 60", "lost to follow-up before day 60"]
     assert f["detail"].iloc[2] == "lost to follow-up (no date known alive after the infusion)"
-    summary = os_.follow_up_summary(f)
+    summary = sf.follow_up_summary(f)
     assert summary["n_subjects"].tolist() == [1, 1, 0, 1, 0]  # every state listed, zeros included
+
+
+def test_the_follow_up_state_is_the_shared_state_at_day_h(demo):
+    cut = demo["cut-2020-10-30"]
+    f = sf.follow_up_to_day(os_.survival_times(cut.subjects, cut.cutoff_date), 60)
+    shared = pd.Series(state_at_day(follow_up(cut.subjects, cut.cutoff_date), 60)).astype(str)
+    words = {"died by day 60": "died", "died after day 60": "followed", "alive, followed to day 60": "followed",
+             "lost to follow-up before day 60": "lost to follow-up", "not yet followed to day 60": "not yet reached"}
+    assert f["follow_up"].astype(str).map(words).tolist() == shared.tolist()
 
 
 def test_final_demo_cut_says_lost_to_follow_up_and_nobody_is_not_yet_followed(demo):
     cut = demo["cut-2020-12-30"]
-    f = os_.follow_up_to_day(os_.survival_times(cut.subjects, cut.cutoff_date), cut.cutoff_date, 60)
+    f = sf.follow_up_to_day(os_.survival_times(cut.subjects, cut.cutoff_date), 60)
     lost = f[f["follow_up"] == "lost to follow-up before day 60"]
     assert lost["detail"].tolist() == ["lost to follow-up (last known alive day 25)"]
     assert not (f["follow_up"] == "not yet followed to day 60").any()
@@ -134,24 +151,46 @@ def test_final_demo_cut_says_lost_to_follow_up_and_nobody_is_not_yet_followed(de
 def test_rt_pcr_follow_up_lost_or_not_yet_followed_by_the_window():
     subjects = pd.DataFrame({"subject_id": ["A", "B", "C"], "arm": "MSC", "treated": True,
                              "infused_on": pd.to_datetime(["2020-11-01", "2020-12-20", "2020-11-01"]),
-                             "died_on": pd.NaT})
+                             "died_on": pd.NaT, "discharged_on": pd.NaT, "last_known_alive_on": pd.NaT})
     pcr = pd.DataFrame({"subject_id": ["A", "A", "A", "B", "B", "C"], "days_since_infusion": [0, 5, 12, 0, 5, 0],
                         "result": ["positive", "positive", "negative", "positive", "positive", "positive"]})
     status = pn.negativity_status(subjects, pcr, horizon_days=28)
-    f = pn.follow_up_to_horizon(status, subjects, "2020-12-30", 28).set_index("subject_id")
+    f = pf.follow_up_to_horizon(status, follow_up(subjects, "2020-12-30"), 28).set_index("subject_id")
     assert f.loc["A", "detail"] == "lost to follow-up (last RT-PCR result day 12)"
     assert f.loc["B", "detail"] == "not yet followed to day 28 (last RT-PCR result day 5)"
     assert f.loc["B", "window_closes_on"] == pd.Timestamp("2021-01-17")
     assert f.loc["C", "detail"] == "lost to follow-up (no RT-PCR result after the infusion)"
-    summary = pn.status_summary(status, f.reset_index())
+    summary = pf.status_summary(status, f.reset_index())
     a = summary[summary["follow_up"] == "lost to follow-up before day 28"]
     assert "negative on day N, never confirmed" in a["reason"].tolist()  # no longer "not yet confirmed"
+
+
+def test_rt_pcr_window_closed_is_evaluable_by_calendar_on_the_cutoff_day_itself():
+    subjects = pd.DataFrame({"subject_id": ["A", "B"], "arm": "MSC", "treated": True,
+                             "infused_on": pd.to_datetime(["2020-12-02", "2020-12-03"]),  # day 28 = 12-30, 12-31
+                             "died_on": pd.NaT, "discharged_on": pd.NaT, "last_known_alive_on": pd.NaT})
+    pcr = pd.DataFrame({"subject_id": ["A", "B"], "days_since_infusion": [0, 0], "result": "positive"})
+    status = pn.negativity_status(subjects, pcr, horizon_days=28)
+    f = pf.follow_up_to_horizon(status, follow_up(subjects, "2020-12-30"), 28)
+    assert f["follow_up"].tolist() == ["lost to follow-up before day 28", "not yet followed to day 28"]
+
+
+def test_follow_up_functions_do_not_modify_their_inputs(demo):
+    cut = demo["cut-2020-12-30"]
+    times = os_.survival_times(cut.subjects, cut.cutoff_date)
+    status = pn.negativity_status(cut.subjects, cut.pcr)
+    follow = follow_up(cut.subjects, cut.cutoff_date)
+    frozen = [f.copy() for f in (times, status, follow)]
+    pf.status_summary(status, pf.follow_up_to_horizon(status, follow))
+    sf.follow_up_summary(sf.follow_up_to_day(times))
+    for before, after in zip(frozen, (times, status, follow)):
+        pd.testing.assert_frame_equal(before, after)
 
 
 def test_final_demo_cut_has_no_rt_pcr_subject_not_yet_followed(demo):
     cut = demo["cut-2020-12-30"]
     status = pn.negativity_status(cut.subjects, cut.pcr)
-    f = pn.follow_up_to_horizon(status, cut.subjects, cut.cutoff_date)
+    f = pf.follow_up_to_horizon(status, follow_up(cut.subjects, cut.cutoff_date))
     assert not (f["follow_up"] == "not yet followed to day 28").any()
     assert (f["follow_up"] == "lost to follow-up before day 28").sum() == 3
 

@@ -91,7 +91,7 @@ def test_changing_a_time_frame_in_the_definitions_changes_the_notebook_results_a
                    resources={"metadata": {"path": str(tmp_path / "notebooks")}}).execute()
 
     results = pd.read_csv(tmp_path / "results" / "01_overall_survival.csv")
-    survival = results[results["measure"] == "survival_prop"]
+    survival = results[(results["measure"] == "survival_prop") & (results["group"] == "all")]
     assert survival["day"].tolist() == [28, 60]
     assert not results["method"].str.contains("set on this page").any()   # the page overrides nothing
     printed = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
@@ -113,7 +113,7 @@ def test_a_notebook_that_sets_a_time_frame_says_so_on_the_page_and_in_the_method
 
     note = "days reported: 28, 60 set on this page instead of 30, 60 as in definitions/trial.yaml"
     results = pd.read_csv(tmp_path / "results" / "01_overall_survival.csv")
-    assert results.loc[results["measure"] == "survival_prop", "day"].tolist() == [28, 60]
+    assert results.loc[(results["measure"] == "survival_prop") & (results["group"] == "all"), "day"].tolist() == [28, 60]
     assert results["method"].str.endswith("; " + note).all()
     printed = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
                         + o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"

@@ -27,6 +27,7 @@ TIME_FRAME_KEYS = {
     "pcr_negativity": ("horizon_days",),
     "hospital_stay": ("horizon_days", "discharge_days"),
     "liao_score": ("report_days", "low_score_max"),
+    "radiology": ("improvement_min_decrease_points",),
 }
 _COLUMN_TYPES = ("id", "text", "number", "integer", "category", "date", "datetime", "boolean")
 _BOUND_OPS = (">", ">=", "<", "<=")
@@ -175,7 +176,7 @@ def _parse_trial(text: str, file: str) -> dict:
                                      f"increasing, got {days!r}")
             elif _need(frame, key, int, file, where) < (0 if key == "low_score_max" else 1):
                 raise ValueError(f"{file}: {where}.{key} must be a whole number "
-                                 f"{'>= 0' if key == 'low_score_max' else 'of days >= 1'}, got {frame[key]!r}")
+                                 f"{'>= 0' if key == 'low_score_max' else '>= 1'}, got {frame[key]!r}")
     return facts
 
 

@@ -34,8 +34,8 @@ import pandas as pd
 from .. import definitions
 from .checks import require_columns
 
-__all__ = ["FOLLOW_UP_STATUSES", "HOSPITAL_STATUSES", "DAY_STATES", "last_registered_day", "follow_up",
-           "evaluable_by_calendar", "state_at_day", "day_state_counts", "hospital_status"]
+__all__ = ["FOLLOW_UP_STATUSES", "HOSPITAL_STATUSES", "DAY_STATES", "registered_days", "last_registered_day",
+           "follow_up", "evaluable_by_calendar", "state_at_day", "day_state_counts", "hospital_status"]
 
 #: Follow-up status of a treated subject at the cutoff, in display order (see :func:`follow_up`).
 FOLLOW_UP_STATUSES = ("died", "alive, day-60 follow-up complete", "in follow-up", "lost to follow-up")
@@ -47,21 +47,30 @@ DAY_STATES = ("died", "followed", "lost to follow-up", "not yet reached")
 _COLUMNS = ("subject_id", "infused_on", "died_on", "discharged_on", "last_known_alive_on")
 
 
-def last_registered_day() -> int:
-    """H, the last day of follow-up the trial registered: the largest day of the time frames in
-    ``definitions/trial.yaml`` (``time_frames``; keys ending in ``_days``).
+def registered_days() -> tuple[int, ...]:
+    """Every day of the registered time frames, sorted: the days of ``definitions/trial.yaml``
+    ``time_frames`` (keys ending in ``_days``), the days at which the pages report day-H figures.
 
-    >>> last_registered_day()
-    60
+    >>> registered_days()
+    (7, 14, 28, 30, 60)
     """
-    days = []
+    days = set()
     for endpoint, keys in definitions.TIME_FRAME_KEYS.items():
         frames = definitions.time_frames(endpoint)
         for key in keys:
             if key.endswith("_days"):
                 value = frames[key]
-                days += list(value) if isinstance(value, tuple) else [value]
-    return int(max(days))
+                days |= set(value) if isinstance(value, tuple) else {value}
+    return tuple(sorted(int(d) for d in days))
+
+
+def last_registered_day() -> int:
+    """H, the last day of follow-up the trial registered: the largest of :func:`registered_days`.
+
+    >>> last_registered_day()
+    60
+    """
+    return max(registered_days())
 
 
 def hospital_status(discharged_on: pd.Series, died_on: pd.Series) -> pd.Categorical:

@@ -7,7 +7,12 @@ window of days (both ends inclusive) after the infusion (day 0). Within a window
 earlier row). A value is used for at most one visit: windows of a family may not overlap.
 
 A subject without a value at a visit is not imputed: the visit gets a status saying why
-(:data:`VISIT_STATUSES`), so the number of subjects behind every visit is always visible.
+(:data:`VISIT_STATUSES`), so the number of subjects behind every visit is always visible. Given
+the data cutoff, follow-up comes from the one derivation :func:`msc_analysis.derive.follow_up.follow_up`
+and a subject not followed to a visit is "lost to follow-up" when the visit window has closed by
+the calendar, "follow-up not reached" when it closes after the cutoff. Each visit row also says
+whether its window has closed by the calendar (``evaluable_by_calendar``): the population of the
+analyses that do not lose the deaths (:mod:`msc_analysis.stats.worst_rank`).
 
 The per-visit counts and medians every endpoint reports are here too; their headline results
 rows are built in :mod:`msc_analysis.report.longitudinal_tables`, the tests of the change in
@@ -26,6 +31,7 @@ from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured
 from ..stats.paired import MEASURED, visit_groups
 from .baseline import add_change, derive_baseline
 from .checks import require_columns
+from .follow_up import follow_up
 
 __all__ = [
     "VISIT_STATUSES", "BASELINE_VISIT", "QUANTILE_METHOD", "visit_windows", "check_windows",
@@ -34,10 +40,12 @@ __all__ = [
 
 #: Status of a subject at a visit, in display order. "measured": a value in the window;
 #: otherwise why not: "died" (death on or before the window's last day), "discharged"
-#: (discharged alive on or before the window's last day), "follow-up not reached" (alive, but
-#: followed up for fewer days than the window's last day: the cutoff or the last contact came
-#: first), "no value" (none of these: a missed measurement).
-VISIT_STATUSES = (MEASURED, "died", "discharged", "follow-up not reached", "no value")
+#: (discharged alive on or before the window's last day), "lost to follow-up" (alive, followed
+#: for fewer days than the window's last day although that day is on or before the cutoff),
+#: "follow-up not reached" (alive, followed for fewer days than the window's last day, which is
+#: after the cutoff; without a cutoff every subject not followed to the window's end is here),
+#: "no value" (none of these: a missed measurement).
+VISIT_STATUSES = (MEASURED, "died", "discharged", "lost to follow-up", "follow-up not reached", "no value")
 #: Label of the baseline row of a longitudinal frame (``target_day`` 0).
 BASELINE_VISIT = "Baseline"
 QUANTILE_METHOD = "median and quartiles by linear interpolation (pandas default, R type 7)"
@@ -95,7 +103,7 @@ def family_rule(family: str, windows: pd.DataFrame | None = None,
             "day0_values": rule["day0_values"] if day0_values is None else day0_values}
 
 
-def subject_course(subjects: pd.DataFrame) -> pd.DataFrame:
+def subject_course(subjects: pd.DataFrame, cutoff_date=None) -> pd.DataFrame:
     """Death, discharge and follow-up of each treated subject, in days since the infusion.
 
     Parameters
@@ -104,12 +112,19 @@ def subject_course(subjects: pd.DataFrame) -> pd.DataFrame:
         One row per treated subject: ``subject_id``, ``infused_on`` (required for every
         row), ``died_on``, ``discharged_on``, ``last_known_alive_on`` (dates, may be missing;
         the loader has already blanked dates after the cutoff).
+    cutoff_date : date-like, optional
+        The data cutoff. Given, follow-up is that of
+        :func:`msc_analysis.derive.follow_up.follow_up` (to the death, else to the later of the
+        last date known alive, capped at the cutoff, and the discharge) and ``days_to_cutoff``
+        is filled; None keeps the rule without a cutoff (to the death, else to the last date
+        known alive) and leaves ``days_to_cutoff`` missing.
 
     Returns
     -------
     DataFrame
         ``subject_id``; ``death_day`` and ``discharge_day`` (Int64, missing if none);
-        ``follow_up_days`` (int: to the death, else to the last date known alive, else 0).
+        ``follow_up_days`` (int: to the death, else to the last date known alive, else 0);
+        ``days_to_cutoff`` (Int64: from the infusion to the cutoff; missing without a cutoff).
 
     Examples
     --------
@@ -118,8 +133,10 @@ def subject_course(subjects: pd.DataFrame) -> pd.DataFrame:
     ...     "died_on": d(["2020-08-15"]), "discharged_on": d([None]),
     ...     "last_known_alive_on": d(["2020-08-14"])})
     >>> subject_course(s)
-      subject_id  death_day  discharge_day  follow_up_days
-    0          A         10           <NA>              10
+      subject_id  death_day  discharge_day  follow_up_days  days_to_cutoff
+    0          A         10           <NA>              10            <NA>
+    >>> subject_course(s, "2020-09-04")["days_to_cutoff"].tolist()
+    [30]
     """
     require_columns(subjects, ["subject_id", "infused_on", "died_on", "discharged_on", "last_known_alive_on"],
                     "subjects")
@@ -131,9 +148,16 @@ def subject_course(subjects: pd.DataFrame) -> pd.DataFrame:
         return (subjects[column] - day0).dt.days.astype("Int64").reset_index(drop=True)
 
     death, discharge = days("died_on"), days("discharged_on")
-    follow = death.fillna(days("last_known_alive_on")).fillna(0).clip(lower=0).astype("int64")
+    if cutoff_date is None:
+        follow = death.fillna(days("last_known_alive_on")).fillna(0).clip(lower=0).astype("int64")
+        to_cutoff = pd.array([pd.NA] * len(subjects), dtype="Int64")
+    else:
+        f = follow_up(subjects.drop(columns=["treated"], errors="ignore"), cutoff_date)
+        follow = pd.Series(f["follow_up_days"].to_numpy()).round().astype("int64")
+        to_cutoff = pd.array(f["days_to_cutoff"].to_numpy(), dtype="Int64")
     return pd.DataFrame({"subject_id": subjects["subject_id"].to_numpy(), "death_day": death,
-                         "discharge_day": discharge, "follow_up_days": follow})
+                         "discharge_day": discharge, "follow_up_days": follow.to_numpy(),
+                         "days_to_cutoff": to_cutoff})
 
 
 def assign_visits(
@@ -144,6 +168,7 @@ def assign_visits(
     value_column: str,
     time_column: str,
     carry: Sequence[str] = (),
+    cutoff_date=None,
 ) -> pd.DataFrame:
     """The value of each subject at each visit, or the reason there is none.
 
@@ -160,6 +185,9 @@ def assign_visits(
         Names of the value and of its date-time column.
     carry : sequence of str
         Further columns of the chosen row to return.
+    cutoff_date : date-like, optional
+        The data cutoff (see :func:`subject_course`). Without it, no subject is "lost to
+        follow-up" and ``evaluable_by_calendar`` is missing.
 
     Returns
     -------
@@ -168,12 +196,15 @@ def assign_visits(
         ``subject_id``, ``visit``, ``target_day``; ``status`` (categorical,
         :data:`VISIT_STATUSES`); ``days_since_infusion`` (Int64), ``time_column``, ``value``
         and the ``carry`` columns of the chosen row (missing unless measured);
-        ``death_day``, ``discharge_day`` (Int64).
+        ``death_day``, ``discharge_day`` (Int64); ``window_end_day`` (int, the window's last
+        day); ``evaluable_by_calendar`` (boolean: the window's last day is on or before the
+        cutoff, i.e. the subject was infused at least ``window_end_day`` days before it; missing
+        without a cutoff).
     """
     check_windows(windows)
     carry = list(carry)
     require_columns(values, ("subject_id", "days_since_infusion", time_column, value_column, *carry), "values")
-    course = subject_course(subjects)
+    course = subject_course(subjects, cutoff_date)
     course["subject_id"] = course["subject_id"].astype(str)
     w = windows.sort_values("target_day").reset_index(drop=True)
     lower, upper = w["lower_day"].to_numpy(), w["upper_day"].to_numpy()
@@ -196,19 +227,23 @@ def assign_visits(
     grid = course.assign(_order=np.arange(len(course))).merge(
         w[["visit", "target_day", "upper_day"]].assign(_w=np.arange(len(w))), how="cross")
     grid = grid.merge(v.drop(columns=["_row", "_distance"]), on=["subject_id", "_w"], how="left")
+    passed = (grid["days_to_cutoff"] >= grid["upper_day"]).astype("boolean")
+    short = (grid["follow_up_days"] < grid["upper_day"]).to_numpy(bool)
     status = np.select(
         [grid["value"].notna().to_numpy(bool),
          (grid["death_day"] <= grid["upper_day"]).fillna(False).to_numpy(bool),
          (grid["discharge_day"] <= grid["upper_day"]).fillna(False).to_numpy(bool),
-         (grid["follow_up_days"] < grid["upper_day"]).to_numpy(bool)],
-        VISIT_STATUSES[:4], default=VISIT_STATUSES[4])
+         short & passed.fillna(False).to_numpy(bool), short],
+        VISIT_STATUSES[:5], default=VISIT_STATUSES[5])
     grid["status"] = pd.Categorical(status, categories=VISIT_STATUSES)
+    grid["window_end_day"] = grid["upper_day"].astype("int64")
+    grid["evaluable_by_calendar"] = passed
     grid["days_since_infusion"] = grid["days_since_infusion"].astype("Int64")
     grid = grid.sort_values(["_order", "_w"]).reset_index(drop=True)
     ids = dict(zip(course["subject_id"], subjects["subject_id"]))
     grid["subject_id"] = grid["subject_id"].map(ids)
     return grid[["subject_id", "visit", "target_day", "status", "days_since_infusion", time_column,
-                 "value", *carry, "death_day", "discharge_day"]]
+                 "value", *carry, "death_day", "discharge_day", "window_end_day", "evaluable_by_calendar"]]
 
 
 def longitudinal(
@@ -221,19 +256,21 @@ def longitudinal(
     carry: Sequence[str] = (),
     window_days_before: int = 3,
     day0_values: str = "earliest",
+    cutoff_date=None,
 ) -> pd.DataFrame:
     """Baseline and every visit of every subject, with change from baseline.
 
     Combines :func:`~msc_analysis.derive.baseline.derive_baseline` (rule arguments
-    ``window_days_before``, ``day0_values``), :func:`assign_visits` and
+    ``window_days_before``, ``day0_values``), :func:`assign_visits` (``cutoff_date``: pass the
+    data cutoff so that "lost to follow-up" and ``evaluable_by_calendar`` are known) and
     :func:`~msc_analysis.derive.baseline.add_change`; see those for the inputs.
 
     Returns
     -------
     DataFrame
         One row per subject for the baseline (``visit`` = :data:`BASELINE_VISIT`,
-        ``target_day`` 0, ``status`` "measured" or "no value") and one per visit, with the
-        columns of :func:`assign_visits` and ``has_baseline`` (bool), ``baseline_value``,
+        ``target_day`` 0, ``status`` "measured" or "no value", ``window_end_day`` 0) and one per
+        visit, with the columns of :func:`assign_visits` and ``has_baseline`` (bool), ``baseline_value``,
         ``baseline_<column>`` for each ``carry`` column, ``change`` (value - baseline; 0 on
         the baseline row) and ``change_pct`` (100 * change / baseline; missing when the
         baseline is 0). ``value`` must be numeric.
@@ -242,8 +279,8 @@ def longitudinal(
                            carry=carry, window_days_before=window_days_before,
                            day0_values=day0_values)
     visits = assign_visits(values, subjects, windows, value_column=value_column,
-                           time_column=time_column, carry=carry)
-    course = subject_course(subjects)
+                           time_column=time_column, carry=carry, cutoff_date=cutoff_date)
+    course = subject_course(subjects, cutoff_date)
     first = pd.DataFrame({
         "subject_id": base["subject_id"], "visit": BASELINE_VISIT, "target_day": 0,
         "status": pd.Categorical(np.where(base["has_baseline"], VISIT_STATUSES[0], VISIT_STATUSES[4]),
@@ -251,7 +288,8 @@ def longitudinal(
         "days_since_infusion": base["baseline_days_since_infusion"],
         time_column: base["baseline_time"], "value": base["baseline_value"],
         **{c: base[f"baseline_{c}"] for c in carry},
-        "death_day": course["death_day"], "discharge_day": course["discharge_day"]})
+        "death_day": course["death_day"], "discharge_day": course["discharge_day"], "window_end_day": 0,
+        "evaluable_by_calendar": (course["days_to_cutoff"] >= 0).astype("boolean")})
     order = {sid: i for i, sid in enumerate(base["subject_id"].astype(str))}
     first["_order"] = np.arange(len(first))
     visits["_order"] = visits["subject_id"].astype(str).map(order).to_numpy()
@@ -298,8 +336,9 @@ def summarise_visits(long: pd.DataFrame, value_column: str = "value",
     -------
     DataFrame
         One row per visit (baseline first): ``visit``, ``target_day``; counts ``n_subjects``,
-        ``n_measured``, ``n_died``, ``n_discharged``, ``n_not_reached``, ``n_no_value`` (by
-        status), ``n_no_baseline`` (subjects without a baseline: the same on every row),
+        ``n_measured``, ``n_died``, ``n_discharged``, ``n_lost_to_follow_up``, ``n_not_reached``
+        (follow-up not reached), ``n_no_value`` (by status), ``n_no_baseline`` (subjects without
+        a baseline: the same on every row),
         ``n_change`` (measured with a baseline; 0 on the baseline row); ``<value>_median``,
         ``<value>_q1``, ``<value>_q3``; ``<change>_median``, ``<change>_q1``, ``<change>_q3``
         (missing on the baseline row); ``<value>_not_estimable_reason`` and
@@ -316,17 +355,18 @@ def summarise_visits(long: pd.DataFrame, value_column: str = "value",
         rows.append({
             "visit": visit, "target_day": int(day), "n_subjects": len(g),
             "n_measured": int(counts.iloc[0]), "n_died": int(counts.iloc[1]),
-            "n_discharged": int(counts.iloc[2]), "n_not_reached": int(counts.iloc[3]),
-            "n_no_value": int(counts.iloc[4]), "n_no_baseline": int((~g["has_baseline"]).sum()),
+            "n_discharged": int(counts.iloc[2]), "n_lost_to_follow_up": int(counts.iloc[3]),
+            "n_not_reached": int(counts.iloc[4]), "n_no_value": int(counts.iloc[5]),
+            "n_no_baseline": int((~g["has_baseline"]).sum()),
             "n_change": len(paired),
             f"{value_column}_median": v[0], f"{value_column}_q1": v[1], f"{value_column}_q3": v[2],
             f"{change_column}_median": c[0], f"{change_column}_q1": c[1], f"{change_column}_q3": c[2]})
     columns = _summary_columns(value_column, change_column)
     if not rows and visits is not None:
         empty = [(BASELINE_VISIT, 0), *zip(visits["visit"], visits["target_day"])]
-        rows = [{"visit": v, "target_day": int(d), **dict.fromkeys(columns[2:10], 0)} for v, d in empty]
+        rows = [{"visit": v, "target_day": int(d), **dict.fromkeys(columns[2:11], 0)} for v, d in empty]
     out = pd.DataFrame(rows, columns=columns[:-2])
-    for column in out.columns[10:]:
+    for column in out.columns[11:]:
         out[column] = out[column].astype("float64")
     value_reason = np.where(out["n_subjects"] == 0, NO_SUBJECT_INFUSED,
                             np.where(out["n_measured"] == 0, no_subject_measured(), ""))
@@ -340,7 +380,7 @@ def summarise_visits(long: pd.DataFrame, value_column: str = "value",
 
 
 def _summary_columns(value_column: str, change_column: str) -> list[str]:
-    return ["visit", "target_day", "n_subjects", "n_measured", "n_died", "n_discharged",
+    return ["visit", "target_day", "n_subjects", "n_measured", "n_died", "n_discharged", "n_lost_to_follow_up",
             "n_not_reached", "n_no_value", "n_no_baseline", "n_change",
             *(f"{c}_{s}" for c in (value_column, change_column) for s in ("median", "q1", "q3")),
             f"{value_column}_not_estimable_reason", f"{change_column}_not_estimable_reason"]

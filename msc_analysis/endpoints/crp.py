@@ -11,11 +11,12 @@ import pandas as pd
 
 from ..derive.checks import require_columns
 from ..derive.visits import family_rule, longitudinal, summarise_visits, visit_windows
-from ..report.longitudinal_tables import median_measures
+from ..report.longitudinal_tables import median_measures, worst_rank_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
+from ..stats.worst_rank import worst_rank_by_visit
 
 __all__ = ["FAMILY", "CRP_TEST", "CRP_UNIT", "DECIMALS", "RATIO_DECIMALS", "crp_values", "crp_by_visit", "crp_summary",
-           "crp_change_tests", "crp_ratio_to_baseline", "headline_measures"]
+           "crp_change_tests", "crp_ratio_to_baseline", "crp_worst_rank", "headline_measures"]
 
 #: Row of the definitions tables this endpoint uses.
 FAMILY = "crp"
@@ -74,7 +75,8 @@ def crp_values(labs: pd.DataFrame) -> pd.DataFrame:
 
 
 def crp_by_visit(labs: pd.DataFrame, subjects: pd.DataFrame, *, windows: pd.DataFrame | None = None,
-                 window_days_before: int | None = None, day0_values: str | None = None) -> pd.DataFrame:
+                 window_days_before: int | None = None, day0_values: str | None = None,
+                 cutoff_date=None) -> pd.DataFrame:
     """CRP of each treated subject at baseline and at each visit, with change from baseline.
 
     Parameters
@@ -87,20 +89,23 @@ def crp_by_visit(labs: pd.DataFrame, subjects: pd.DataFrame, *, windows: pd.Data
     windows, window_days_before, day0_values
         Visit windows and baseline rule; ``None`` reads the ``crp`` rows of
         ``visit_windows.csv`` and ``baseline.yaml``.
+    cutoff_date : date-like, optional
+        The data cutoff: needed for "lost to follow-up" and for :func:`crp_worst_rank`.
 
     Returns
     -------
     DataFrame
         One row per subject for the baseline and for each visit: ``subject_id``, ``visit``,
-        ``target_day`` (0 = baseline), ``status`` (measured, died, discharged, follow-up not
-        reached, no value), ``days_since_infusion`` and ``collected_at`` of the value used,
-        ``crp_mg_dl``, ``death_day``, ``discharge_day``, ``has_baseline``,
+        ``target_day`` (0 = baseline), ``status`` (measured, died, discharged, lost to
+        follow-up, follow-up not reached, no value), ``days_since_infusion`` and
+        ``collected_at`` of the value used, ``crp_mg_dl``, ``death_day``, ``discharge_day``,
+        ``window_end_day``, ``evaluable_by_calendar``, ``has_baseline``,
         ``crp_mg_dl_baseline``, ``crp_change_mg_dl`` (value - baseline), ``crp_change_pct``
         (100 * change / baseline; missing when the baseline is 0).
     """
     rule = family_rule(FAMILY, windows, window_days_before, day0_values)
     long = longitudinal(crp_values(labs), subjects, value_column="crp_mg_dl",
-                        time_column="collected_at", **rule)
+                        time_column="collected_at", cutoff_date=cutoff_date, **rule)
     return long.rename(columns=_RENAME)
 
 
@@ -129,14 +134,30 @@ def crp_ratio_to_baseline(by_visit: pd.DataFrame) -> pd.DataFrame:
     return geometric_mean_ratio_by_visit(by_visit, "crp_mg_dl", "crp_mg_dl_baseline")
 
 
-def headline_measures(summary: pd.DataFrame) -> pd.DataFrame:
+def crp_worst_rank(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Worst-rank composite of the CRP change at each visit: the analysis that does not lose the deaths.
+
+    Subjects with a baseline whose visit window closed by the cutoff; death by the window's end
+    ranked worst (a rise above every change), discharge alive without a value ranked best, the
+    measured changes in between (see :func:`msc_analysis.stats.worst_rank.worst_rank_by_visit`
+    for the columns; quantiles in ``worst_rank_median``, ``_q1``, ``_q3`` and their ``_state``).
+    ``by_visit`` must come from :func:`crp_by_visit` with the cutoff.
+    """
+    return worst_rank_by_visit(by_visit, "crp_change_mg_dl", higher_is_worse=True, require_baseline=True,
+                               visits=visit_windows(FAMILY))
+
+
+def headline_measures(summary: pd.DataFrame, worst_rank: pd.DataFrame | None = None) -> pd.DataFrame:
     """Headline rows: ``crp_mg_dl_median`` (days 0, 1, 3, ...) and ``crp_change_mg_dl_median``
-    (each visit after day 0), the IQR in the CI columns, unit mg/dL.
+    (each visit after day 0), the IQR in the CI columns, unit mg/dL; with ``worst_rank`` also
+    ``crp_change_worst_rank_median`` and ``crp_change_worst_rank_died_prop``.
 
     Parameters
     ----------
     summary : DataFrame
         From :func:`crp_summary`.
+    worst_rank : DataFrame, optional
+        From :func:`crp_worst_rank`.
 
     Returns
     -------
@@ -150,5 +171,9 @@ def headline_measures(summary: pd.DataFrame) -> pd.DataFrame:
                         include_baseline=True),
         median_measures(summary, "crp_change_mg_dl", measure="crp_change_mg_dl_median", unit=CRP_UNIT,
                         n_column="n_change", what="CRP change from baseline (value - baseline) of "
-                        "treated subjects with both", include_baseline=False),
+                        "treated subjects with both (observed: alive, in hospital and measured)",
+                        include_baseline=False),
+        *([] if worst_rank is None else [worst_rank_measures(
+            worst_rank, measure="crp_change_worst_rank_median", died_measure="crp_change_worst_rank_died_prop",
+            unit=CRP_UNIT, what="CRP change from baseline (mg/dL)")]),
     ], ignore_index=True)

@@ -1,33 +1,38 @@
-"""Days of hospitalisation: inpatient days, hospital-free days to day 60, discharge alive.
+"""Days of hospitalisation: time to discharge alive, inpatient days, hospital-free days to day 60.
 
 Population: the treated subjects; each has one row in :func:`hospital_course` with an explicit
 hospital status. Day 0 is the infusion. The cut records one admission per subject (the one
-during which the subject was screened); readmissions are not recorded.
+during which the subject was screened); readmissions are not recorded. Follow-up (known alive
+to, state at day 60, evaluable by calendar, the hospital status) comes from the one derivation
+of the kit, :mod:`msc_analysis.derive.follow_up`, the one ``00_overview`` counts.
 
-Derivation rules
-----------------
+Derivation rules (estimands in ``docs/endpoints/03_hospital_stay.md``)
+--------------------------------------------------------------------
 - **Hospital status at the cutoff**: "discharged alive" (``discharged_on`` present; a death
   after discharge does not change it), "died in hospital" (death, no discharge), "in hospital
-  at the cutoff" (neither). The loader blanks discharges and deaths after the cutoff. The rule
-  is :func:`~msc_analysis.endpoints.overview.hospital_status`, the one ``00_overview`` uses.
-- **Inpatient days from admission**: discharge (or death, or for those still in hospital the
-  last date known alive, capped at the cutoff) minus ``admitted_on``; missing when the
-  admission date is. **From the infusion**: the same end minus the later of the infusion and
-  the admission (0 if the end is before the infusion). The distribution is summarised for
-  each hospital status separately: deaths in hospital and patients still in hospital are
-  shown beside the discharged, never dropped; for those still in hospital the days are a
-  lower bound ("so far").
-- **Hospital-free days to day 60**: 60 minus the day of discharge (days 0-60, clipped), for
-  subjects discharged alive and known alive on day 60 (``last_known_alive_on`` on or after day
-  60, or a death after day 60). **Death on or before day 60 scores 0**, as does a stay
-  reaching day 60. Otherwise (alive, not followed to day 60) the value is missing, counted
-  beside the median, and its status says why, as on ``00_overview``
-  (:func:`~msc_analysis.endpoints.overview.status_at_cutoff`): "lost to follow-up (last known
-  alive day X)" once day 60 is on or before the cutoff, else "in follow-up (known alive to day
-  X)".
+  at the cutoff" (neither): :func:`~msc_analysis.derive.follow_up.hospital_status`.
+- **End of the stay**: the discharge; the death in hospital; for those still in hospital the
+  last day known alive (capped at the cutoff; day 0 if none).
+- **Days of hospitalisation** (headline, :func:`time_to_discharge`): the median time from
+  admission to discharge alive by Aalen-Johansen, death in hospital a competing event (a
+  subject who dies in hospital is never discharged alive), those still in hospital censored at
+  the end of the stay. The observed median among the subjects discharged alive is a labelled
+  secondary figure (it conditions on discharge: at an interim cut it leaves out the long stays
+  still running and the deaths).
+- **Hospital-free days to day 60**: 60 minus the day of discharge (clipped to 0-60) for
+  subjects alive and followed to day 60; **a death on or before day 60 scores 0**, as does a
+  stay reaching day 60. The headline median counts the subjects **evaluable by calendar**
+  (infused at least 60 days before the cutoff), deaths and survivors alike; those of them lost
+  to follow-up (alive, last known alive before day 60) have no value and are counted and left
+  out. The median of every value known so far (deaths counted at once, survivors only once
+  they reach day 60) is a labelled secondary figure.
 - **Discharge alive** (cumulative incidence by Aalen-Johansen): event at the discharge day;
   death in hospital is the competing event at the day of death; those still in hospital are
   censored at the last day known alive (day 0 if none).
+
+The time-to-discharge estimators (:func:`time_to_discharge`, :func:`discharge_at_days`,
+:func:`discharge_curves`, :func:`risk_table`) live in :mod:`.hospital_discharge` and are
+re-exported here.
 """
 from __future__ import annotations
 
@@ -36,17 +41,18 @@ import pandas as pd
 
 from .. import definitions
 from ..derive.checks import require_columns
-from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured, reasons_at_days, with_reason
-from ..stats.competing_risks import CIF_CI_METHOD, competing_risk_table, cumulative_incidence
-from .overview import HOSPITAL_STATUSES, hospital_status, status_at_cutoff
+from ..derive.follow_up import HOSPITAL_STATUSES, evaluable_by_calendar, follow_up, state_at_day
+from ..stats.competing_risks import CIF_CI_METHOD
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured, with_reason
+from .hospital_discharge import (RISK_TABLE_DAYS, TIME_TO_DISCHARGE_METHOD, discharge_at_days, discharge_curves,
+                                 risk_table, time_to_discharge)
 
-__all__ = ["HOSPITAL_STATUSES", "hospital_course", "status_counts",
-           "inpatient_days_summary", "hospital_free_days_summary", "discharge_at_days", "discharge_curves",
-           "risk_table", "RISK_TABLE_DAYS", "headline_measures"]
+__all__ = ["HOSPITAL_STATUSES", "HFD_ANALYSES", "hospital_course", "status_counts", "inpatient_days_summary",
+           "time_to_discharge", "hospital_free_days_summary", "discharge_at_days", "discharge_curves",
+           "risk_table", "RISK_TABLE_DAYS", "TIME_TO_DISCHARGE_METHOD", "headline_measures"]
 
-#: Days of the table drawn under the discharge plot.
-RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 45, 60)
-_OUTCOMES = {1: "discharged alive", 2: "died in hospital"}
+#: Rows of :func:`hospital_free_days_summary`: the headline, then the secondary figure.
+HFD_ANALYSES = ("evaluable by calendar", "known so far")
 _IQR_NOTE = "median; lower and upper hold the interquartile range (Q1, Q3), not a CI"
 
 
@@ -76,11 +82,13 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | 
         (categorical :data:`HOSPITAL_STATUSES`); ``admission_day``, ``end_day`` (float,
         days since infusion of the admission and of the discharge / death in hospital / last
         day known in hospital); ``inpatient_days_from_admission``,
-        ``inpatient_days_from_infusion`` (float days); ``hospital_free_days`` (float, NaN
-        when not known); ``hospital_free_days_status`` ("known", "died by day 60 (scored
-        0)", "lost to follow-up (last known alive day N)" when the horizon is on or before the
-        cutoff, else "in follow-up (known alive to day N)"); ``time_days``, ``event``
-        (int: 1 discharged alive, 2 died in hospital, 0 censored) for the cumulative incidence.
+        ``inpatient_days_from_infusion`` (float days); ``evaluable_by_calendar`` (bool:
+        infused at least ``horizon_days`` days before the cutoff); ``hospital_free_days``
+        (float, NaN when not known); ``hospital_free_days_status`` ("known" (alive and
+        followed to the horizon), "died by day 60 (scored 0)", "lost to follow-up (last known
+        alive day N)" when the horizon has passed by the calendar, else "in follow-up (known
+        alive to day N)"); ``time_days``, ``event`` (int: 1 discharged alive, 2 died in
+        hospital, 0 censored) for the cumulative incidence from the infusion.
 
     Examples
     --------
@@ -100,38 +108,31 @@ def hospital_course(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | 
     horizon_days = _frame("horizon_days", horizon_days)
     if not horizon_days > 0:
         raise ValueError("horizon_days must be positive")
-    cutoff = pd.Timestamp(cutoff_date)
     t = subjects[subjects["treated"].astype(bool)]
-    infused = t["infused_on"]
-
-    def day(column):
-        return (column - infused).dt.days.astype(float).to_numpy()
-
-    known = t["last_known_alive_on"]
-    alive_day = day(known.where(known.isna() | (known <= cutoff), cutoff))
-    discharge, death, admission = day(t["discharged_on"]), day(t["died_on"]), day(t["admitted_on"])
+    follow = follow_up(t, cutoff_date, horizon_days=horizon_days)
+    admission = (pd.to_datetime(t["admitted_on"]) - pd.to_datetime(t["infused_on"]).dt.normalize()
+                 ).dt.days.astype(float).to_numpy()
+    discharge, death = follow["discharge_day"].to_numpy(float), follow["death_day"].to_numpy(float)
     discharged = ~np.isnan(discharge)
     died_in = ~discharged & ~np.isnan(death)
-    status = hospital_status(t["discharged_on"], t["died_on"])
-    in_hospital_until = np.fmax(np.nan_to_num(alive_day, nan=0.0), 0.0)
+    # still in hospital: to the last day known alive (capped at the cutoff), day 0 if none
+    in_hospital_until = np.fmax(np.nan_to_num(follow["known_alive_day"].to_numpy(float), nan=0.0), 0.0)
     end = np.where(discharged, discharge, np.where(died_in, death, in_hospital_until))
     from_admission = end - admission
     from_infusion = np.clip(end - np.fmax(np.nan_to_num(admission, nan=0.0), 0.0), 0, None)
 
-    dead_by_horizon = death <= horizon_days
-    # known alive up to: last contact, discharge (alive then), or a death after the horizon
-    followed_to = np.fmax(np.fmax(alive_day, discharge), np.where(death > horizon_days, death, np.nan))
+    state = np.asarray(state_at_day(follow, horizon_days), dtype=object)
     free = np.where(discharged, horizon_days - np.clip(discharge, 0, horizon_days), 0.0)
-    hfd = np.where(dead_by_horizon, 0.0, np.where(followed_to >= horizon_days, free, np.nan))
-    follow_up = status_at_cutoff(t, cutoff, horizon_days)["status_text"].to_numpy(dtype=object)
-    hfd_status = np.where(dead_by_horizon, f"died by day {horizon_days} (scored 0)",
-                          np.where(np.isnan(hfd), follow_up, "known"))
+    hfd = np.select([state == "died", state == "followed"], [0.0, free], default=np.nan)
+    hfd_status = np.select([state == "died", state == "followed"], [f"died by day {horizon_days} (scored 0)", "known"],
+                           default=follow["status_text"].to_numpy(dtype=object))
     event = np.select([discharged, died_in], [1, 2], default=0)
     return pd.DataFrame({
         "subject_id": t["subject_id"].to_numpy(), "arm": t["arm"].to_numpy(),
-        "hospital_status": status,
+        "hospital_status": follow["hospital_status"].array,
         "admission_day": admission, "end_day": end,
         "inpatient_days_from_admission": from_admission, "inpatient_days_from_infusion": from_infusion,
+        "evaluable_by_calendar": evaluable_by_calendar(follow, horizon_days),
         "hospital_free_days": hfd, "hospital_free_days_status": hfd_status,
         "time_days": np.clip(end, 0, None), "event": event.astype(int),
     })
@@ -177,93 +178,70 @@ def inpatient_days_summary(course: pd.DataFrame) -> pd.DataFrame:
 
 
 def hospital_free_days_summary(course: pd.DataFrame) -> pd.DataFrame:
-    """Hospital-free days to the horizon: one row with ``n`` (treated), ``n_known``,
-    ``n_died_scored_0``, ``n_not_yet_known`` (no value: ``n_lost_to_follow_up`` +
-    ``n_in_follow_up``), ``median_days``, ``q1_days``, ``q3_days`` (over the known values; NaN
-    when none), ``not_estimable_reason`` ("" when there are known values; "no subject infused
-    yet" or "nobody followed to the horizon yet")."""
-    hfd = course["hospital_free_days"]
-    status = course["hospital_free_days_status"]
-    known = hfd.dropna()
-    reason = "" if known.size else (NO_SUBJECT_INFUSED if len(course) == 0 else
-                                    "nobody followed to the horizon yet")
-    return pd.DataFrame([{"n": len(course), "n_known": int(known.size),
-                          "n_died_scored_0": int(status.astype(str).str.startswith("died").sum()),
-                          "n_not_yet_known": int(hfd.isna().sum()),
-                          "n_lost_to_follow_up": int(status.astype(str).str.startswith("lost").sum()),
-                          "n_in_follow_up": int(status.astype(str).str.startswith("in follow-up").sum()),
-                          "median_days": known.median(),
-                          "q1_days": known.quantile(0.25), "q3_days": known.quantile(0.75),
-                          "not_estimable_reason": reason}])
+    """Hospital-free days to the horizon: the headline (subjects evaluable by calendar) and the
+    secondary "known so far" figure.
 
-
-def discharge_at_days(course: pd.DataFrame, days=None) -> pd.DataFrame:
-    """Cumulative incidence of discharge alive and of death in hospital at ``days`` (None: the
-    ``time_frames.hospital_stay.discharge_days`` of ``definitions/trial.yaml``).
+    Parameters
+    ----------
+    course : pandas.DataFrame
+        :func:`hospital_course` (``evaluable_by_calendar``, ``hospital_free_days``,
+        ``hospital_free_days_status``).
 
     Returns
     -------
     pandas.DataFrame
-        ``outcome`` ("discharged alive", "died in hospital"), ``n``, then the columns of
-        :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` at each day, then
-        ``not_estimable_reason`` ("" when estimated; "no subject infused yet" or "nobody at
-        risk at day N").
-    """
-    days = _frame("discharge_days", days)
-    frames = []
-    for cause, label in _OUTCOMES.items():
-        inc = cumulative_incidence(course["time_days"], course["event"], cause=cause, times=list(days))
-        reason = reasons_at_days(inc["cumulative_incidence_prop"], len(course), inc["n_at_risk"], inc["time_days"])
-        frames.append(inc.assign(outcome=label, n=len(course), not_estimable_reason=reason))
-    return pd.concat(frames, ignore_index=True)[
-        ["outcome", "n", "time_days", "n_at_risk", "n_events", "n_competing", "n_censored",
-         "cumulative_incidence_prop", "ci95_lower", "ci95_upper", "not_estimable_reason"]]
+        Two rows, ``analysis`` :data:`HFD_ANALYSES`:
 
+        - "evaluable by calendar" (headline): the subjects infused at least the horizon days
+          before the cutoff, whatever happened to them;
+        - "known so far" (secondary): every treated subject whose value is known at the
+          cutoff (deaths by the horizon at once, survivors once followed to it).
 
-def discharge_curves(course: pd.DataFrame) -> pd.DataFrame:
-    """Both cumulative incidence curves at every distinct time, for plotting: ``outcome``, the
-    columns of :func:`~msc_analysis.stats.competing_risks.cumulative_incidence` and
-    ``not_estimable_reason``; without treated subjects one row per outcome at day 0 with
-    missing estimates and the reason "no subject infused yet"."""
-    frames = []
-    for cause, label in _OUTCOMES.items():
-        curve = cumulative_incidence(course["time_days"], course["event"], cause=cause,
-                                     times=None if len(course) else [0])
-        frames.append(curve.assign(outcome=label, not_estimable_reason="" if len(course) else NO_SUBJECT_INFUSED))
-    out = pd.concat(frames, ignore_index=True)
-    return out[["outcome", *(c for c in out.columns if c != "outcome")]]
-
-
-def risk_table(course: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
-    """Subjects still in hospital on each day, and those who left before it: rows that add up.
-
-    Convention: on day *t* a subject is **at risk** when still in hospital and followed at the
-    start of day *t* (``time_days >= t``); every other subject left before day *t*: discharged
-    alive, died in hospital, or censored (in hospital at the cutoff, followed to before day *t*).
-    At every day ``n_at_risk + events_before_day + competing_before_day + censored_before_day == n``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``day``, ``n`` (treated subjects), ``n_at_risk``, ``events_before_day`` (discharged
-        alive), ``competing_before_day`` (died in hospital), ``censored_before_day`` (int).
+        Columns: ``analysis``; ``n_treated``; ``n_evaluable_by_calendar``; ``n_subjects`` (the
+        row's population: the evaluable by calendar, or the treated); ``n`` (values used);
+        ``n_died_scored_0``, ``n_alive_followed`` (the values used, by kind);
+        ``n_lost_to_follow_up`` (alive, not followed to the horizon although it has passed:
+        left out); ``n_not_yet_reached`` (alive, horizon after the cutoff: left out; 0 in the
+        headline row by definition); ``median_days``, ``q1_days``, ``q3_days`` (linear
+        interpolation; NaN when no value); ``not_estimable_reason`` ("" when estimated; "no
+        subject infused yet", "nobody infused long enough before the cutoff", "nobody
+        followed to the horizon yet").
 
     Examples
     --------
-    >>> c = pd.DataFrame({"time_days": [3.0, 5.0, 9.0], "event": [1, 2, 0]})
-    >>> r = risk_table(c, (0, 5, 10))
-    >>> r.drop(columns=["day", "n"]).sum(axis=1).tolist(), r["n_at_risk"].tolist()
-    ([3, 3, 3], [3, 2, 0])
+    >>> c = pd.DataFrame({"evaluable_by_calendar": [True, True, True, False, False],
+    ...     "hospital_free_days": [40.0, 0.0, np.nan, 0.0, np.nan],
+    ...     "hospital_free_days_status": ["known", "died by day 60 (scored 0)",
+    ...         "lost to follow-up (last known alive day 20)", "died by day 60 (scored 0)",
+    ...         "in follow-up (known alive to day 30)"]})
+    >>> hospital_free_days_summary(c)[["analysis", "n", "median_days", "n_lost_to_follow_up"]].values.tolist()
+    [['evaluable by calendar', 2, 20.0, 1], ['known so far', 3, 0.0, 1]]
     """
-    day = np.asarray(list(days), dtype=float)
-    time = course["time_days"].to_numpy(float)[:, None]
-    event = course["event"].astype(int).to_numpy()[:, None]
-    before = time < day[None, :]
-    at_risk = competing_risk_table(course["time_days"], course["event"], list(day), cause=1)["n_at_risk"]
-    return pd.DataFrame({"day": day, "n": len(course), "n_at_risk": at_risk.to_numpy(int),
-                         "events_before_day": (before & (event == 1)).sum(axis=0).astype(int),
-                         "competing_before_day": (before & (event == 2)).sum(axis=0).astype(int),
-                         "censored_before_day": (before & (event == 0)).sum(axis=0).astype(int)})
+    hfd = course["hospital_free_days"].astype(float)
+    status = course["hospital_free_days_status"].astype(str)
+    evaluable = course["evaluable_by_calendar"].astype(bool)
+    died, lost = status.str.startswith("died"), status.str.startswith("lost")
+    waiting = status.str.startswith("in follow-up")
+    rows = []
+    for analysis, members in zip(HFD_ANALYSES, (evaluable, pd.Series(True, index=course.index))):
+        values = hfd[members].dropna()
+        if values.size:
+            reason = ""
+        elif len(course) == 0:
+            reason = NO_SUBJECT_INFUSED
+        elif analysis == HFD_ANALYSES[0] and not evaluable.any():
+            reason = "nobody infused long enough before the cutoff"
+        else:
+            reason = "nobody followed to the horizon yet"
+        used = members & hfd.notna()
+        rows.append({"analysis": analysis, "n_treated": len(course), "n_evaluable_by_calendar": int(evaluable.sum()),
+                     "n_subjects": int(members.sum()), "n": int(values.size),
+                     "n_died_scored_0": int((used & died).sum()), "n_alive_followed": int((used & ~died).sum()),
+                     "n_lost_to_follow_up": int((members & lost).sum()),
+                     "n_not_yet_reached": int((members & waiting).sum()),
+                     "median_days": values.median(), "q1_days": values.quantile(0.25),
+                     "q3_days": values.quantile(0.75), "not_estimable_reason": reason})
+    return pd.DataFrame(rows)
 
 
 def headline_measures(course: pd.DataFrame, days=None, *, horizon_days: int | None = None) -> pd.DataFrame:
@@ -275,33 +253,60 @@ def headline_measures(course: pd.DataFrame, days=None, *, horizon_days: int | No
     -------
     pandas.DataFrame
         ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``,
-        ``unit``, ``method``: ``inpatient_days_median`` (from admission, group "discharged
-        alive", IQR in the CI columns) and ``inpatient_days_from_infusion_median`` (same);
-        ``hospital_free_days_median`` (known values to ``horizon_days``, the horizon given to
-        :func:`hospital_course`; IQR in the CI columns);
-        ``discharged_alive_prop`` at each of ``days``; ``subjects`` in each hospital status.
+        ``unit``, ``method``, group "all" unless said:
+
+        - ``inpatient_days_median`` (headline): median days from admission to discharge alive
+          by Aalen-Johansen (:func:`time_to_discharge`), 95% CI; ``n`` subjects with an
+          admission date; ``inpatient_days_from_infusion_median``: the same from the infusion;
+        - ``inpatient_days_discharged_median`` (secondary): the observed median days from
+          admission to discharge among the subjects discharged alive, IQR in the CI columns;
+        - ``hospital_free_days_median`` (headline, day ``horizon_days``): median over the
+          subjects evaluable by calendar with a value, IQR; ``n`` the values used;
+          ``hospital_free_days_known_median`` (secondary): median of the values known so far;
+        - ``discharged_alive_prop`` at each of ``days`` (95% CI);
+        - ``subjects`` in each hospital status (``group`` names it).
     """
     days, horizon_days = _frame("discharge_days", days), _frame("horizon_days", horizon_days)
-    summary = inpatient_days_summary(course)
     counts = status_counts(course).set_index("hospital_status")["n_subjects"]
-    beside = (f"{counts['died in hospital']} died in hospital and {counts['in hospital at the cutoff']} "
-              "still in hospital at the cutoff are reported separately")
     rows = []
-    discharged = summary[summary["hospital_status"] == "discharged alive"].set_index("counted_from")
-    for origin, measure in (("admission", "inpatient_days_median"),
-                            ("infusion", "inpatient_days_from_infusion_median")):
-        s = discharged.loc[origin]
-        rows.append(dict(measure=measure, group="discharged alive", estimate=s["median_days"],
-                         ci95_lower=s["q1_days"], ci95_upper=s["q3_days"], n=s["n"] - s["n_missing"], unit="days",
-                         method=with_reason(f"days from {origin} to discharge among subjects discharged alive; "
-                                            f"{_IQR_NOTE}; {beside}", s["not_estimable_reason"])))
-    h = hospital_free_days_summary(course).iloc[0]
-    rows.append(dict(measure="hospital_free_days_median", group="all", day=horizon_days, estimate=h["median_days"],
-                     ci95_lower=h["q1_days"], ci95_upper=h["q3_days"], n=h["n_known"], unit="days",
-                     method=with_reason(f"days alive and out of hospital to day {horizon_days}, deaths score 0; "
-                                        f"{_IQR_NOTE}; {int(h['n_lost_to_follow_up'])} lost to follow-up and "
-                                        f"{int(h['n_in_follow_up'])} still in follow-up before day {horizon_days} "
-                                        "left out", h["not_estimable_reason"])))
+    for r in time_to_discharge(course).itertuples():
+        measure = "inpatient_days_median" if r.counted_from == "admission" else "inpatient_days_from_infusion_median"
+        missing = f"; {r.n_missing} without an admission date left out" if r.n_missing else ""
+        rows.append(dict(measure=measure, group="all", estimate=r.median_days, ci95_lower=r.ci95_lower,
+                         ci95_upper=r.ci95_upper, n=r.n, unit="days",
+                         method=with_reason(f"days from {r.counted_from} to discharge alive; "
+                                            f"{TIME_TO_DISCHARGE_METHOD}; inf = not reached; "
+                                            f"{r.n_discharged_alive} discharged alive, {r.n_died_in_hospital} died in "
+                                            f"hospital, {r.n_censored} still in hospital{missing}",
+                                            r.not_estimable_reason)))
+    summary = inpatient_days_summary(course)
+    s = summary[(summary["hospital_status"] == "discharged alive") & (summary["counted_from"] == "admission")].iloc[0]
+    rows.append(dict(measure="inpatient_days_discharged_median", group="all", estimate=s["median_days"],
+                     ci95_lower=s["q1_days"], ci95_upper=s["q3_days"], n=s["n"] - s["n_missing"], unit="days",
+                     method=with_reason(
+                         "secondary (conditions on discharge): observed days from admission to discharge among the "
+                         f"subjects discharged alive; {_IQR_NOTE}; {counts['died in hospital']} died in hospital and "
+                         f"{counts['in hospital at the cutoff']} still in hospital at the cutoff left out",
+                         s["not_estimable_reason"])))
+    h = hospital_free_days_summary(course).set_index("analysis")
+    e, k = h.loc[HFD_ANALYSES[0]], h.loc[HFD_ANALYSES[1]]
+    rows.append(dict(measure="hospital_free_days_median", group="all", day=horizon_days, estimate=e["median_days"],
+                     ci95_lower=e["q1_days"], ci95_upper=e["q3_days"], n=e["n"], unit="days",
+                     method=with_reason(
+                         f"days alive and out of hospital to day {horizon_days} among the {e['n_subjects']} subjects "
+                         f"infused at least {horizon_days} days before the cutoff (evaluable by calendar), deaths "
+                         f"by day {horizon_days} scored 0 ({e['n_died_scored_0']}); {e['n_lost_to_follow_up']} of "
+                         f"them lost to follow-up before day {horizon_days} (value unknown) left out; {_IQR_NOTE}",
+                         e["not_estimable_reason"])))
+    rows.append(dict(measure="hospital_free_days_known_median", group="all", day=horizon_days,
+                     estimate=k["median_days"], ci95_lower=k["q1_days"], ci95_upper=k["q3_days"], n=k["n"], unit="days",
+                     method=with_reason(
+                         f"secondary (known so far: subjects whose day-{horizon_days} value is known at the cutoff; "
+                         f"deaths count at once, survivors only once followed to day {horizon_days}, which pulls the "
+                         f"median down at an interim cut): {k['n_died_scored_0']} deaths scored 0, "
+                         f"{k['n_alive_followed']} alive; {k['n_lost_to_follow_up']} lost to follow-up and "
+                         f"{k['n_not_yet_reached']} not yet at day {horizon_days} left out; {_IQR_NOTE}",
+                         k["not_estimable_reason"])))
     d = discharge_at_days(course, days)
     rows += [dict(measure="discharged_alive_prop", group="all", day=r.time_days, estimate=r.cumulative_incidence_prop,
                   ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",

@@ -1,17 +1,19 @@
-"""Improvement of the Liao (NEWS-C) score after the infusion: the three pre-specified measures.
+"""Improvement of the Liao (NEWS-C) score after the infusion: the pre-specified measures and their estimands.
 
 Population: treated subjects; day 0 is the infusion. Every vital-sign assessment is scored with
 :func:`msc_analysis.derive.liao_score.liao_score` (its five switches are passed through).
 By default assessments flagged ``incomplete`` (a vital sign missing, so the score is only a
 lower bound) are left out of every measure here (``include_incomplete=False``); the count
-left out is reported by :func:`assessment_completeness`.
+left out is reported by :func:`assessment_completeness`. Estimands: ``docs/endpoints/06_liao_score.md``.
 
 1. Change in total score from baseline by visit (baseline and visit rules of the ``liao`` rows
-   of ``definitions/baseline.yaml`` and ``definitions/visit_windows.csv``).
-2. Proportion whose level fell by at least one colour by each horizon day (exact CI); a death on
-   or before the horizon counts as not improved.
-3. Time to the first sustained low score (total <= ``low_score_max`` held ``hold_hours``),
-   death competing: :mod:`msc_analysis.endpoints.liao_sustained`, re-exported here.
+   of ``definitions/baseline.yaml`` and ``definitions/visit_windows.csv``), observed cases.
+2. Proportion whose level fell by at least one colour by each horizon day (exact CI) among the
+   subjects **evaluable by calendar** (``derive.follow_up``); a death on or before the horizon
+   counts as not improved. The "known so far" proportion is a secondary measure.
+3. Time to clinical stability (a sustained low score without the age item) or discharge alive,
+   death competing; the pre-specified sustained low score (age item included, discharge censored)
+   as a sensitivity analysis: :mod:`msc_analysis.endpoints.liao_sustained`, re-exported here.
 """
 from __future__ import annotations
 
@@ -22,21 +24,22 @@ import pandas as pd
 
 from .. import definitions
 from ..derive.baseline import derive_baseline
+from ..derive.follow_up import evaluable_by_calendar, follow_up
 from ..derive.liao_score import LIAO_LEVELS, LIAO_PARAMETERS, liao_score
-from ..derive.visits import (VISIT_STATUSES, family_rule, longitudinal, subject_course, summarise_visits,
-                             visit_windows)
-from ..report.longitudinal_tables import median_measures
-from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
-from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable, with_reason
+from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, summarise_visits, visit_windows
+from ..stats.binomial import exact_proportion
+from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable
 from ..stats.paired import signed_rank_by_visit
-from .liao_sustained import (SUSTAINED_OUTCOMES, sustained_low_score, sustained_low_score_incidence,
+from .liao_results import IMPROVED_MEASURES, headline_measures, score_change_worst_rank
+from .liao_sustained import (STABLE_OUTCOMES, SUSTAINED_OUTCOMES, cutoff_or_latest_date, physiology_total,
+                             stable_or_discharged, sustained_low_score, sustained_low_score_incidence,
                              usable_assessments)
 
 __all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "NOT_FOLLOWED_OUTCOMES", "SUSTAINED_OUTCOMES",
-           "score_assessments", "assessment_completeness", "liao_by_visit", "score_change_summary",
-           "score_change_tests", "level_distribution", "level_improvement",
-           "improvement_proportions", "sustained_low_score", "sustained_low_score_incidence",
-           "headline_measures"]
+           "STABLE_OUTCOMES", "DENOMINATORS", "IMPROVED_MEASURES", "score_assessments", "assessment_completeness",
+           "liao_by_visit", "score_change_summary", "score_change_tests", "level_distribution", "level_improvement",
+           "improvement_proportions", "sustained_low_score", "stable_or_discharged", "physiology_total",
+           "sustained_low_score_incidence", "score_change_worst_rank", "headline_measures"]
 
 FAMILY = "liao"
 #: Categories of the level-by-visit figure: the four levels, then why there is no level.
@@ -95,7 +98,7 @@ def _level_code(levels) -> np.ndarray:
 
 def liao_by_visit(scored: pd.DataFrame, subjects: pd.DataFrame, *, include_incomplete: bool = False,
                   windows: pd.DataFrame | None = None, window_days_before: int | None = None,
-                  day0_values: str | None = None) -> pd.DataFrame:
+                  day0_values: str | None = None, cutoff_date=None) -> pd.DataFrame:
     """Total score and level of each treated subject at baseline and at each visit.
 
     Parameters
@@ -109,6 +112,9 @@ def liao_by_visit(scored: pd.DataFrame, subjects: pd.DataFrame, *, include_incom
         Use assessments with a missing vital sign (their score is a lower bound).
     windows, window_days_before, day0_values
         Visit windows and baseline rule; ``None`` reads the ``liao`` rows of the definitions.
+    cutoff_date : date-like, optional
+        The data cutoff: splits "lost to follow-up" from "follow-up not reached" and adds
+        ``evaluable_by_calendar`` (``derive.visits.longitudinal``); None: no split.
 
     Returns
     -------
@@ -122,7 +128,8 @@ def liao_by_visit(scored: pd.DataFrame, subjects: pd.DataFrame, *, include_incom
     """
     rule = family_rule(FAMILY, windows, window_days_before, day0_values)
     long = longitudinal(usable_assessments(scored, include_incomplete), subjects, value_column="liao_total",
-                        time_column="measured_at", carry=("liao_level", "incomplete"), **rule)
+                        time_column="measured_at", carry=("liao_level", "incomplete"), cutoff_date=cutoff_date,
+                        **rule)
     long = long.drop(columns=["change_pct", "baseline_incomplete"]).rename(columns={
         "value": "liao_total", "baseline_value": "liao_total_baseline",
         "baseline_liao_level": "liao_level_baseline", "change": "liao_change"})
@@ -181,29 +188,33 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
 
     A subject has **improved by day X** when some assessment on days 1 to X is at least one
     colour below the baseline level. Outcomes at day X, in this order of precedence:
-    "no baseline" (no baseline assessment: not evaluable); "died" (death on or before day X:
-    counted as **not improved**, even after an earlier improvement); then, for a subject alive
-    and followed up (to the last date known alive) for fewer than X days, left out of the
-    denominator: "not yet evaluable" when day X is still to come at the data cutoff (cutoff
-    before infusion + X days: the outcome could still change), "lost to follow-up" when day X
-    has passed by the calendar (cutoff on or after infusion + X days) without follow-up to it;
-    "improved"; "not improved" (including a green baseline, which cannot fall). The two
-    not-followed outcomes differ only in words: both are left out of the denominator.
+    "no baseline" (no baseline assessment); "died" (death on or before day X: counted as **not
+    improved**, even after an earlier improvement); "not yet evaluable" (alive at the cutoff and
+    day X after it: infused fewer than X days before the cutoff); "lost to follow-up" (day X has
+    passed by the calendar, but the subject, alive, was not followed to it: ``follow_up_days`` of
+    :func:`msc_analysis.derive.follow_up.follow_up` below X); "improved"; "not improved"
+    (including a green baseline, which cannot fall).
+
+    The headline denominator (``evaluable``) is the subjects **evaluable by calendar** (infused
+    at least X days before the cutoff, deaths and survivors alike) with a baseline, less those
+    lost to follow-up. The secondary "known so far" denominator (``known``) is every subject whose
+    outcome is known at the cutoff: it lets in a death before day X of a subject infused fewer
+    than X days before the cutoff, while the survivors infused as late are not yet counted.
 
     Parameters
     ----------
     scored : DataFrame
         From :func:`score_assessments`.
     subjects : DataFrame
-        The treated population (columns of ``derive.visits.subject_course``).
+        The treated population (columns of ``derive.follow_up.follow_up``).
     horizons : sequence of int, optional
         Days after the infusion; None: ``time_frames.liao_score.report_days`` of
         ``definitions/trial.yaml`` (pre-specified).
     include_incomplete, window_days_before, day0_values
         As in :func:`liao_by_visit`.
     cutoff : date-like, optional
-        The data cutoff (``Cut.cutoff_date``). None: unknown, and every subject not followed
-        to day X is "not yet evaluable" (nothing shows the window has closed).
+        The data cutoff (``Cut.cutoff_date``). None: the latest date recorded for the subjects
+        (``liao_sustained.cutoff_or_latest_date``, a lower bound of the cutoff).
 
     Returns
     -------
@@ -211,8 +222,10 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
         One row per subject and horizon: ``subject_id``, ``horizon_day``,
         ``liao_level_baseline`` (ordered categorical), ``first_improvement_day`` (Int64: first
         day with a level below baseline), ``outcome`` (categorical,
-        :data:`IMPROVEMENT_OUTCOMES`), ``improved`` (bool), ``evaluable`` (bool: improved,
-        not improved or died).
+        :data:`IMPROVEMENT_OUTCOMES`), ``improved`` (bool), ``evaluable_by_calendar`` (bool:
+        infused at least X days before the cutoff), ``evaluable`` (bool: the headline
+        denominator, evaluable by calendar and improved, not improved or died), ``known`` (bool:
+        improved, not improved or died, whatever the calendar: the "known so far" denominator).
     """
     if horizons is None:
         horizons = definitions.time_frames("liao_score")["report_days"]
@@ -223,7 +236,7 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
     base = derive_baseline(usable, subjects, value_column="liao_total", time_column="measured_at",
                            carry=("liao_level",), window_days_before=rule["window_days_before"],
                            day0_values=rule["day0_values"])
-    course = subject_course(subjects)
+    follow = follow_up(subjects, cutoff_or_latest_date(subjects, cutoff))
     base_code = pd.Series(_level_code(base["baseline_liao_level"]), index=base["subject_id"].astype(str))
     post = usable[(usable["days_since_infusion"] >= 1).fillna(False).to_numpy(bool)]
     post_id = post["subject_id"].astype(str)
@@ -232,37 +245,38 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
     first = (post.loc[below, "days_since_infusion"].astype("int64")
              .groupby(post_id[below].to_numpy()).min())
     first_day = pd.array(first.reindex(base["subject_id"].astype(str)).to_numpy(), dtype="Int64")
-
-    if cutoff is None:
-        days_to_cutoff = np.full(len(course), -np.inf)
-    else:
-        days_to_cutoff = (pd.Timestamp(cutoff).normalize()
-                          - pd.to_datetime(subjects["infused_on"]).dt.normalize()).dt.days.to_numpy(float)
+    at = pd.Index(follow["subject_id"].astype(str)).get_indexer(base["subject_id"].astype(str))
+    if (at < 0).any():
+        raise ValueError("subjects must be the treated population (a subject is not treated)")
+    follow = follow.iloc[at].reset_index(drop=True)
     frames = []
     for h in horizons:
-        not_followed = (course["follow_up_days"] < h).to_numpy(bool)
+        calendar = evaluable_by_calendar(follow, h)
         outcome = np.select(
-            [~base["has_baseline"].to_numpy(bool),
-             (course["death_day"] <= h).fillna(False).to_numpy(bool),
-             not_followed & (days_to_cutoff >= h),
-             not_followed,
-             pd.Series(first_day <= h).fillna(False).to_numpy(bool)],
-            ["no baseline", "died", "lost to follow-up", "not yet evaluable", "improved"], default="not improved")
+            [~base["has_baseline"].to_numpy(bool), follow["death_day"].to_numpy(float) <= h, ~calendar,
+             follow["follow_up_days"].to_numpy(float) < h, pd.Series(first_day <= h).fillna(False).to_numpy(bool)],
+            ["no baseline", "died", "not yet evaluable", "lost to follow-up", "improved"], default="not improved")
+        known = np.isin(outcome, ["improved", "not improved", "died"])
         frames.append(pd.DataFrame({
             "subject_id": base["subject_id"].to_numpy(), "horizon_day": int(h),
             "liao_level_baseline": pd.Categorical(base["baseline_liao_level"].astype(object),
                                                   categories=LIAO_LEVELS, ordered=True),
             "first_improvement_day": first_day,
             "outcome": pd.Categorical(outcome, categories=IMPROVEMENT_OUTCOMES),
-            "improved": outcome == "improved",
-            "evaluable": np.isin(outcome, ["improved", "not improved", "died"])}))
+            "improved": outcome == "improved", "evaluable_by_calendar": calendar,
+            "evaluable": known & calendar, "known": known}))
     columns = ["subject_id", "horizon_day", "liao_level_baseline", "first_improvement_day", "outcome",
-               "improved", "evaluable"]
+               "improved", "evaluable_by_calendar", "evaluable", "known"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] | None = None) -> pd.DataFrame:
-    """Proportion improved by each horizon among evaluable subjects, with an exact 95 % CI.
+#: The two denominators of :func:`improvement_proportions`.
+DENOMINATORS = ("calendar", "known")
+
+
+def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] | None = None, *,
+                            denominator: str = "calendar") -> pd.DataFrame:
+    """Proportion improved by each horizon with an exact 95 % CI, over one of two denominators.
 
     Parameters
     ----------
@@ -272,81 +286,51 @@ def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] |
         Horizons to report; a horizon without any subject (e.g. nobody infused yet) gets a row
         of zeros with a missing proportion. Default: the horizons in ``per_subject``, or
         the registered days (``definitions/trial.yaml``) when it is empty.
+    denominator : {"calendar", "known"}
+        "calendar" (the headline): subjects evaluable by calendar with a baseline, less those lost
+        to follow-up (column ``evaluable``); "known" (secondary, "known so far"): every subject
+        whose outcome is known at the cutoff (column ``known``).
 
     Returns
     -------
     DataFrame
         One row per horizon: ``horizon_day``, ``n_subjects``, ``n_no_baseline``,
-        ``n_not_yet_evaluable`` (alive, day still to come at the cutoff),
-        ``n_lost_to_follow_up`` (alive, day passed without follow-up to it), ``n_evaluable``
-        (the denominator), ``n_improved``, ``n_died`` (counted as not improved), ``improved_prop``, ``ci95_lower``, ``ci95_upper``
-        (Clopper-Pearson, ``stats.binomial.exact_proportion``; missing when nobody is
-        evaluable), ``not_estimable_reason`` ("" when estimated; "no subject infused yet" or
-        "no subject evaluable at day N").
+        ``n_not_yet_evaluable`` (left out because the day is after the cutoff: with "calendar",
+        every subject with a baseline infused fewer days before the cutoff, deaths included;
+        with "known", those of them still alive), ``n_lost_to_follow_up`` (day passed, not
+        followed to it), ``n_evaluable`` (the denominator; the four counts add up to
+        ``n_subjects``), ``n_improved``, ``n_died`` (in the denominator, counted as not
+        improved), ``improved_prop``, ``ci95_lower``, ``ci95_upper`` (Clopper-Pearson,
+        ``stats.binomial.exact_proportion``; missing when nobody is evaluable),
+        ``not_estimable_reason`` ("" when estimated; "no subject infused yet" or "no subject
+        evaluable at day N").
     """
+    if denominator not in DENOMINATORS:
+        raise ValueError(f"denominator must be one of {DENOMINATORS}, got {denominator!r}")
     if horizons is None:
         horizons = (sorted(set(per_subject["horizon_day"])) if len(per_subject)
                     else definitions.time_frames("liao_score")["report_days"])
     rows = []
     for h in horizons:
         g = per_subject[per_subject["horizon_day"] == h]
-        counts = g["outcome"].value_counts().reindex(IMPROVEMENT_OUTCOMES, fill_value=0)
-        rows.append({"horizon_day": int(h), "n_subjects": len(g), "n_no_baseline": int(counts["no baseline"]),
-                     "n_not_yet_evaluable": int(counts["not yet evaluable"]),
-                     "n_lost_to_follow_up": int(counts["lost to follow-up"]),
-                     "n_evaluable": int(g["evaluable"].sum()), "n_improved": int(counts["improved"]),
-                     "n_died": int(counts["died"])})
+        outcome = g["outcome"].astype(object)
+        based = (outcome != "no baseline").to_numpy(bool)
+        if denominator == "calendar":
+            counted = g["evaluable"].to_numpy(bool)
+            not_yet = based & ~g["evaluable_by_calendar"].to_numpy(bool)
+        else:
+            counted = g["known"].to_numpy(bool) if "known" in g else g["evaluable"].to_numpy(bool)
+            not_yet = (outcome == "not yet evaluable").to_numpy(bool)
+        rows.append({"horizon_day": int(h), "n_subjects": len(g), "n_no_baseline": int((~based).sum()),
+                     "n_not_yet_evaluable": int(not_yet.sum()),
+                     "n_lost_to_follow_up": int((outcome == "lost to follow-up").sum()),
+                     "n_evaluable": int(counted.sum()),
+                     "n_improved": int((counted & g["improved"].to_numpy(bool)).sum()),
+                     "n_died": int((counted & (outcome == "died").to_numpy(bool)).sum())})
     out = pd.DataFrame(rows, columns=["horizon_day", "n_subjects", "n_no_baseline", "n_not_yet_evaluable",
-                                      "n_lost_to_follow_up",
-                                      "n_evaluable", "n_improved", "n_died"])
+                                      "n_lost_to_follow_up", "n_evaluable", "n_improved", "n_died"])
     ci = exact_proportion(out["n_improved"].to_numpy(int), out["n_evaluable"].to_numpy(int))
     reason = [NO_SUBJECT_INFUSED if n == 0 else no_subject_evaluable(h) if e == 0 else ""
               for h, n, e in zip(out["horizon_day"], out["n_subjects"], out["n_evaluable"])]
     return out.assign(improved_prop=ci["estimate_prop"].to_numpy(), ci95_lower=ci["ci95_lower"].to_numpy(),
                       ci95_upper=ci["ci95_upper"].to_numpy(), not_estimable_reason=reason)
-
-
-def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
-                      incidence: pd.DataFrame | None = None, cif_method: str = "",
-                      n_subjects: int | None = None, low_score_max: int | None = None,
-                      hold_hours: float = 24.0) -> pd.DataFrame:
-    """Headline rows: ``score_change_median`` by visit day (IQR in the CI columns, points),
-    ``improved_prop`` by horizon day (exact CI), and, when ``incidence`` is given,
-    ``sustained_low_score_cumulative_incidence_prop`` by day.
-
-    ``change_summary`` comes from :func:`score_change_summary`, ``proportions`` from
-    :func:`improvement_proportions`, ``incidence`` from :func:`sustained_low_score_incidence`
-    at the reported days; ``cif_method`` (``stats.competing_risks.CIF_CI_METHOD``),
-    ``n_subjects`` (subjects behind the incidence), ``low_score_max`` (None: as in
-    ``definitions/trial.yaml``) and ``hold_hours`` are written into the ``method`` and ``n`` columns. Returns ``measure``, ``group``, ``day``,
-    ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``, ``method`` (for
-    ``report.results.result_rows``).
-    """
-    if low_score_max is None:
-        low_score_max = definitions.time_frames("liao_score")["low_score_max"]
-    rows = [median_measures(change_summary, "liao_change", measure="score_change_median", unit="points",
-                            n_column="n_change", what="change in Liao (NEWS-C) total score from "
-                            "baseline of treated subjects with both", include_baseline=False),
-            pd.DataFrame({"measure": "improved_prop", "group": "all", "day": proportions["horizon_day"],
-                          "estimate": proportions["improved_prop"], "ci95_lower": proportions["ci95_lower"],
-                          "ci95_upper": proportions["ci95_upper"], "n": proportions["n_evaluable"],
-                          "unit": "proportion",
-                          "method": [with_reason("level fell by at least one colour from baseline by the day; deaths "
-                                                 "counted as not improved; subjects without baseline, or alive but not "
-                                                 "followed to the day (not yet evaluable, or lost to follow-up), "
-                                                 f"excluded; {EXACT_CI_METHOD}", reason)
-                                     for reason in _reasons(proportions)]})]
-    if incidence is not None:
-        rows.append(pd.DataFrame({
-            "measure": "sustained_low_score_cumulative_incidence_prop", "group": "all",
-            "day": incidence["time_days"], "estimate": incidence["cumulative_incidence_prop"],
-            "ci95_lower": incidence["ci95_lower"], "ci95_upper": incidence["ci95_upper"],
-            "n": n_subjects, "unit": "proportion",
-            "method": [with_reason(f"cumulative incidence of a first sustained low score (Liao total <= "
-                                   f"{low_score_max} held {hold_hours:g} h), death in hospital competing; "
-                                   f"{cif_method}", reason) for reason in _reasons(incidence)]}))
-    return pd.concat(rows, ignore_index=True)
-
-
-def _reasons(frame: pd.DataFrame) -> list[str]:
-    return list(frame["not_estimable_reason"]) if "not_estimable_reason" in frame else [""] * len(frame)

@@ -15,15 +15,18 @@ import pandas as pd
 
 from .. import definitions
 from ..derive.checks import require_columns
+from ..derive.follow_up import follow_up
 from ..derive.visits import subject_course
 from ..stats.competing_risks import cumulative_incidence
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_data, reasons_at_days
 
-__all__ = ["SUSTAINED_OUTCOMES", "usable_assessments", "sustained_low_score",
-           "sustained_low_score_incidence"]
+__all__ = ["SUSTAINED_OUTCOMES", "STABLE_OUTCOMES", "usable_assessments", "cutoff_or_latest_date",
+           "physiology_total", "sustained_low_score", "stable_or_discharged", "sustained_low_score_incidence"]
 
 #: Event codes of the sustained-low-score endpoint (the ``event`` column).
 SUSTAINED_OUTCOMES = {0: "censored", 1: "sustained low score", 2: "died first"}
+#: Event codes of the headline "clinical stability or discharge alive" (:func:`stable_or_discharged`).
+STABLE_OUTCOMES = {0: "censored", 1: "stable or discharged alive", 2: "died first"}
 
 
 def usable_assessments(scored: pd.DataFrame, include_incomplete: bool) -> pd.DataFrame:
@@ -89,33 +92,12 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
         count as 0), ``n_assessments_after_infusion`` (int: usable assessments from day 1 on,
         the data the endpoint rests on).
     """
-    if hold_tolerance_hours < 0 or hold_hours < hold_tolerance_hours:
-        raise ValueError("need 0 <= hold_tolerance_hours <= hold_hours")
-    frames = definitions.time_frames("liao_score")
-    low_score_max = frames["low_score_max"] if low_score_max is None else low_score_max
-    horizon_days = max(frames["report_days"]) if horizon_days is None else horizon_days
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, (int, np.integer)) or horizon_days < 1:
-        raise ValueError(f"horizon_days must be a whole number of days >= 1, got {horizon_days!r}")
+    low_score_max, horizon_days = _check(low_score_max, hold_hours, hold_tolerance_hours, horizon_days)
     course = subject_course(subjects)
     ids = course["subject_id"].astype(str)
-    usable = usable_assessments(scored, include_incomplete)
-    day = usable["days_since_infusion"]
-    a = usable[(day >= 1).fillna(False).to_numpy(bool)
-               & usable["subject_id"].astype(str).isin(set(ids)).to_numpy(bool)]
-    a = pd.DataFrame({"sid": a["subject_id"].astype(str).to_numpy(), "at": a["measured_at"].to_numpy(),
-                      "day": a["days_since_infusion"].astype("int64").to_numpy(),
-                      "low": (a["liao_total"] <= low_score_max).to_numpy(bool),
-                      "row": np.arange(len(a))}).sort_values(["sid", "at", "row"], kind="stable")
-    new_run = (a["low"] != a["low"].shift()) | (a["sid"] != a["sid"].shift())
-    a["run"] = new_run.cumsum()
-    runs = a[a["low"]].groupby("run").agg(sid=("sid", "first"), start=("at", "first"), day=("day", "first"))
-    need = pd.Timedelta(hours=hold_hours - hold_tolerance_hours)
-    low = a[a["low"]].join(runs["start"], on="run")
-    confirming = low[low["at"] - low["start"] >= need].groupby("run")["at"].first()
-    runs = runs.join(confirming.rename("confirmed"), how="inner")
-    first = runs[runs["day"] <= horizon_days].sort_values("start").drop_duplicates("sid").set_index("sid")
-    last_day = a.groupby("sid")["day"].max().reindex(ids)
-
+    first, last_day, n_after = _first_sustained_runs(usable_assessments(scored, include_incomplete), ids,
+                                                     "liao_total", low_score_max, hold_hours,
+                                                     hold_tolerance_hours, horizon_days)
     hit = ids.isin(first.index).to_numpy()
     death, discharge = course["death_day"], course["discharge_day"]
     in_hospital_death = (death <= horizon_days) & (discharge.isna() | (discharge > death))
@@ -134,7 +116,146 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
         "run_start_at": first["start"].reindex(ids).to_numpy(),
         "run_confirmed_at": first["confirmed"].reindex(ids).to_numpy(),
         "discharged_before_event": discharged, "low_score_possible": possible,
-        "n_assessments_after_infusion": a.groupby("sid").size().reindex(ids).fillna(0).astype("int64").to_numpy()})
+        "n_assessments_after_infusion": n_after.to_numpy()})
+
+
+def cutoff_or_latest_date(subjects: pd.DataFrame, cutoff=None) -> pd.Timestamp:
+    """The data cutoff; when None, the latest date recorded for the subjects (``infused_on``,
+    ``died_on``, ``discharged_on``, ``last_known_alive_on``): a lower bound of the cutoff, so a day
+    it shows as passed has passed (1970-01-01 when there is no date at all)."""
+    if cutoff is not None:
+        return pd.Timestamp(cutoff).normalize()
+    dates = [pd.to_datetime(subjects[c]).max() for c in
+             ("infused_on", "died_on", "discharged_on", "last_known_alive_on") if c in subjects]
+    dates = [d for d in dates if not pd.isna(d)]
+    return max(dates).normalize() if dates else pd.Timestamp(0)
+
+
+def physiology_total(scored: pd.DataFrame) -> pd.Series:
+    """The Liao total without the age item: the NEWS2 aggregate score of the seven vital signs
+    (``liao_total - age_points``, missing age points counting 0).
+
+    >>> physiology_total(pd.DataFrame({"liao_total": [5, 2], "age_points": pd.array([3, None], dtype="Int64")})).tolist()
+    [2, 2]
+    """
+    if "physiology_total" in scored:
+        return scored["physiology_total"]
+    age = scored["age_points"] if "age_points" in scored else pd.Series(0, index=scored.index)
+    return (scored["liao_total"] - pd.Series(age, index=scored.index).fillna(0)).astype("int64")
+
+
+def stable_or_discharged(scored: pd.DataFrame, subjects: pd.DataFrame, cutoff=None, *,
+                         low_score_max: int | None = None, hold_hours: float = 24.0,
+                         hold_tolerance_hours: float = 2.0, horizon_days: int | None = None,
+                         include_incomplete: bool = False) -> pd.DataFrame:
+    """Time to clinical stability or discharge alive, whichever first, death competing (the headline).
+
+    **Clinical stability** is a sustained low score (the runs of :func:`sustained_low_score`,
+    same hold and tolerance) judged on the score **without the age item**
+    (:func:`physiology_total`, the NEWS2 aggregate: ``<= low_score_max``), so that every subject
+    can reach it whatever their age and ``age_points``. A **discharge alive** (a discharge date
+    recorded, not after a death) is the same success: vital signs stop at discharge, and a patient
+    sent home is no longer at risk of needing hospital care. Event codes:
+
+    - 1 "stable or discharged alive": at the earlier of the start day of the first sustained
+      age-free low run and the discharge day, when it is on or before ``horizon_days``
+      (``first_event`` says which);
+    - 2 "died first": death on or before ``horizon_days`` before either: time = day of death;
+    - 0 "censored": alive in hospital at the end of follow-up, at the later of the last day known
+      alive (``derive.follow_up``) and the last assessment, at most ``horizon_days``.
+
+    Parameters
+    ----------
+    scored, subjects, low_score_max, hold_hours, hold_tolerance_hours, horizon_days, include_incomplete
+        As in :func:`sustained_low_score`.
+    cutoff : date-like, optional
+        The data cutoff (caps the day known alive); None: :func:`cutoff_or_latest_date`.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject: ``subject_id``, ``time_days`` (int), ``event`` (int 0/1/2),
+        ``outcome`` (:data:`STABLE_OUTCOMES`), ``first_event`` ("low score held", "discharged
+        alive" or "" unless ``event`` is 1), ``run_start_day`` (Int64: start of the first
+        sustained age-free low run by the horizon, whether or not it came first),
+        ``discharge_day`` (Int64), ``n_assessments_after_infusion`` (int).
+
+    Examples
+    --------
+    >>> d = pd.to_datetime
+    >>> s = pd.DataFrame({"subject_id": ["A", "B"], "infused_on": d(["2020-08-01"] * 2),
+    ...     "died_on": d([None, "2020-08-06"]), "discharged_on": d(["2020-08-09", None]),
+    ...     "last_known_alive_on": d(["2020-09-30", "2020-08-05"])})
+    >>> v = pd.DataFrame({"subject_id": ["A", "A", "B"], "days_since_infusion": [2, 3, 2],
+    ...     "measured_at": d(["2020-08-03 08:00", "2020-08-04 08:00", "2020-08-03 08:00"]),
+    ...     "liao_total": [5, 5, 9], "age_points": [3, 3, 0], "liao_level": ["orange", "orange", "red"],
+    ...     "incomplete": [False] * 3})
+    >>> stable_or_discharged(v, s, "2020-10-30")[["time_days", "event", "first_event"]].values.tolist()
+    [[2, 1, 'low score held'], [5, 2, '']]
+    """
+    low_score_max, horizon_days = _check(low_score_max, hold_hours, hold_tolerance_hours, horizon_days)
+    follow = follow_up(subjects, cutoff_or_latest_date(subjects, cutoff))
+    ids = follow["subject_id"].astype(str)
+    usable = usable_assessments(scored, include_incomplete)
+    usable = usable.assign(_physiology=physiology_total(usable))
+    first, last_day, n_after = _first_sustained_runs(usable, ids, "_physiology", low_score_max, hold_hours,
+                                                     hold_tolerance_hours, horizon_days)
+    run = first["day"].reindex(ids).to_numpy(float)
+    death, discharge = follow["death_day"].to_numpy(float), follow["discharge_day"].to_numpy(float)
+    discharge_alive = np.where((discharge <= horizon_days) & ~(death < discharge), discharge, np.nan)
+    success = np.fmin(run, discharge_alive)
+    hit = ~np.isnan(success)
+    died = ~hit & (death <= horizon_days)
+    censor = np.minimum(np.fmax(follow["follow_up_days"].to_numpy(float), last_day.to_numpy(float)), horizon_days)
+    time = np.where(hit, success, np.where(died, death, censor))
+    event = np.where(hit, 1, np.where(died, 2, 0))
+    kind = np.where(~hit, "", np.where(run == success, "low score held", "discharged alive"))
+    return pd.DataFrame({
+        "subject_id": follow["subject_id"].to_numpy(), "time_days": time.astype("int64"),
+        "event": event.astype("int64"), "outcome": [STABLE_OUTCOMES[e] for e in event],
+        "first_event": kind.astype(object), "run_start_day": pd.array(run, dtype="Int64"),
+        "discharge_day": pd.array(discharge, dtype="Int64"), "n_assessments_after_infusion": n_after.to_numpy()})
+
+
+def _check(low_score_max, hold_hours, hold_tolerance_hours, horizon_days) -> tuple[int, int]:
+    """The low-score threshold and horizon (definitions when None), after checking the hold."""
+    if hold_tolerance_hours < 0 or hold_hours < hold_tolerance_hours:
+        raise ValueError("need 0 <= hold_tolerance_hours <= hold_hours")
+    frames = definitions.time_frames("liao_score")
+    low_score_max = frames["low_score_max"] if low_score_max is None else low_score_max
+    horizon_days = max(frames["report_days"]) if horizon_days is None else horizon_days
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, (int, np.integer)) or horizon_days < 1:
+        raise ValueError(f"horizon_days must be a whole number of days >= 1, got {horizon_days!r}")
+    return low_score_max, horizon_days
+
+
+def _first_sustained_runs(usable: pd.DataFrame, ids: pd.Series, column: str, low_score_max: int,
+                          hold_hours: float, hold_tolerance_hours: float, horizon_days: int):
+    """First sustained run of ``column <= low_score_max`` of each subject starting by ``horizon_days``.
+
+    Returns ``(first, last_day, n_after)``: ``first`` indexed by subject (str) with ``start``,
+    ``confirmed`` (datetimes) and ``day`` (int, day of ``start``); ``last_day`` (day of the last
+    assessment from day 1 on, NaN if none) and ``n_after`` (int, assessments from day 1 on), both
+    indexed like ``ids``.
+    """
+    day = usable["days_since_infusion"]
+    a = usable[(day >= 1).fillna(False).to_numpy(bool)
+               & usable["subject_id"].astype(str).isin(set(ids)).to_numpy(bool)]
+    a = pd.DataFrame({"sid": a["subject_id"].astype(str).to_numpy(), "at": a["measured_at"].to_numpy(),
+                      "day": a["days_since_infusion"].astype("int64").to_numpy(),
+                      "low": (a[column] <= low_score_max).to_numpy(bool),
+                      "row": np.arange(len(a))}).sort_values(["sid", "at", "row"], kind="stable")
+    new_run = (a["low"] != a["low"].shift()) | (a["sid"] != a["sid"].shift())
+    a["run"] = new_run.cumsum()
+    runs = a[a["low"]].groupby("run").agg(sid=("sid", "first"), start=("at", "first"), day=("day", "first"))
+    need = pd.Timedelta(hours=hold_hours - hold_tolerance_hours)
+    low = a[a["low"]].join(runs["start"], on="run")
+    confirming = low[low["at"] - low["start"] >= need].groupby("run")["at"].first()
+    runs = runs.join(confirming.rename("confirmed"), how="inner")
+    first = runs[runs["day"] <= horizon_days].sort_values("start").drop_duplicates("sid").set_index("sid")
+    last_day = a.groupby("sid")["day"].max().reindex(ids)
+    n_after = a.groupby("sid").size().reindex(ids).fillna(0).astype("int64")
+    return first, last_day, n_after
 
 
 def sustained_low_score_incidence(times: pd.DataFrame, days: Sequence[float] | None = None,

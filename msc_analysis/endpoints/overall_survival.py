@@ -5,18 +5,22 @@ Population: the treated subjects (received the infusion). Every treated subject 
 
 Derivation rules
 ----------------
+Follow-up comes from the one derivation of every page, :func:`msc_analysis.derive.follow_up.follow_up`:
+
 - Event: death from any cause; time = ``died_on`` - ``infused_on`` in whole days.
-- Censoring: alive subjects are censored at the earlier of ``last_known_alive_on`` and the
-  cutoff date (the loader already moves a date known alive after the cutoff to the cutoff and
-  blanks deaths after it). A subject with no date known alive on or after the infusion is
-  censored at day 0 (alive at the infusion), with that reason.
+- Censoring: alive subjects are censored at their last day known alive: the later of
+  ``last_known_alive_on`` (capped at the cutoff; the loader already moves a later date to the
+  cutoff and blanks deaths after it) and the discharge (alive then). A subject with no date
+  known alive on or after the infusion is censored at day 0 (alive at the infusion), with that
+  reason.
 - No administrative censoring at day 60: the estimates at days 30 and 60 only use follow-up up
   to those days; the median uses all follow-up.
 - Risk table (:func:`risk_table_by_group`): at risk on day t (followed to day t or beyond), died
   before day t, censored before day t; the three add up to the subjects at every day.
-- Follow-up to the last reported day H (:func:`follow_up_to_day`): a subject censored before day H
-  is "lost to follow-up" once infusion + H days is on or before the cutoff, and "not yet followed
-  to day H" only while that day is after the cutoff.
+
+Where each subject's follow-up stands at day H (lost to follow-up, not yet followed) is in
+:mod:`msc_analysis.endpoints.survival_follow_up`; the sensitivity analyses (lost to follow-up
+counted as deaths, per protocol) in :mod:`msc_analysis.endpoints.survival_sensitivity`.
 
 Estimates come from :mod:`msc_analysis.stats.survival` (Kaplan-Meier, log-log CI, log-rank).
 """
@@ -27,12 +31,13 @@ import pandas as pd
 
 from .. import definitions
 from ..derive.checks import require_columns
+from ..derive.follow_up import FOLLOW_UP_STATUSES, follow_up
 from ..stats.estimability import NO_SUBJECT_IN_GROUP, NO_SUBJECT_INFUSED, reasons_at_days, with_reason
 from ..stats.survival import (KM_CI_METHOD, LOGRANK_METHOD, MEDIAN_CI_METHOD, kaplan_meier,
                               logrank_test, median_survival, risk_table)
 
-__all__ = ["OS_STATUSES", "RISK_TABLE_DAYS", "survival_times", "follow_up_to_day",
-           "follow_up_summary", "analysis_groups", "km_curves", "survival_at_days", "median_survival_by_group",
+__all__ = ["OS_STATUSES", "RISK_TABLE_DAYS", "survival_times", "report_days", "analysis_groups", "km_curves",
+           "survival_at_days", "median_survival_by_group",
            "risk_table_by_group", "logrank_by_arm", "swimmer_lanes", "headline_measures"]
 
 #: Status of each treated subject in the survival analysis.
@@ -40,7 +45,8 @@ OS_STATUSES = ("died", "censored")
 #: Days of the risk table drawn under the Kaplan-Meier plot.
 RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 30, 45, 60)
 
-_SUBJECT_COLUMNS = ("subject_id", "arm", "treated", "infused_on", "died_on", "last_known_alive_on")
+_SUBJECT_COLUMNS = ("subject_id", "arm", "treated", "infused_on", "died_on", "discharged_on",
+                    "last_known_alive_on")
 
 
 def survival_times(subjects: pd.DataFrame, cutoff_date) -> pd.DataFrame:
@@ -50,7 +56,8 @@ def survival_times(subjects: pd.DataFrame, cutoff_date) -> pd.DataFrame:
     ----------
     subjects : pandas.DataFrame
         ``subject_id``; ``arm``; ``treated`` (bool); ``infused_on``, ``died_on``,
-        ``last_known_alive_on`` (dates, may be missing). Only treated rows are used.
+        ``discharged_on``, ``last_known_alive_on`` (dates, may be missing). Only treated rows
+        are used.
     cutoff_date : date-like
         Data cutoff date.
 
@@ -58,45 +65,48 @@ def survival_times(subjects: pd.DataFrame, cutoff_date) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per treated subject: ``subject_id``; ``arm``; ``infused_on``; ``end_date``
-        (death or censoring date); ``time_days`` (float, days from the infusion);
-        ``event`` (int, 1 = died, 0 = censored); ``status`` (categorical
-        :data:`OS_STATUSES`); ``reason`` (str: "death", "alive at the cutoff", "alive at last
-        contact before the cutoff" or "no date known alive after the infusion", censored on
-        day 0).
+        (death or censoring date); ``time_days`` (float, days from the infusion: the
+        ``follow_up_days`` of :func:`~msc_analysis.derive.follow_up.follow_up`); ``event``
+        (int, 1 = died, 0 = censored); ``status`` (categorical :data:`OS_STATUSES`);
+        ``reason`` (str: "death", "alive at the cutoff", "alive at last contact before the
+        cutoff" or "no date known alive after the infusion", censored on day 0);
+        ``days_to_cutoff`` (int, days from the infusion to the cutoff); ``follow_up_status``
+        (categorical :data:`~msc_analysis.derive.follow_up.FOLLOW_UP_STATUSES`, the status
+        at the cutoff).
 
     Examples
     --------
     >>> d = pd.to_datetime
     >>> s = pd.DataFrame({"subject_id": ["A", "B"], "arm": "MSC", "treated": True,
     ...     "infused_on": d(["2020-08-01", "2020-08-03"]), "died_on": d(["2020-08-11", None]),
-    ...     "last_known_alive_on": d(["2020-08-10", "2020-08-20"])})
+    ...     "discharged_on": d([None, "2020-08-15"]), "last_known_alive_on": d(["2020-08-10", "2020-08-20"])})
     >>> survival_times(s, "2020-09-01")[["subject_id", "time_days", "event", "reason"]]
       subject_id  time_days  event                                   reason
     0          A       10.0      1                                    death
     1          B       17.0      0  alive at last contact before the cutoff
     """
     require_columns(subjects, _SUBJECT_COLUMNS, "subjects")
-    cutoff = pd.Timestamp(cutoff_date)
-    t = subjects[subjects["treated"].astype(bool)]
-    infused = t["infused_on"]
-    known = t["last_known_alive_on"]
-    alive_until = known.where(known.isna() | (known <= cutoff), cutoff)
-    no_contact = alive_until.isna() | (alive_until < infused)
-    died = t["died_on"].notna()
-    end = t["died_on"].where(died, alive_until.where(~no_contact, infused))
-    reason = np.select(
-        [died.to_numpy(), no_contact.to_numpy(), (alive_until == cutoff).to_numpy()],
-        ["death", "no date known alive after the infusion", "alive at the cutoff"],
-        default="alive at last contact before the cutoff")
+    f = follow_up(subjects, cutoff_date)
+    died = f["death_day"].notna().to_numpy()
+    known = f["known_alive_day"].to_numpy(float)
+    no_contact = ~died & (np.isnan(known) | (known < 0))
+    at_cutoff = ~died & (known >= f["days_to_cutoff"].to_numpy(float))
+    reason = np.select([died, no_contact, at_cutoff],
+                       ["death", "no date known alive after the infusion", "alive at the cutoff"],
+                       default="alive at last contact before the cutoff")
+    time = f["follow_up_days"].to_numpy(float)
+    infused = pd.to_datetime(f["infused_on"])
     return pd.DataFrame({
-        "subject_id": t["subject_id"].to_numpy(),
-        "arm": t["arm"].reset_index(drop=True),  # keeps a categorical arm's levels
+        "subject_id": f["subject_id"].to_numpy(),
+        "arm": f["arm"],  # keeps a categorical arm's levels
         "infused_on": infused.to_numpy(),
-        "end_date": end.to_numpy(),
-        "time_days": (end - infused).dt.days.astype(float).to_numpy(),
-        "event": died.astype(int).to_numpy(),
+        "end_date": (infused + pd.to_timedelta(time, unit="D")).to_numpy(),
+        "time_days": time,
+        "event": died.astype(int),
         "status": pd.Categorical(np.where(died, "died", "censored"), categories=OS_STATUSES),
         "reason": reason,
+        "days_to_cutoff": f["days_to_cutoff"].to_numpy(int),
+        "follow_up_status": pd.Categorical(f["status"].astype(str), categories=FOLLOW_UP_STATUSES),
     })
 
 
@@ -141,7 +151,7 @@ def km_curves(times: pd.DataFrame) -> pd.DataFrame:
     return out[["group", *(c for c in out.columns if c != "group")]]
 
 
-def _report_days(days) -> tuple:
+def report_days(days=None) -> tuple:
     """``days``, or the registered days (``trial.yaml: time_frames.overall_survival``) when None."""
     return definitions.time_frames("overall_survival")["report_days"] if days is None else tuple(days)
 
@@ -162,7 +172,7 @@ def survival_at_days(times: pd.DataFrame, days=None) -> pd.DataFrame:
         reached that day). Where everyone has died the survival is 0 (estimated) and its
         interval missing (undefined on the log-log scale).
     """
-    days = _report_days(days)
+    days = report_days(days)
     rows = []
     for name, g in analysis_groups(times):
         km = kaplan_meier(g["time_days"], g["event"], times=list(days))
@@ -224,95 +234,6 @@ def risk_table_by_group(times: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFra
                                     "deaths_before_day": (before & died).sum(axis=0).astype(int),
                                     "censored_before_day": (before & ~died).sum(axis=0).astype(int)}))
     return pd.concat(frames, ignore_index=True)
-
-
-def _day_text(value: float) -> str:
-    return f"{value:g}"
-
-
-def follow_up_to_day(times: pd.DataFrame, cutoff_date, day: float | None = None) -> pd.DataFrame:
-    """Where each treated subject's follow-up stands with respect to ``day`` (the registered
-    time frame: the last reported day when None, day 60).
-
-    The follow-up window for ``day`` closes on ``infused_on + day``. Rules, in order:
-
-    - died on or before ``day``: "died by day H"; died later: "died after day H";
-    - censored on or after ``day``: "alive, followed to day H";
-    - censored before ``day`` and the window closed on or before the cutoff: **"lost to follow-up
-      before day H"** (its detail: "lost to follow-up (last known alive day X)"), never "not yet
-      followed": the subject could have been seen on day H before this cut;
-    - censored before ``day`` with the window still open after the cutoff: "not yet followed to
-      day H".
-
-    Parameters
-    ----------
-    times : pandas.DataFrame
-        Output of :func:`survival_times`.
-    cutoff_date : date-like
-        Data cutoff date.
-    day : float, optional
-        H; None: the last of the registered days (``definitions/trial.yaml``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per subject: ``subject_id``, ``arm``, ``time_days``, ``event``,
-        ``window_closes_on`` (date), ``follow_up`` (categorical, the five states above in that
-        order, worded with H), ``detail`` (str: "died on day X", "last known alive day X",
-        "lost to follow-up (last known alive day X)", "not yet followed to day H (last known
-        alive day X)").
-
-    Examples
-    --------
-    >>> d = pd.to_datetime
-    >>> t = pd.DataFrame({"subject_id": ["A", "B"], "arm": "MSC", "infused_on": d(["2020-10-28", "2020-12-01"]),
-    ...     "time_days": [25.0, 20.0], "event": [0, 0], "reason": "alive at last contact before the cutoff"})
-    >>> follow_up_to_day(t, "2020-12-30", 60)["detail"].tolist()
-    ['lost to follow-up (last known alive day 25)', 'not yet followed to day 60 (last known alive day 20)']
-    """
-    require_columns(times, ("subject_id", "arm", "infused_on", "time_days", "event", "reason"), "times")
-    h = float(max(_report_days(None))) if day is None else float(day)
-    cutoff = pd.Timestamp(cutoff_date)
-    states = [f"died by day {h:g}", f"died after day {h:g}", f"alive, followed to day {h:g}",
-              f"lost to follow-up before day {h:g}", f"not yet followed to day {h:g}"]
-    closes = pd.to_datetime(times["infused_on"]) + pd.Timedelta(days=h)
-    died = times["event"].to_numpy(int) == 1
-    time = times["time_days"].to_numpy(float)
-    closed = (closes <= cutoff).to_numpy(bool)
-    state = np.select([died & (time <= h), died, time >= h, closed], states[:4], default=states[4])
-    no_contact = (times["reason"] == "no date known alive after the infusion").to_numpy(bool)
-    seen = [("no date known alive after the infusion" if nc else f"last known alive day {_day_text(t)}")
-            for t, nc in zip(time, no_contact)]
-    detail = []
-    for s, t, see in zip(state, time, seen):
-        if s in states[:2]:
-            detail.append(f"died on day {_day_text(t)}")
-        elif s == states[2]:
-            detail.append(see)
-        elif s == states[3]:
-            detail.append(f"lost to follow-up ({see})")
-        else:
-            detail.append(f"not yet followed to day {h:g} ({see})")
-    return pd.DataFrame({"subject_id": times["subject_id"].to_numpy(), "arm": times["arm"].to_numpy(),
-                         "time_days": time, "event": times["event"].to_numpy(int),
-                         "window_closes_on": closes.to_numpy(),
-                         "follow_up": pd.Categorical(state, categories=states), "detail": detail})
-
-
-def follow_up_summary(follow: pd.DataFrame) -> pd.DataFrame:
-    """Subjects in each follow-up state of :func:`follow_up_to_day`, every state listed (0 included).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``follow_up``, ``n_subjects`` (int), ``median_time_days``, ``min_time_days``,
-        ``max_time_days`` (day of death, or of the last date known alive; NaN when nobody).
-    """
-    require_columns(follow, ("follow_up", "time_days"), "follow")
-    out = (follow.groupby("follow_up", observed=False, sort=True)["time_days"]
-           .agg(n_subjects="size", median_time_days="median", min_time_days="min", max_time_days="max")
-           .reset_index())
-    return out.astype({"n_subjects": int})
 
 
 def logrank_by_arm(times: pd.DataFrame) -> pd.DataFrame:
@@ -380,7 +301,7 @@ def headline_measures(times: pd.DataFrame, days=None) -> pd.DataFrame:
         (treated subjects). With several arms, ``logrank_p`` (group "arms"). A missing
         estimate or confidence limit stays missing and the ``method`` says why.
     """
-    days = _report_days(days)
+    days = report_days(days)
     at = survival_at_days(times, days)
     rows = [dict(measure="survival_prop", group=r.group, day=r.day, estimate=r.survival_prop,
                  ci95_lower=r.ci95_lower, ci95_upper=r.ci95_upper, n=r.n, unit="proportion",
@@ -395,7 +316,7 @@ def headline_measures(times: pd.DataFrame, days=None) -> pd.DataFrame:
                          ci95_upper=m.ci95_upper, n=m.n, unit="days",
                          method=with_reason(method, m.not_estimable_reason)))
         deaths = int(((g["event"] == 1) & (g["time_days"] <= horizon)).sum())
-        rows.append(dict(measure="deaths", group=name, day=horizon, estimate=deaths, n=len(g),
+        rows.append(dict(measure="deaths_by_day", group=name, day=horizon, estimate=deaths, n=len(g),
                          unit="subjects", method=f"count of deaths from day 0 to day {horizon:g}"))
         rows.append(dict(measure="n", group=name, estimate=len(g), n=len(g), unit="subjects",
                          method="treated subjects in the analysis (none excluded)"))

@@ -1,16 +1,17 @@
 """Trial overview: flow from screening to treatment, enrollment over time, status at the cutoff.
 
 Pure functions on the tables of a :class:`~msc_analysis.cut.Cut`; each returns a tidy frame.
-:func:`status_at_cutoff` is the one source of each treated subject's follow-up and hospital
-status at the cutoff: ``03_hospital_stay`` reads its hospital status from it too (rules in
-``docs/endpoints/00_overview.md``).
+The follow-up of each treated subject (status at the cutoff, hospital status, day-H states) is
+derived once, in :mod:`msc_analysis.derive.follow_up`; :func:`status_at_cutoff` applies it, and
+``last_registered_day``, ``hospital_status``, ``FOLLOW_UP_STATUSES`` and ``HOSPITAL_STATUSES``
+are re-exported from there for the pages (rules in ``docs/endpoints/00_overview.md``).
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from .. import definitions
+from ..derive.follow_up import (FOLLOW_UP_STATUSES, HOSPITAL_STATUSES, evaluable_by_calendar, follow_up,
+                                hospital_status, last_registered_day)
 from ..derive.populations import POPULATIONS
 from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 
@@ -18,10 +19,6 @@ __all__ = ["trial_flow", "flow_deviations", "screen_failures", "enrollment_over_
            "hospital_status", "status_at_cutoff", "status_counts", "FOLLOW_UP_STATUSES", "HOSPITAL_STATUSES",
            "headline_measures", "infusion_notice"]
 
-#: Follow-up status of a treated subject at the cutoff, in display order (see :func:`status_at_cutoff`).
-FOLLOW_UP_STATUSES = ("died", "alive, day-60 follow-up complete", "in follow-up", "lost to follow-up")
-#: Hospital status of a treated subject at the cutoff, in display order (see :func:`hospital_status`).
-HOSPITAL_STATUSES = ("discharged alive", "died in hospital", "in hospital at the cutoff")
 
 
 def trial_flow(subjects: pd.DataFrame) -> pd.DataFrame:
@@ -122,55 +119,13 @@ def enrollment_over_time(subjects: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def last_registered_day() -> int:
-    """H, the last day of follow-up the trial registered: the largest day of the time frames in
-    ``definitions/trial.yaml`` (``time_frames``; keys ending in ``_days``).
-
-    >>> last_registered_day()
-    60
-    """
-    days = []
-    for endpoint, keys in definitions.TIME_FRAME_KEYS.items():
-        frames = definitions.time_frames(endpoint)
-        for key in keys:
-            if key.endswith("_days"):
-                value = frames[key]
-                days += list(value) if isinstance(value, tuple) else [value]
-    return int(max(days))
-
-
-def hospital_status(discharged_on: pd.Series, died_on: pd.Series) -> pd.Categorical:
-    """The hospital status at the cutoff: the one rule of every page (see :data:`HOSPITAL_STATUSES`).
-
-    "discharged alive" when a discharge date is recorded (a death after it does not change it),
-    "died in hospital" for a death without a discharge, "in hospital at the cutoff" for neither.
-    The loader blanks discharges and deaths dated after the cutoff, so a discharge on the cutoff
-    day counts as a discharge.
-
-    >>> d = pd.to_datetime
-    >>> list(hospital_status(d(pd.Series(["2020-08-10", None, None])), d(pd.Series([None, "2020-08-09", None]))))
-    ['discharged alive', 'died in hospital', 'in hospital at the cutoff']
-    """
-    discharged, died = discharged_on.notna().to_numpy(), died_on.notna().to_numpy()
-    status = np.select([discharged, ~discharged & died], HOSPITAL_STATUSES[:2], default=HOSPITAL_STATUSES[2])
-    return pd.Categorical(status, categories=HOSPITAL_STATUSES)
-
-
 def status_at_cutoff(subjects: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int | None = None) -> pd.DataFrame:
-    """Follow-up and hospital status of each treated subject at the cutoff: the one source of both.
+    """Follow-up and hospital status of each treated subject at the cutoff.
 
-    ``00_overview`` counts these statuses and ``03_hospital_stay`` takes its hospital status (and
-    the lost-to-follow-up wording of hospital-free days) from here, so the pages cannot disagree.
-
-    Rules (H = ``horizon_days``, by default :func:`last_registered_day`, 60):
-
-    - **hospital status**: :func:`hospital_status`.
-    - **known alive to** day: the later of the last date known alive (capped at the cutoff) and
-      the discharge (alive then); missing when neither is recorded.
-    - **follow-up status**: "died" (a death date, whatever the day); "alive, day-60 follow-up
-      complete" (known alive on or after day H); otherwise "lost to follow-up" when the follow-up
-      window has closed by the calendar (the cutoff is on or after the infusion + H days) and
-      "in follow-up" when it is still open.
+    :func:`~msc_analysis.derive.follow_up.follow_up` (the one follow-up derivation of the kit,
+    rules there and in ``docs/endpoints/00_overview.md``) plus ``window_closed``; ``00_overview``
+    counts these statuses, and ``03_hospital_stay`` and the toxicity monitoring of ``08_safety``
+    derive their follow-up with the same function, so the pages cannot disagree.
 
     Parameters
     ----------
@@ -180,17 +135,15 @@ def status_at_cutoff(subjects: pd.DataFrame, cutoff: pd.Timestamp, horizon_days:
     cutoff : Timestamp
         Data cutoff date.
     horizon_days : int, optional
-        H, the last registered day of follow-up.
+        H, the last registered day of follow-up (None: :func:`last_registered_day`, 60).
 
     Returns
     -------
     DataFrame
-        One row per treated subject: ``subject_id``, ``infused_on``; ``follow_up_days`` (infusion
-        to death, else to the last date known alive; 0 if none); ``known_alive_day`` (float, days
-        since infusion, NaN when unknown); ``window_closed`` (bool: cutoff on or after day H);
-        ``hospital_status`` (categorical :data:`HOSPITAL_STATUSES`); ``status`` (categorical
-        :data:`FOLLOW_UP_STATUSES`); ``status_text`` (the status in words, e.g. "lost to
-        follow-up (last known alive day 25)").
+        The columns of :func:`~msc_analysis.derive.follow_up.follow_up` (``subject_id``, ...,
+        ``follow_up_days``, ``known_alive_day``, ``days_to_cutoff``, ``hospital_status``,
+        ``status``, ``status_text``) and ``window_closed`` (bool: day H has passed by the
+        calendar, i.e. the subject is evaluable by calendar at H).
 
     Examples
     --------
@@ -206,43 +159,9 @@ def status_at_cutoff(subjects: pd.DataFrame, cutoff: pd.Timestamp, horizon_days:
      ['in follow-up (known alive to day 11)', 'in hospital at the cutoff']]
     """
     horizon = last_registered_day() if horizon_days is None else int(horizon_days)
-    cutoff = pd.Timestamp(cutoff)
     t = subjects[subjects["treated"].astype(bool)]
-    infused = t["infused_on"]
-    end = t["died_on"].fillna(t["last_known_alive_on"]).fillna(infused)
-    days = (end - infused).dt.days.clip(lower=0).astype(int)
-    last = t["last_known_alive_on"]
-    alive_day = (last.where(last.isna() | (last <= cutoff), cutoff) - infused).dt.days.astype(float)
-    known = np.fmax(alive_day.to_numpy(), (t["discharged_on"] - infused).dt.days.astype(float).to_numpy())
-    died = t["died_on"].notna().to_numpy()
-    closed = (cutoff >= infused + pd.Timedelta(days=horizon)).to_numpy()
-    complete = ~died & (known >= horizon)
-    lost = ~died & ~complete & closed
-    status = np.select([died, complete, lost], FOLLOW_UP_STATUSES[:2] + FOLLOW_UP_STATUSES[3:],
-                       default=FOLLOW_UP_STATUSES[2])
-    death_day = (t["died_on"] - infused).dt.days
-    text = []
-    for s, k, dd in zip(status, known, death_day):
-        if s == "died":
-            text.append(f"died (day {int(dd)})")
-        elif s == "lost to follow-up":
-            text.append("lost to follow-up (" + ("no date known alive" if np.isnan(k) else
-                                                 f"last known alive day {int(k)}") + ")")
-        elif s == "in follow-up":
-            text.append("in follow-up (" + ("no date known alive yet" if np.isnan(k) else
-                                            f"known alive to day {int(k)}") + ")")
-        else:
-            text.append(str(s))
-    return pd.DataFrame({
-        "subject_id": t["subject_id"].to_numpy(),
-        "infused_on": infused.to_numpy(),
-        "follow_up_days": days.to_numpy(),
-        "known_alive_day": known,
-        "window_closed": closed,
-        "hospital_status": hospital_status(t["discharged_on"], t["died_on"]),
-        "status": pd.Categorical(status, categories=FOLLOW_UP_STATUSES),
-        "status_text": text,
-    })
+    follow = follow_up(t, cutoff, horizon_days=horizon)
+    return follow.assign(window_closed=evaluable_by_calendar(follow, horizon))
 
 
 def status_counts(status: pd.DataFrame) -> pd.DataFrame:

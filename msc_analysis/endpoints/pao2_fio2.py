@@ -16,12 +16,13 @@ import pandas as pd
 from ..derive.checks import require_columns
 from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal, summarise_visits,
                              visit_windows)
-from ..report.longitudinal_tables import median_measures
+from ..report.longitudinal_tables import median_measures, worst_rank_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
+from ..stats.worst_rank import worst_rank_by_visit
 
 __all__ = ["FAMILY", "BERLIN_CATEGORIES", "NO_BASELINE", "DECIMALS", "RATIO_DECIMALS", "pf_ratio",
            "berlin_category", "pf_by_visit", "pf_summary", "pf_change_tests", "pf_ratio_to_baseline",
-           "berlin_shift_table", "berlin_counts", "headline_measures"]
+           "berlin_shift_table", "berlin_counts", "pf_worst_rank", "headline_measures"]
 
 FAMILY = "pao2_fio2"
 #: Oxygenation categories of the Berlin ARDS definition (ARDS Definition Task Force, JAMA
@@ -107,7 +108,8 @@ def berlin_category(pf_mmhg, categories: pd.DataFrame | None = None) -> pd.Categ
 
 def pf_by_visit(blood_gases: pd.DataFrame, subjects: pd.DataFrame, *,
                 windows: pd.DataFrame | None = None, window_days_before: int | None = None,
-                day0_values: str | None = None, categories: pd.DataFrame | None = None) -> pd.DataFrame:
+                day0_values: str | None = None, categories: pd.DataFrame | None = None,
+                cutoff_date=None) -> pd.DataFrame:
     """P/F of each treated subject at baseline and at each visit, with change from baseline.
 
     Parameters
@@ -123,6 +125,8 @@ def pf_by_visit(blood_gases: pd.DataFrame, subjects: pd.DataFrame, *,
     categories : DataFrame, optional
         Oxygenation bands ``category``, ``lower_mmhg``, ``upper_mmhg`` (default
         :data:`BERLIN_CATEGORIES`).
+    cutoff_date : date-like, optional
+        The data cutoff: needed for "lost to follow-up" and for :func:`pf_worst_rank`.
 
     Returns
     -------
@@ -130,13 +134,13 @@ def pf_by_visit(blood_gases: pd.DataFrame, subjects: pd.DataFrame, *,
         One row per subject for the baseline and for each visit: ``subject_id``, ``visit``,
         ``target_day`` (0 = baseline), ``status``, ``days_since_infusion``, ``collected_at``,
         ``pf_ratio_mmhg``, ``pao2_mmhg``, ``fio2`` (of the gas used), ``death_day``,
-        ``discharge_day``, ``has_baseline``, ``pf_ratio_mmhg_baseline``,
+        ``discharge_day``, ``window_end_day``, ``evaluable_by_calendar``, ``has_baseline``, ``pf_ratio_mmhg_baseline``,
         ``pf_ratio_change_mmhg`` (value - baseline), ``pf_ratio_change_pct``,
         ``berlin_category`` and ``berlin_category_baseline`` (ordered categoricals).
     """
     rule = family_rule(FAMILY, windows, window_days_before, day0_values)
     long = longitudinal(pf_ratio(blood_gases), subjects, value_column="pf_ratio_mmhg",
-                        time_column="collected_at", carry=("pao2_mmhg", "fio2"), **rule)
+                        time_column="collected_at", carry=("pao2_mmhg", "fio2"), cutoff_date=cutoff_date, **rule)
     long = long.drop(columns=["baseline_pao2_mmhg", "baseline_fio2"]).rename(columns=_RENAME)
     return long.assign(berlin_category=berlin_category(long["pf_ratio_mmhg"], categories),
                        berlin_category_baseline=berlin_category(long["pf_ratio_mmhg_baseline"], categories))
@@ -252,9 +256,24 @@ def berlin_counts(by_visit: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def headline_measures(summary: pd.DataFrame) -> pd.DataFrame:
+def pf_worst_rank(by_visit: pd.DataFrame) -> pd.DataFrame:
+    """Worst-rank composite of the P/F change at each visit: the analysis that does not lose the deaths.
+
+    Subjects with a baseline whose visit window closed by the cutoff; death by the window's end
+    ranked worst (below every change: lower P/F is worse), discharge alive without a gas ranked
+    best, the measured changes in between (columns of
+    :func:`msc_analysis.stats.worst_rank.worst_rank_by_visit`). ``by_visit`` must come from
+    :func:`pf_by_visit` with the cutoff.
+    """
+    return worst_rank_by_visit(by_visit, "pf_ratio_change_mmhg", higher_is_worse=False, require_baseline=True,
+                               visits=visit_windows(FAMILY))
+
+
+def headline_measures(summary: pd.DataFrame, worst_rank: pd.DataFrame | None = None) -> pd.DataFrame:
     """Headline rows: ``pf_ratio_median`` (days 0, 1, 3, ...) and ``pf_ratio_change_median``
-    (each visit after day 0), the IQR in the CI columns, unit mmHg.
+    (each visit after day 0), the IQR in the CI columns, unit mmHg; with ``worst_rank`` (from
+    :func:`pf_worst_rank`) also ``pf_ratio_change_worst_rank_median`` and
+    ``pf_ratio_change_worst_rank_died_prop``.
 
     Returns
     -------
@@ -268,5 +287,10 @@ def headline_measures(summary: pd.DataFrame) -> pd.DataFrame:
                         "gas at the visit", include_baseline=True),
         median_measures(summary, "pf_ratio_change_mmhg", measure="pf_ratio_change_median", unit="mmHg",
                         n_column="n_change", what="PaO2/FiO2 change from baseline (value - baseline) "
-                        "of treated subjects with both", include_baseline=False),
+                        "of treated subjects with both (observed: alive, in hospital and measured)",
+                        include_baseline=False),
+        *([] if worst_rank is None else [worst_rank_measures(
+            worst_rank, measure="pf_ratio_change_worst_rank_median",
+            died_measure="pf_ratio_change_worst_rank_died_prop", unit="mmHg",
+            what="PaO2/FiO2 change from baseline (mmHg; lower is worse)")]),
     ], ignore_index=True)

@@ -35,8 +35,9 @@ The cumulative incidence of negativity is the Aalen-Johansen estimate
 
 The risk table (:func:`risk_table`) counts, at each day, the subjects at risk and those who left
 before that day (negativity, death before negativity, censoring): the four add up to the subjects
-in the analysis. :func:`follow_up_to_horizon` says whether a subject censored before the end of the
-window is lost to follow-up (the window closed by the cutoff) or not yet followed (still open).
+in the analysis. Where each subject stands at the end of the window (lost to follow-up, not yet
+followed) and the status summary of the page are in :mod:`msc_analysis.endpoints.pcr_follow_up`; the
+sensitivity analysis of rule 6 in :mod:`msc_analysis.endpoints.pcr_sensitivity`.
 """
 from __future__ import annotations
 
@@ -46,12 +47,10 @@ import pandas as pd
 from .. import definitions
 from ..derive.checks import require_columns
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_data, reasons_at_days, with_reason
-from ..stats.competing_risks import (CIF_CI_METHOD, competing_risk_table, cumulative_incidence,
-                                     cumulative_incidence_quantile)
+from ..stats.competing_risks import CIF_CI_METHOD, CIF_QUANTILE_CI_METHOD, competing_risk_table, cumulative_incidence
 
-__all__ = ["PCR_STATUSES", "CONFIRMATION_RULES", "NEGATIVITY_DAYS", "negativity_status", "status_summary",
-           "incidence_at_days", "incidence_curves", "risk_table", "median_negativity", "headline_measures",
-           "follow_up_to_horizon", "FOLLOW_UP_STATES"]
+__all__ = ["PCR_STATUSES", "CONFIRMATION_RULES", "NEGATIVITY_DAYS", "negativity_status", "incidence_at_days",
+           "incidence_curves", "risk_table", "median_negativity", "headline_measures"]
 
 #: Status of each treated subject.
 PCR_STATUSES = ("negativity", "died before negativity", "censored", "excluded: never positive after infusion")
@@ -112,7 +111,8 @@ def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation
         ``death_day`` (float days since infusion, NaN if none); ``time_days`` (float, NaN when
         excluded); ``event`` (Int64: 1 negativity, 2 death before negativity, 0 censored,
         <NA> excluded); ``status`` (categorical :data:`PCR_STATUSES`); ``reason`` (str);
-        ``in_analysis`` (bool); ``negativity_rule`` (str, from :data:`CONFIRMATION_RULES`).
+        ``in_analysis`` (bool); ``negativity_rule`` (str, from :data:`CONFIRMATION_RULES`);
+        ``never_positive`` (str, the setting of rule 6: "exclude" or "include").
 
     Examples
     --------
@@ -154,6 +154,7 @@ def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation
     out["status"] = pd.Categorical(out["status"], categories=PCR_STATUSES)
     out["in_analysis"] = out["event"].notna().to_numpy(bool)
     out["negativity_rule"] = CONFIRMATION_RULES[confirmation]
+    out["never_positive"] = never_positive
     return out
 
 
@@ -185,31 +186,6 @@ def _classify(sid, arm, days, results, death, confirmation, horizon, never_posit
     else:
         why = f"no RT-PCR result after day {last:g}"
     return base + [last, 0, PCR_STATUSES[2], why]
-
-
-def status_summary(status: pd.DataFrame, follow_up: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Subjects by status and reason (day numbers in the reasons written as N).
-
-    With ``follow_up`` (from :func:`follow_up_to_horizon`), rows are also split by where the
-    follow-up stands, and a censored subject lost to follow-up no longer reads "not yet
-    confirmed" (it was never confirmed).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``status``, ``reason``, [``follow_up``,] ``n_subjects`` (int); one row per combination present.
-    """
-    frame = status.assign(reason=status["reason"].str.replace(r"\d+", "N", regex=True))
-    keys = ["status", "reason"]
-    if follow_up is not None:
-        state = pd.Series(follow_up["follow_up"].to_numpy(), index=status.index)
-        lost = state.astype(str).str.startswith("lost to follow-up").to_numpy()
-        frame["reason"] = frame["reason"].where(~lost, frame["reason"].str.replace("not yet confirmed",
-                                                                                   "never confirmed"))
-        frame["follow_up"] = state
-        keys.append("follow_up")
-    out = frame.groupby(keys, observed=True, sort=True).size().rename("n_subjects").reset_index()
-    return out.astype({"n_subjects": int, "reason": str})
 
 
 def _analysed(status: pd.DataFrame) -> pd.DataFrame:
@@ -313,81 +289,13 @@ def risk_table(status: pd.DataFrame, days=(0, *NEGATIVITY_DAYS)) -> pd.DataFrame
                          "censored_before_day": (before & (event == 0)).sum(axis=0).astype(int)})
 
 
-#: Where a treated subject stands at the end of the window (``follow_up_to_horizon``), H = the window.
-FOLLOW_UP_STATES = ("negative by day H", "died before negativity by day H", "followed to day H, not negative",
-                    "lost to follow-up before day H", "not yet followed to day H",
-                    "excluded: never positive after infusion")
-
-
-def follow_up_to_horizon(status: pd.DataFrame, subjects: pd.DataFrame, cutoff_date,
-                         horizon_days: int | None = None) -> pd.DataFrame:
-    """Where each treated subject stands at the end of the window, and why a censored one stopped.
-
-    The window for day H closes on ``infused_on + H``. A subject censored before day H is **lost
-    to follow-up** when that date is on or before the cutoff (no RT-PCR result after the last
-    one, though day H has passed); only while the window is still open after the cutoff is it
-    **not yet followed to day H**.
-
-    Parameters
-    ----------
-    status : pandas.DataFrame
-        Output of :func:`negativity_status` (made with the same ``horizon_days``).
-    subjects : pandas.DataFrame
-        ``subject_id``, ``infused_on``.
-    cutoff_date : date-like
-        Data cutoff date.
-    horizon_days : int, optional
-        H; None: the registered time frame (``definitions/trial.yaml``, 28 days).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per subject of ``status``: ``subject_id``, ``status``, ``reason``,
-        ``window_closes_on`` (date), ``follow_up`` (categorical :data:`FOLLOW_UP_STATES` with
-        H written as the day), ``detail`` (str; for a lost subject "lost to follow-up (last
-        RT-PCR result day X)" or "(no RT-PCR result after the infusion)", for one still in the
-        window "not yet followed to day H (last RT-PCR result day X)", else the reason).
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"subject_id": ["A", "B"], "infused_on": pd.to_datetime(["2020-10-01", "2020-12-20"])})
-    >>> st = pd.DataFrame({"subject_id": ["A", "B"], "status": "censored", "time_days": [12.0, 5.0],
-    ...     "last_result_day": [12.0, 5.0], "n_results_after_infusion": [3, 2], "in_analysis": True,
-    ...     "reason": ["no RT-PCR result after day 12", "no RT-PCR result after day 5"]})
-    >>> follow_up_to_horizon(st, s, "2020-12-30", 28)["detail"].tolist()
-    ['lost to follow-up (last RT-PCR result day 12)', 'not yet followed to day 28 (last RT-PCR result day 5)']
-    """
-    require_columns(status, ("subject_id", "status", "reason", "time_days", "last_result_day",
-                             "n_results_after_infusion", "in_analysis"), "status")
-    require_columns(subjects, ("subject_id", "infused_on"), "subjects")
-    h = int(definitions.time_frames("pcr_negativity")["horizon_days"] if horizon_days is None else horizon_days)
-    states = [x.replace("day H", f"day {h}") for x in FOLLOW_UP_STATES]
-    infused = pd.Series(pd.to_datetime(subjects.set_index("subject_id")["infused_on"])
-                        .reindex(status["subject_id"]).to_numpy(), index=status.index)
-    closes = infused + pd.Timedelta(days=h)
-    closed = (closes <= pd.Timestamp(cutoff_date)).to_numpy(bool)
-    st = status["status"].astype(str).to_numpy()
-    time = status["time_days"].to_numpy(float)
-    censored = st == PCR_STATUSES[2]
-    state = np.select([st == PCR_STATUSES[0], st == PCR_STATUSES[1], st == PCR_STATUSES[3],
-                       censored & (time >= h), censored & closed],
-                      [states[0], states[1], states[5], states[2], states[3]], default=states[4])
-    detail = []
-    for s, why, last, k in zip(state, status["reason"], status["last_result_day"], status["n_results_after_infusion"]):
-        seen = f"last RT-PCR result day {last:g}" if k > 0 else "no RT-PCR result after the infusion"
-        if s == states[3]:
-            detail.append(f"lost to follow-up ({seen})")
-        elif s == states[4]:
-            detail.append(f"not yet followed to day {h} ({seen})")
-        else:
-            detail.append(str(why))
-    return pd.DataFrame({"subject_id": status["subject_id"].to_numpy(), "status": status["status"].to_numpy(),
-                         "reason": status["reason"].to_numpy(), "window_closes_on": closes.to_numpy(),
-                         "follow_up": pd.Categorical(state, categories=states), "detail": detail})
-
-
 def median_negativity(status: pd.DataFrame) -> pd.DataFrame:
-    """Median days to negativity: the day the cumulative incidence reaches 0.5.
+    """Median days to negativity, with its 95 % CI: the day the cumulative incidence reaches 0.5.
+
+    The median and its limits follow R ``survival``'s quantile rule on the Aalen-Johansen curve
+    and its pointwise log-log band (:func:`~msc_analysis.stats.competing_risks.cumulative_incidence_quantiles`,
+    ``CIF_QUANTILE_CI_METHOD``): the lower limit is the day the upper band reaches 0.5, the
+    upper limit the day the lower band reaches 0.5.
 
     Returns
     -------
@@ -395,15 +303,22 @@ def median_negativity(status: pd.DataFrame) -> pd.DataFrame:
         One row: ``n`` (subjects in the analysis), ``n_events`` (negativity), ``median_days``
         (``inf`` if not reached by the end of the window; NaN when not estimable),
         ``not_estimable_reason`` ("" when estimated; "no subject infused yet", "no subject in
-        the analysis", or "no data (no RT-PCR result)" under rule 8).
+        the analysis", or "no data (no RT-PCR result)" under rule 8), ``ci95_lower``,
+        ``ci95_upper`` (days; ``inf`` where the band never reaches 0.5 within follow-up, "not
+        reached"; NaN when the median is not estimable, or the band is missing wherever the
+        incidence is above 0).
     """
+    from ..stats.competing_risks import cumulative_incidence_quantiles
     a = _analysed(status)
     curve = cumulative_incidence(a["time_days"], a["event"].astype(int), cause=1)
     reason = _data_reason(a) or ("" if len(a) else
                                  NO_SUBJECT_INFUSED if len(status) == 0 else "no subject in the analysis")
-    median = np.nan if reason else cumulative_incidence_quantile(curve, 0.5)
-    return pd.DataFrame([{"n": len(a), "n_events": int((a["event"] == 1).sum()), "median_days": median,
-                          "not_estimable_reason": reason}])
+    median = cumulative_incidence_quantiles(curve, [0.5]).iloc[0]
+    if reason:
+        median[["quantile_days", "ci95_lower", "ci95_upper"]] = np.nan
+    return pd.DataFrame([{"n": len(a), "n_events": int((a["event"] == 1).sum()), "median_days": median["quantile_days"],
+                          "not_estimable_reason": reason, "ci95_lower": median["ci95_lower"],
+                          "ci95_upper": median["ci95_upper"]}])
 
 
 def headline_measures(status: pd.DataFrame, days=NEGATIVITY_DAYS, *, prefix: str = "") -> pd.DataFrame:
@@ -423,8 +338,8 @@ def headline_measures(status: pd.DataFrame, days=NEGATIVITY_DAYS, *, prefix: str
     pandas.DataFrame
         ``measure``, ``group`` ("all"), ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``,
         ``n``, ``unit``, ``method``: ``cumulative_incidence_prop`` of negativity at each day;
-        ``median_days`` (``inf`` = not reached); ``excluded_never_positive`` (subjects
-        excluded by rule 6).
+        ``median_days`` (``inf`` = not reached) with its 95% CI; ``excluded_never_positive``
+        (subjects excluded by rule 6).
     """
     rule = status["negativity_rule"].iloc[0] if len(status) else "(not applied: no subject)"
     inc = incidence_at_days(status, days)
@@ -434,9 +349,10 @@ def headline_measures(status: pd.DataFrame, days=NEGATIVITY_DAYS, *, prefix: str
                  method=with_reason(f"negativity = {rule}; {CIF_CI_METHOD}", r.not_estimable_reason))
             for r in inc.itertuples()]
     med = median_negativity(status).iloc[0]
-    rows.append(dict(measure=f"{prefix}median_days", estimate=med["median_days"], n=med["n"], unit="days",
-                     method=with_reason(f"negativity = {rule}; day the cumulative incidence reaches 0.5; "
-                                        "inf = not reached", med["not_estimable_reason"])))
+    rows.append(dict(measure=f"{prefix}median_days", estimate=med["median_days"], ci95_lower=med.get("ci95_lower"),
+                     ci95_upper=med.get("ci95_upper"), n=med["n"], unit="days",
+                     method=with_reason(f"negativity = {rule}; median: {CIF_QUANTILE_CI_METHOD}; inf = not reached",
+                                        med["not_estimable_reason"])))
     rows.append(dict(measure=f"{prefix}excluded_never_positive", estimate=int((~status["in_analysis"]).sum()),
                      n=len(status), unit="subjects",
                      method="treated subjects never positive after the infusion, excluded from the estimate"))

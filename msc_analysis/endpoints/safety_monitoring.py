@@ -18,14 +18,16 @@ from scipy.stats import beta
 
 from ..definitions import safety_definitions
 from ..derive.checks import require_columns
+from ..derive.follow_up import follow_up, state_at_day
 from .adverse_events import LISTING_COLUMNS
 
 __all__ = ["toxicity_events", "evaluable_subjects", "posterior_from_counts", "posterior_toxicity",
            "monitoring_boundary", "crossing_probability", "headline_measures", "EVALUABLE_REASONS"]
 
-#: ``evaluable_reason`` of :func:`evaluable_subjects`, in order of precedence.
+#: ``evaluable_reason`` of :func:`evaluable_subjects`, in order of precedence; the first three
+#: are evaluable, the last two left out.
 EVALUABLE_REASONS = ("toxicity", "followed to the end of the window", "died within the window",
-                     "not yet evaluable")
+                     "not yet evaluable", "lost to follow-up before the end of the window")
 
 
 _FROM_FILE = object()  # default of arguments for which None is a meaningful value
@@ -97,22 +99,34 @@ def toxicity_events(flagged: pd.DataFrame, treated: pd.DataFrame, *, window_last
     return out.sort_values(["subject_id", "days_since_infusion"]).reset_index(drop=True)
 
 
-def evaluable_subjects(treated: pd.DataFrame, toxicities: pd.DataFrame, *, window_last_day: int | None = None,
-                       evaluable_if_died: bool | None = None) -> pd.DataFrame:
+def evaluable_subjects(treated: pd.DataFrame, toxicities: pd.DataFrame, *, cutoff_date,
+                       window_last_day: int | None = None, evaluable_if_died: bool | None = None) -> pd.DataFrame:
     """Which treated subjects count in the monitoring rule, and whether each had a toxicity.
 
     A treated subject is evaluable once the outcome of the window is known: they had a
-    qualifying toxicity, or were followed to ``window_last_day`` (death or last date known
-    alive on or after it), or died earlier (when ``evaluable_if_died``). Others are "not
-    yet evaluable" and left out, so a subject infused a few days before the cutoff does not
-    count as toxicity-free.
+    qualifying toxicity (counted **at once**, whenever in the window), or were followed to
+    ``window_last_day`` (alive and known alive on or after it, or a death after it), or died
+    on or before it (when ``evaluable_if_died``). The follow-up is that of
+    :func:`~msc_analysis.derive.follow_up.follow_up` and its state at ``window_last_day``
+    (:func:`~msc_analysis.derive.follow_up.state_at_day`). Others are left out: "not yet
+    evaluable" while the end of the window is still to come at the cutoff, "lost to follow-up
+    before the end of the window" once it has passed by the calendar. So a subject infused a few
+    days before the cutoff does not count as toxicity-free.
+
+    This rule is **not** calendar evaluability: a toxicity counts at once, a subject without one
+    only after the window. At an interim look it counts the subjects with a toxicity more fully
+    than those without, which pushes the posterior probability up: it errs on the safe side
+    (an early alarm, never a missed one). See ``docs/safety-monitoring.md``.
 
     Parameters
     ----------
     treated : DataFrame
-        ``subject_id``, ``infused_on``, ``died_on``, ``last_known_alive_on`` (dates).
+        ``subject_id``, ``infused_on``, ``discharged_on``, ``died_on``, ``last_known_alive_on``
+        (dates).
     toxicities : DataFrame
         Output of :func:`toxicity_events` (``subject_id``).
+    cutoff_date : date-like
+        The data cutoff.
     window_last_day : int, optional
         Last day of the observation window (default 28).
     evaluable_if_died : bool, optional
@@ -122,35 +136,38 @@ def evaluable_subjects(treated: pd.DataFrame, toxicities: pd.DataFrame, *, windo
     Returns
     -------
     DataFrame
-        One row per treated subject: ``subject_id``, ``follow_up_days`` (infusion to death,
-        else to the last date known alive), ``toxicity`` (bool), ``evaluable`` (bool),
-        ``evaluable_reason`` (one of :data:`EVALUABLE_REASONS`).
+        One row per treated subject: ``subject_id``, ``follow_up_days`` (float: infusion to
+        death, else to the day last known alive, see ``derive.follow_up``), ``toxicity``
+        (bool), ``evaluable`` (bool), ``evaluable_reason`` (one of :data:`EVALUABLE_REASONS`).
 
     Examples
     --------
     >>> d = pd.to_datetime
-    >>> t = pd.DataFrame({"subject_id": ["A", "B", "C"], "infused_on": d(["2020-08-01"] * 3),
-    ...     "died_on": d([None, None, "2020-08-05"]),
-    ...     "last_known_alive_on": d(["2020-08-29", "2020-08-20", "2020-08-04"])})
-    >>> evaluable_subjects(t, pd.DataFrame({"subject_id": []}))["evaluable_reason"].tolist()
-    ['followed to the end of the window', 'not yet evaluable', 'died within the window']
+    >>> t = pd.DataFrame({"subject_id": ["A", "B", "C", "D"],
+    ...     "infused_on": d(["2020-08-01", "2020-08-10", "2020-08-01", "2020-07-01"]),
+    ...     "discharged_on": pd.NaT, "died_on": d([None, None, "2020-08-05", None]),
+    ...     "last_known_alive_on": d(["2020-08-29", "2020-08-20", "2020-08-04", "2020-07-10"])})
+    >>> evaluable_subjects(t, pd.DataFrame({"subject_id": []}), cutoff_date="2020-08-29")["evaluable_reason"].tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['followed to the end of the window', 'not yet evaluable', 'died within the window',
+     'lost to follow-up before the end of the window']
     """
     window_last_day = int(_setting("window_last_day", window_last_day))
     evaluable_if_died = bool(_setting("evaluable_if_died", evaluable_if_died))
-    require_columns(treated, ("subject_id", "infused_on", "died_on", "last_known_alive_on"), "treated")
-    end = treated["died_on"].fillna(treated["last_known_alive_on"]).fillna(treated["infused_on"])
-    follow = (end - treated["infused_on"]).dt.days.clip(lower=0).astype(int)
-    ids = treated["subject_id"].astype(str)
+    require_columns(treated, ("subject_id", "infused_on", "discharged_on", "died_on", "last_known_alive_on"),
+                    "treated")
+    follow = follow_up(treated.drop(columns=["treated"], errors="ignore"), cutoff_date,
+                       horizon_days=window_last_day)
+    state = pd.Series(np.asarray(state_at_day(follow, window_last_day), dtype=object))
+    ids = follow["subject_id"].astype(str)
     toxic = ids.isin(set(toxicities["subject_id"].astype(str)))
-    died = treated["died_on"].notna()
-    reason = pd.Series("not yet evaluable", index=treated.index, dtype=object)
-    if evaluable_if_died:
-        reason[died] = "died within the window"
-    reason[follow >= window_last_day] = "followed to the end of the window"
+    reason = state.map({"followed": "followed to the end of the window", "not yet reached": "not yet evaluable",
+                        "lost to follow-up": "lost to follow-up before the end of the window",
+                        "died": "died within the window" if evaluable_if_died else "not yet evaluable"})
     reason[toxic] = "toxicity"
-    return pd.DataFrame({"subject_id": ids.to_numpy(), "follow_up_days": follow.to_numpy(),
+    return pd.DataFrame({"subject_id": ids.to_numpy(), "follow_up_days": follow["follow_up_days"].to_numpy(float),
                          "toxicity": toxic.to_numpy(dtype=bool),
-                         "evaluable": (reason != "not yet evaluable").to_numpy(dtype=bool),
+                         "evaluable": reason.isin(EVALUABLE_REASONS[:3]).to_numpy(dtype=bool),
                          "evaluable_reason": pd.Categorical(reason, categories=EVALUABLE_REASONS)})
 
 
@@ -335,7 +352,10 @@ def headline_measures(posterior: pd.DataFrame, window_last_day: int | None = Non
     n = int(r["n_evaluable"])
     return pd.DataFrame([
         dict(measure="toxicity_rate_exceeds_threshold_prob", group="evaluable", estimate=r["prob_exceeds_threshold"],
-             n=n, unit="probability", method=f"posterior probability; {rule}"),
+             n=n, unit="probability",
+             method=f"posterior probability; {rule}; evaluable: a toxicity counts at once, a subject without one only "
+                    f"once followed to day {window} or dead (at an interim look this pushes the probability up: it "
+                    "errs on the safe side)"),
         dict(measure="monitoring_boundary_crossed", group="evaluable", estimate=int(bool(r["boundary_crossed"])),
              n=n, unit="1 = crossed, 0 = not crossed", method=rule),
         dict(measure="toxicity_rate_posterior_mean_prop", group="evaluable", estimate=r["posterior_mean_prop"],

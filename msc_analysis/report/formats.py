@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 __all__ = ["NE", "NR", "DASH", "MARKER_NOTES", "is_missing", "count", "count_pct", "pct", "pct_interval",
-           "number", "number_interval", "days", "p_value"]
+           "number", "number_interval", "days", "days_interval", "p_value", "p_value_or_reason"]
 
 NE = "NE"
 NR = "NR"
@@ -128,6 +128,23 @@ def number_interval(estimate, lower, upper, decimals: int = 1) -> str:
     return f"{number(estimate, decimals)} ({number(lower, decimals)} to {number(upper, decimals)})"
 
 
+def days_interval(estimate, lower, upper) -> str:
+    """Days with their interval, as :func:`number_interval` words it: ``21 (17 to NR)``.
+
+    >>> days_interval(21, 17, float("inf")), days_interval(float("inf"), float("inf"), float("inf"))
+    ('21 (17 to NR)', 'NR (both limits NR)')
+    >>> days_interval(4, None, None), days_interval(None, None, None)
+    ('4 (CI not estimable)', 'NE')
+    """
+    if is_missing(estimate):
+        return NE
+    if is_missing(lower) and is_missing(upper):
+        return f"{days(estimate)} (CI not estimable)"
+    if _is_inf(lower) and _is_inf(upper):
+        return f"{days(estimate)} (both limits NR)"
+    return f"{days(estimate)} ({days(lower)} to {days(upper)})"
+
+
 def days(value) -> str:
     """Days as a whole number (a median halfway between two days keeps its .5).
 
@@ -138,6 +155,18 @@ def days(value) -> str:
         return number(value)
     value = float(value)
     return number(value, 0) if value == round(value) else number(value, 1)
+
+
+def p_value_or_reason(p, test_method: str = "") -> str:
+    """A test's p-value, or "too few pairs" when the test was not done for that reason
+    (``stats.paired.TOO_FEW_PAIRS``).
+
+    >>> p_value_or_reason(0.03125, "exact"), p_value_or_reason(float("nan"), "not done: too few pairs (2 ...)")
+    ('0.031', 'too few pairs')
+    """
+    if is_missing(p) and str(test_method).startswith("not done: too few pairs"):
+        return "too few pairs"
+    return p_value(p)
 
 
 def p_value(p) -> str:

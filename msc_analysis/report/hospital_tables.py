@@ -13,7 +13,8 @@ import pandas as pd
 
 from . import formats
 
-__all__ = ["RISK_ROWS", "status_cells", "inpatient_days_cells", "hospital_free_days_cells", "discharge_cells",
+__all__ = ["RISK_ROWS", "status_cells", "inpatient_days_cells", "hospital_free_days_cells", "time_to_discharge_cells",
+           "discharge_cells",
            "risk_cells", "course_listing"]
 
 #: Rows of the table of numbers under the discharge plot: label -> column of
@@ -72,18 +73,59 @@ def inpatient_days_cells(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def hospital_free_days_cells(summary: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-    """Hospital-free days to the horizon (``hospital_stay.hospital_free_days_summary``), one row."""
-    r = summary.iloc[0]
+    """Hospital-free days to the horizon (``hospital_stay.hospital_free_days_summary``): the headline
+    row (subjects evaluable by calendar) and the secondary "known so far" row, each with its n and
+    the counts behind it.
+
+    >>> s = pd.DataFrame({"analysis": ["evaluable by calendar", "known so far"], "n_subjects": [8, 31],
+    ...     "n": [8, 15], "n_died_scored_0": [1, 8], "n_alive_followed": [7, 7], "n_lost_to_follow_up": [0, 0],
+    ...     "n_not_yet_reached": [0, 16], "median_days": [44.0, 0.0], "q1_days": [36.0, 0.0],
+    ...     "q3_days": [48.5, 44.0], "not_estimable_reason": ["", ""]})
+    >>> hospital_free_days_cells(s, 60).iloc[:, [0, 6, 7]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['Headline: subjects infused at least 60 days before the cutoff (evaluable by calendar)', '8', '44 (36 to 48.5)'],
+     ['Secondary, known so far: every treated subject whose day-60 value is known', '15', '0 (0 to 44)']]
+    """
     h = int(horizon_days)
-    return pd.DataFrame([{
-        "Treated": formats.count(r["n"]),
-        f"Value known at day {h}": formats.count(r["n_known"]),
-        "of whom died (scored 0)": formats.count(r["n_died_scored_0"]),
-        f"Lost to follow-up before day {h}": formats.count(r.get("n_lost_to_follow_up", 0)),
-        f"In follow-up, day {h} after the cutoff": formats.count(r.get("n_in_follow_up", 0)),
-        "Median hospital-free days (IQR)": _median_iqr(r["median_days"], r["q1_days"], r["q3_days"],
-                                                       _reason(r)),
-    }])
+    labels = {"evaluable by calendar": f"Headline: subjects infused at least {h} days before the cutoff "
+                                      "(evaluable by calendar)",
+              "known so far": f"Secondary, known so far: every treated subject whose day-{h} value is known"}
+    return pd.DataFrame({
+        "Analysis": [labels.get(str(a), str(a)) for a in summary["analysis"]],
+        "Subjects": [formats.count(v) for v in summary["n_subjects"]],
+        f"Died by day {h} (scored 0)": [formats.count(v) for v in summary["n_died_scored_0"]],
+        f"Alive, followed to day {h}": [formats.count(v) for v in summary["n_alive_followed"]],
+        f"Lost to follow-up before day {h} (left out)": [formats.count(v) for v in summary["n_lost_to_follow_up"]],
+        f"Day {h} not yet reached (left out)": [formats.count(v) for v in summary["n_not_yet_reached"]],
+        "Values used (n)": [formats.count(v) for v in summary["n"]],
+        "Median hospital-free days (IQR)": [_median_iqr(r.median_days, r.q1_days, r.q3_days, _reason(r))
+                                            for r in summary.itertuples()],
+    })
+
+
+def time_to_discharge_cells(summary: pd.DataFrame) -> pd.DataFrame:
+    """Median days to discharge alive by Aalen-Johansen (``hospital_stay.time_to_discharge``), one row
+    per time origin.
+
+    >>> s = pd.DataFrame({"counted_from": ["admission"], "n": [31], "n_missing": [0], "n_discharged_alive": [17],
+    ...     "n_died_in_hospital": [8], "n_censored": [6], "median_days": [21.0], "ci95_lower": [17.0],
+    ...     "ci95_upper": [float("inf")], "not_estimable_reason": [""]})
+    >>> time_to_discharge_cells(s).iloc[0, -1]
+    '21 (17 to NR)'
+    """
+    def cell(r) -> str:
+        if formats.is_missing(r.median_days):
+            return _not_estimable(_reason(r))
+        return formats.days_interval(r.median_days, r.ci95_lower, r.ci95_upper)
+
+    return pd.DataFrame({
+        "Counted from": summary["counted_from"].astype(str),
+        "Subjects": [formats.count(v) for v in summary["n"]],
+        "Discharged alive": [formats.count(v) for v in summary["n_discharged_alive"]],
+        "Died in hospital (never discharged alive)": [formats.count(v) for v in summary["n_died_in_hospital"]],
+        "Still in hospital (censored)": [formats.count(v) for v in summary["n_censored"]],
+        "Admission date missing (left out)": [formats.count(v) for v in summary["n_missing"]],
+        "Median days to discharge alive (95% CI)": [cell(r) for r in summary.itertuples()],
+    })
 
 
 def _incidence(estimate, lower, upper, at_risk, reason: str) -> str:
@@ -140,6 +182,8 @@ def course_listing(course: pd.DataFrame) -> pd.DataFrame:
         "Inpatient days from admission": [formats.days(v) if not formats.is_missing(v) else formats.DASH
                                           for v in course["inpatient_days_from_admission"]],
         "Inpatient days from infusion": [formats.days(v) for v in course["inpatient_days_from_infusion"]],
+        "Infused long enough before the cutoff (evaluable by calendar)": [
+            "yes" if v else "no" for v in course["evaluable_by_calendar"]],
         "Hospital-free days": [formats.days(v) if not formats.is_missing(v) else formats.DASH
                                for v in course["hospital_free_days"]],
         "Hospital-free days status": course["hospital_free_days_status"].astype(str),

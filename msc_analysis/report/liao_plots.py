@@ -18,7 +18,8 @@ __all__ = ["LEVEL_BAR_COLOURS", "level_bars_figure", "with_title"]
 
 #: Colour of each category of the level bars: the four levels, then why a subject has no level.
 LEVEL_BAR_COLOURS = {"green": "#2e9e44", "yellow": "#f2d21b", "orange": "#f08a1c", "red": "#d7261e",
-                     "died": "#222222", "discharged": "#8fb8de", "follow-up not reached": "#d8cfa8",
+                     "died": "#222222", "discharged": "#8fb8de", "lost to follow-up": "#b39ddb",
+                     "follow-up not reached": "#d8cfa8",
                      "no value": "#e3e3e3"}
 _DARK = {"red", "died", "green"}
 

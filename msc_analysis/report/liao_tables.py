@@ -55,9 +55,10 @@ _SWITCH_LABELS = {
 _SETTINGS = {
     "include_incomplete": ("Use incomplete assessments",
                            "Whether assessments with a vital sign missing (total is a lower bound) are used."),
-    "low_score_max": ("Highest low score", "Highest total that counts as a low score (sustained low score)."),
-    "hold_hours": ("Hours a low score must hold", "Length of a sustained low score (last assessment of the run "
-                   "at least 2 hours short of it allowed)."),
+    "low_score_max": ("Highest low score", "Highest score that counts as low: the score without the age item "
+                      "for clinical stability (headline), the total for the pre-specified sustained low score."),
+    "hold_hours": ("Hours a low score must hold", "Length of a sustained low score, both definitions (last "
+                   "assessment of the run at least 2 hours short of it allowed)."),
     "horizon_days": ("Days reported", "Days of the improvement proportions and of the cumulative incidence."),
 }
 
@@ -188,6 +189,9 @@ def visit_table(summary: pd.DataFrame, tests: pd.DataFrame | None = None) -> pd.
     (no change at baseline)."""
     cells = visit_summary_display(summary, value_column="liao_total", change_column="liao_change",
                                   tests=tests, decimals=1)
+    if "n_lost_to_follow_up" in summary and "Lost to follow-up" not in cells:
+        cells.insert(list(cells.columns).index("Discharged") + 1, "Lost to follow-up",
+                     summary["n_lost_to_follow_up"].to_numpy())
     return cells.astype(object).map(lambda v: formats.DASH if isinstance(v, str) and not v.strip() else v)
 
 
@@ -227,8 +231,9 @@ def _not_estimable(reason) -> str:
 def improvement_table(proportions: pd.DataFrame) -> pd.DataFrame:
     """Level fell by at least one colour, by each day: who is counted and ``k/n (x%)`` with the exact CI.
 
-    ``proportions`` comes from ``liao_improvement.improvement_proportions``. The first five
-    count columns add up to the treated subjects.
+    ``proportions`` comes from ``liao_improvement.improvement_proportions`` (the headline,
+    "calendar" denominator). No baseline, not yet evaluable, lost to follow-up and evaluable add
+    up to the treated subjects.
 
     >>> p = pd.DataFrame({"horizon_day": [14], "n_subjects": [6], "n_no_baseline": [1], "n_not_yet_evaluable": [0],
     ...     "n_lost_to_follow_up": [1], "n_evaluable": [4], "n_improved": [1], "n_died": [1],
@@ -244,9 +249,10 @@ def improvement_table(proportions: pd.DataFrame) -> pd.DataFrame:
         "By day": [formats.days(d) for d in proportions["horizon_day"]],
         "Treated": [formats.count(v) for v in proportions["n_subjects"]],
         "No baseline": [formats.count(v) for v in get("n_no_baseline")],
-        "Not yet evaluable (day after the data cutoff)": [formats.count(v) for v in get("n_not_yet_evaluable")],
+        "Not yet evaluable (infused fewer days before the data cutoff)": [formats.count(v)
+                                                                          for v in get("n_not_yet_evaluable")],
         "Lost to follow-up (day passed, not followed to it)": [formats.count(v) for v in get("n_lost_to_follow_up")],
-        "Evaluable (denominator)": [formats.count(v) for v in proportions["n_evaluable"]],
+        "Evaluable by calendar (denominator)": [formats.count(v) for v in proportions["n_evaluable"]],
         "of whom died (counted as not improved)": [formats.count(v) for v in proportions["n_died"]],
         "Improved, n/N (%)": [formats.count_pct(k, n, of=True) if n else formats.DASH
                               for k, n in zip(proportions["n_improved"], proportions["n_evaluable"])],
@@ -287,7 +293,9 @@ def sustained_outcomes_table(sustained: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def incidence_table(incidence: pd.DataFrame, sustained: pd.DataFrame) -> pd.DataFrame:
+def incidence_table(incidence: pd.DataFrame, sustained: pd.DataFrame, *, event_label: str = "Sustained low score",
+                    competing_label: str = "Died in hospital first",
+                    censored_label: str = "Censored (follow-up of the endpoint ended)") -> pd.DataFrame:
     """Cumulative incidence of a sustained low score by each day, with the subjects behind it.
 
     Parameters
@@ -297,7 +305,10 @@ def incidence_table(incidence: pd.DataFrame, sustained: pd.DataFrame) -> pd.Data
         (``time_days``, ``cumulative_incidence_prop``, ``ci95_lower``, ``ci95_upper``,
         ``not_estimable_reason``).
     sustained : DataFrame
-        ``liao_improvement.sustained_low_score`` (``time_days``, ``event``): the counts.
+        ``liao_improvement.sustained_low_score`` or ``stable_or_discharged`` (``time_days``,
+        ``event``): the counts.
+    event_label, competing_label, censored_label : str
+        Column headers of the three counts (event 1, 2 and 0).
 
     Returns
     -------
@@ -329,8 +340,8 @@ def incidence_table(incidence: pd.DataFrame, sustained: pd.DataFrame) -> pd.Data
     days = incidence["time_days"].to_numpy(float)
     return pd.DataFrame({
         "By day": [formats.days(d) for d in days],
-        "Sustained low score": [by(d, 1) for d in days],
-        "Died in hospital first": [by(d, 2) for d in days],
-        "Censored (follow-up of the endpoint ended)": [by(d, 0) for d in days],
+        event_label: [by(d, 1) for d in days],
+        competing_label: [by(d, 2) for d in days],
+        censored_label: [by(d, 0) for d in days],
         "Still followed without either": [formats.count(int((time > d).sum())) for d in days],
         "Cumulative incidence, % (95% CI)": [cell(r) for r in incidence.itertuples()]})

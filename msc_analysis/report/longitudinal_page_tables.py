@@ -4,7 +4,9 @@
 this module builds their cells, every one written by :mod:`msc_analysis.report.formats`:
 
 - :func:`visit_value_table`: n measured, median and Q1 to Q3 of the value, and why the others
-  have no value (died, discharged, follow-up not reached, no value);
+  have no value (died, discharged, lost to follow-up, follow-up not reached, no value);
+- :func:`worst_rank_table`: the worst-rank composite of each visit (death worst, discharge alive
+  best), the analysis beside the observed medians that does not lose the deaths;
 - :func:`change_table`: change from baseline, Wilcoxon p, geometric-mean ratio with its 95% CI;
 - :func:`shift_count_table` and :func:`category_count_table`: counts as ``n (%)`` of the
   subjects counted, zero as ``0``;
@@ -21,16 +23,27 @@ import pandas as pd
 
 from . import formats
 
-__all__ = ["VISIT_TABLE_NOTE", "visit_value_table", "change_table", "shift_count_table", "category_count_table",
-           "improvement_table"]
+__all__ = ["VISIT_TABLE_NOTE", "WORST_RANK_NOTE", "visit_value_table", "change_table", "worst_rank_table",
+           "shift_count_table", "category_count_table", "improvement_table"]
 
 
 #: Footnote of the visit tables: who is counted where (every treated subject at every visit).
 VISIT_TABLE_NOTE = (
     "Every treated subject is counted at every visit, once: measured, or why not (died on or before the last "
-    "day of the visit window; discharged alive by then; follow-up not reached: alive but followed for fewer "
-    "days than the window, because of the data cutoff or a last contact; no value: a missed measurement). "
-    "A missing value is never imputed.")
+    "day of the visit window; discharged alive by then; lost to follow-up: alive but last known alive before "
+    "the window's last day, although that day is on or before the data cutoff; follow-up not reached: the "
+    "window's last day is after the cutoff; no value: a missed measurement). A missing value is never imputed. "
+    "The median and quartiles are of the subjects measured at the visit (alive and, for most visits, still in "
+    "hospital): read them with the counts and with the worst-rank table.")
+#: Footnote of :func:`worst_rank_table`: what the composite ranks and who is left out.
+WORST_RANK_NOTE = (
+    "Worst-rank analysis (it does not lose the deaths): every subject with a baseline whose visit window had closed "
+    "by the data cutoff, ranked on one scale: death by the window's last day ranked worst, then the measured "
+    "changes, then discharge alive without a value ranked best (discharge alive is the recovery the value is meant "
+    "to show). Left out and counted: alive and lost to follow-up, or alive in hospital without a value. Median and "
+    "quartiles by linear interpolation (R type 7) on that scale; a quartile that falls on a death or a discharge "
+    "reads 'died' or 'discharged alive' (it has no number). Died, % (95% CI): of the subjects ranked, exact "
+    "(Clopper-Pearson) interval.")
 
 
 def _not_estimable(reason) -> str:
@@ -61,8 +74,9 @@ def visit_value_table(summary: pd.DataFrame, value_column: str, *, decimals: int
     -------
     DataFrame
         Text cells, one row per visit (baseline first): ``Visit``, ``Day``, ``n measured``,
-        ``Median, <unit>``, ``Q1 to Q3, <unit>``, ``Died``, ``Discharged``,
-        ``Follow-up not reached``, ``No value``. A median over nobody is "NE".
+        ``Median, <unit>``, ``Q1 to Q3, <unit>``, ``Died``, ``Discharged``, ``Lost to follow-up``
+        (0 when ``summary`` has no ``n_lost_to_follow_up``), ``Follow-up not reached``, ``No value``.
+        A median over nobody is "NE".
 
     Examples
     --------
@@ -70,7 +84,7 @@ def visit_value_table(summary: pd.DataFrame, value_column: str, *, decimals: int
     ...     "n_died": [0, 1], "n_discharged": [0, 1], "n_not_reached": [0, 0], "n_no_value": [0, 0],
     ...     "x_median": [16.5, float("nan")], "x_q1": [15.75, float("nan")], "x_q3": [17.25, float("nan")]})
     >>> visit_value_table(s, "x", decimals=2, unit="mg/dL").values.tolist()
-    [['Baseline', '0', '2', '16.50', '15.75 to 17.25', '0', '0', '0', '0'], ['Day 7', '7', '0', 'NE', 'NE', '1', '1', '0', '0']]
+    [['Baseline', '0', '2', '16.50', '15.75 to 17.25', '0', '0', '0', '0', '0'], ['Day 7', '7', '0', 'NE', 'NE', '1', '1', '0', '0', '0']]
     """
     def iqr(r) -> str:
         q1, q3 = r[f"{value_column}_q1"], r[f"{value_column}_q3"]
@@ -86,6 +100,8 @@ def visit_value_table(summary: pd.DataFrame, value_column: str, *, decimals: int
         f"Q1 to Q3, {unit}": [iqr(r) for _, r in summary.iterrows()],
         "Died": [formats.count(v) for v in summary["n_died"]],
         "Discharged": [formats.count(v) for v in summary["n_discharged"]],
+        "Lost to follow-up": [formats.count(v) for v in summary.get("n_lost_to_follow_up",
+                                                                    pd.Series(0, index=summary.index))],
         "Follow-up not reached": [formats.count(v) for v in summary["n_not_reached"]],
         "No value": [formats.count(v) for v in summary["n_no_value"]],
     })
@@ -144,14 +160,79 @@ def change_table(summary: pd.DataFrame, change_column: str, *, decimals: int, un
     out.columns = ["Visit", "Day", "n with baseline and value", f"Median change, {unit}", f"Q1 to Q3, {unit}"]
     visits = _visit_labels(rows)
     if tests is not None:
-        p = tests.set_index("visit")["p_value"]
-        out["Wilcoxon p"] = [formats.p_value(p.get(v)) if v in p.index else formats.NE for v in visits]
+        p = tests.set_index("visit")
+        how = p["test_method"] if "test_method" in p else pd.Series("", index=p.index)
+        out["Wilcoxon p"] = [formats.p_value_or_reason(p.loc[v, "p_value"], how.get(v, "")) if v in p.index else formats.NE
+                             for v in visits]
     if ratio is not None:
         r = ratio.set_index("visit")
         out["n ratios"] = [formats.count(r.loc[v, "n_ratio"]) if v in r.index else "0" for v in visits]
         out["Ratio to baseline, geometric mean (95% CI)"] = [
             _gmr_cell(r.loc[v], ratio_decimals) if v in r.index else formats.NE for v in visits]
     return out
+
+
+_STATE_WORDS = {"died": "died", "discharged": "discharged alive"}
+
+
+def _quantile_cell(value, state: str, decimals: int) -> str:
+    if state in _STATE_WORDS:
+        return _STATE_WORDS[state]
+    return formats.NE if formats.is_missing(value) else formats.number(value, decimals)
+
+
+def worst_rank_table(worst_rank: pd.DataFrame, *, decimals: int, unit: str, stem: str = "worst_rank") -> pd.DataFrame:
+    """One row per visit: who is ranked in the worst-rank composite, its median and quartiles, and the share died.
+
+    Parameters
+    ----------
+    worst_rank : DataFrame
+        From :func:`msc_analysis.stats.worst_rank.worst_rank_by_visit`.
+    decimals, unit : int, str
+        Decimals and unit of the value ranked.
+    stem : str
+        Stem of the quantile columns.
+
+    Returns
+    -------
+    DataFrame
+        Text cells: ``Visit``, ``Day``, ``Window closed``, ``No baseline``, ``Ranked``, ``Died``,
+        ``Measured``, ``Discharged alive``, ``Left out: lost to follow-up``, ``Left out: no
+        value``, ``Median, <unit>``, ``Q1 to Q3, <unit>``, ``Died, % (95% CI)``. A quantile on a
+        state reads "died" or "discharged alive".
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"visit": ["Day 7"], "target_day": [7], "n_subjects": [6], "n_not_evaluable": [1],
+    ...     "n_no_baseline": [0], "n_evaluable": [5], "n_died": [1], "n_measured": [2], "n_discharged": [1],
+    ...     "n_ranked": [4], "n_lost_to_follow_up": [0], "n_no_value": [1], "died_prop": [0.25],
+    ...     "died_ci95_lower": [0.0063], "died_ci95_upper": [0.8059], "worst_rank_median": [5.0],
+    ...     "worst_rank_median_state": ["value"], "worst_rank_q1": [float("nan")],
+    ...     "worst_rank_q1_state": ["discharged"],
+    ...     "worst_rank_q3": [float("nan")], "worst_rank_q3_state": ["died"]})
+    >>> worst_rank_table(w, decimals=1, unit="mg/dL").iloc[0, 10:].tolist()
+    ['5.0', 'discharged alive to died', '25.0% (0.6% to 80.6%)']
+    """
+    w = worst_rank
+    return pd.DataFrame({
+        "Visit": _visit_labels(w), "Day": [formats.days(d) for d in w["target_day"]],
+        "Window closed": [formats.count(n - k) for n, k in zip(w["n_subjects"], w["n_not_evaluable"])],
+        "No baseline": [formats.count(v) for v in w["n_no_baseline"]],
+        "Ranked": [formats.count(v) for v in w["n_ranked"]],
+        "Died": [formats.count(v) for v in w["n_died"]],
+        "Measured": [formats.count(v) for v in w["n_measured"]],
+        "Discharged alive": [formats.count(v) for v in w["n_discharged"]],
+        "Left out: lost to follow-up": [formats.count(v) for v in w["n_lost_to_follow_up"]],
+        "Left out: no value": [formats.count(v) for v in w["n_no_value"]],
+        f"Median, {unit}": [_quantile_cell(v, s, decimals) for v, s in
+                            zip(w[f"{stem}_median"], w[f"{stem}_median_state"])],
+        f"Q1 to Q3, {unit}": [formats.NE if k == 0 else
+                              f"{_quantile_cell(a, sa, decimals)} to {_quantile_cell(b, sb, decimals)}"
+                              for a, sa, b, sb, k in zip(w[f"{stem}_q1"], w[f"{stem}_q1_state"], w[f"{stem}_q3"],
+                                                         w[f"{stem}_q3_state"], w["n_ranked"])],
+        "Died, % (95% CI)": [formats.NE if formats.is_missing(e) else formats.pct_interval(e, lo, hi)
+                             for e, lo, hi in zip(w["died_prop"], w["died_ci95_lower"], w["died_ci95_upper"])],
+    })
 
 
 def shift_count_table(shift: pd.DataFrame, *, row: str, column: str, n: int, row_label: str,

@@ -36,13 +36,16 @@ __all__ = ["LEVEL_COLOURS", "STATUS_COLOURS", "BERLIN_COLOURS", "MEDIAN_LABEL", 
 
 #: Colours of the Liao levels and of the reasons a value is missing.
 LEVEL_COLOURS = {"green": "#2e9e44", "yellow": "#f2d21b", "orange": "#f08a1c", "red": "#d7261e"}
-STATUS_COLOURS = {"died": "#222222", "discharged": "#8fb8de", "follow-up not reached": "#d8cfa8",
-                  "no value": "#e3e3e3"}
+STATUS_COLOURS = {"died": "#222222", "discharged": "#8fb8de", "lost to follow-up": "#b39ddb",
+                  "follow-up not reached": "#d8cfa8", "no value": "#e3e3e3"}
 #: Colours of the Berlin oxygenation bands of PaO2/FiO2, best first (the order of ``pao2_fio2.BERLIN_CATEGORIES``).
 BERLIN_COLOURS = {"> 300": "#2e9e44", "200-300 (mild)": "#f2d21b", "100-200 (moderate)": "#f08a1c",
                   "<= 100 (severe)": "#d7261e"}
 #: Legend words of the median line and band of :func:`spaghetti_figure`: the median moves with who is measured.
 MEDIAN_LABEL = "median of the subjects measured\nat that visit (n under the axis)"
+#: A visit median of fewer subjects than this is drawn with an open mark and labelled with its n.
+FEW_MEASURED = 5
+FEW_LABEL = f"median of fewer than {FEW_MEASURED} subjects\n(open mark, n beside it)"
 IQR_LABEL = "interquartile range (Q1 to Q3)\nof those subjects"
 _LINE, _DEAD, _MEDIAN, _BAND = "#7a9cc6", "#222222", "#c1440e", "#f08a1c"
 _IMPRESSION_COLOURS = {"improved": "#2e9e44", "stable": "#8c8c8c", "worsened": "#d7261e",
@@ -71,6 +74,24 @@ def _visit_ticks(ax, visits: pd.DataFrame, n: pd.Series, prefix: str = "n") -> N
 
 #: Share of the figure's height kept free at the bottom for ``figures.add_footnote`` (two lines).
 _FOOTNOTE_ROOM = 0.08
+#: Rows of the status table drawn under the x axis of the visit figures: status -> row label.
+STATUS_ROWS = {"died": "Died", "discharged": "Discharged", "lost to follow-up": "Lost to follow-up",
+               "follow-up not reached": "Not yet reached", "no value": "No value"}
+
+
+def _status_strip(ax, by_visit: pd.DataFrame, visits: pd.DataFrame) -> None:
+    """Under the x axis: at each visit, how many subjects had died, been discharged, been lost to
+    follow-up, not yet reached the visit or had no value (the dropout behind the medians)."""
+    counts = (by_visit.groupby(["visit", "status"], observed=False).size().unstack(fill_value=0)
+              .reindex(index=visits["visit"], columns=list(STATUS_ROWS), fill_value=0))
+    for i, (status, label) in enumerate(STATUS_ROWS.items()):
+        dy = -50 - 11 * i  # points below the axis, under the tick labels and the axis label
+        ax.annotate(label, xy=(0, 0), xycoords="axes fraction", xytext=(-4, dy), textcoords="offset points",
+                    ha="right", va="center", fontsize=8, color="#333333", annotation_clip=False)
+        for x, k in enumerate(counts[status]):
+            ax.annotate(f"{int(k)}", xy=(x, 0), xycoords=("data", "axes fraction"), xytext=(0, dy),
+                        textcoords="offset points", ha="center", va="center", fontsize=8, color="#333333",
+                        annotation_clip=False)
 
 
 def _finish(fig: plt.Figure, ax, title: str | None, handles=None) -> plt.Figure:
@@ -107,7 +128,10 @@ def spaghetti_figure(by_visit: pd.DataFrame, value_column: str, *, ylabel: str, 
     the interquartile band at a visit are of the subjects measured at that visit (every subject,
     sampled or not: ``seaborn.lineplot`` with ``estimator="median"``, ``errorbar=("pi", 50)``,
     the same linear-interpolation quartiles as the tables), so they move as subjects die or
-    leave hospital. Subjects who died are drawn in black with a cross on their last value.
+    leave hospital. Subjects who died are drawn in black with a cross on their last value. Under
+    the axis a small table gives, at each visit, the subjects who had died, been discharged, been
+    lost to follow-up, not yet reached the visit or had no value. A median of fewer than
+    :data:`FEW_MEASURED` subjects is drawn with an open mark labelled with its n.
     """
     visits = by_visit[["visit", "target_day"]].drop_duplicates().sort_values("target_day")
     position = dict(zip(visits["visit"], range(len(visits))))
@@ -117,7 +141,7 @@ def spaghetti_figure(by_visit: pd.DataFrame, value_column: str, *, ylabel: str, 
     if measured.empty:
         return _nothing(NO_SUBJECT_INFUSED if by_visit.empty else "no value at baseline or at any visit",
                         "No value to draw", title)
-    fig, ax = plt.subplots(figsize=(11, 5.2))
+    fig, ax = plt.subplots(figsize=(11, 6.2))
     shown = set(_sample(by_visit["subject_id"].drop_duplicates().to_numpy(), max_lines, seed))
     died = set(by_visit.loc[by_visit["death_day"].notna(), "subject_id"])
     lines = measured[measured["subject_id"].isin(shown)].sort_values(["subject_id", "x"])
@@ -131,15 +155,23 @@ def spaghetti_figure(by_visit: pd.DataFrame, value_column: str, *, ylabel: str, 
                 ax.plot(last["x"], last["y"], "x", color=_DEAD, ms=7, mew=1.6, zorder=4)
     sns.lineplot(data=measured, x="x", y="y", estimator="median", errorbar=("pi", 50), color=_MEDIAN, lw=2.6,
                  marker="o", markersize=6, err_kws={"facecolor": _BAND, "alpha": 0.2}, zorder=5, legend=False, ax=ax)
+    few = measured.groupby("x")["y"].agg(["median", "size"]).query(f"size < {FEW_MEASURED}")
+    for x, r in few.iterrows():
+        ax.plot(x, r["median"], "o", mfc="white", mec=_MEDIAN, mew=2, ms=10, zorder=6)
+        ax.annotate(f"n={int(r['size'])}", (x, r["median"]), xytext=(8, 6), textcoords="offset points",
+                    color=_MEDIAN, fontsize=9, zorder=6)
     _visit_ticks(ax, visits, measured.groupby("visit").size().reindex(visits["visit"], fill_value=0))
     if log_y and (measured["y"] > 0).all():
         ax.set_yscale("log")
     ax.set_xlabel("Visit (days since infusion); n = subjects measured at the visit")
     ax.set_ylabel(plain_text(ylabel))
+    _status_strip(ax, by_visit, visits)
     handles = [Line2D([], [], color=_MEDIAN, lw=2.6, marker="o", label=MEDIAN_LABEL),
                Patch(facecolor=_BAND, alpha=0.3, label=IQR_LABEL),
                Line2D([], [], color=_LINE, lw=1, label="one subject"),
                Line2D([], [], color=_DEAD, lw=1, marker="x", label="subject who died (x: last value)")]
+    if len(few):
+        handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec=_MEDIAN, mew=2, ms=9, label=FEW_LABEL))
     return _finish(fig, ax, title, handles)
 
 
@@ -157,8 +189,9 @@ def change_distribution_figure(by_visit: pd.DataFrame, change_column: str, *, yl
         Title over the plot.
 
     Every visit after day 0 has its place on the x axis, with the number of subjects who have a
-    value and a baseline under it (an empty place when none). Box: median and quartiles; whiskers:
-    the furthest values within 1.5 interquartile ranges; dots: each subject; dashed line: no change.
+    value and a baseline under it (an empty place when none), and the status table of
+    :func:`spaghetti_figure` below. Box: median and quartiles; whiskers: the furthest values
+    within 1.5 interquartile ranges; dots: each subject; dashed line: no change.
     """
     visits = by_visit.loc[by_visit["target_day"] > 0, ["visit", "target_day"]].drop_duplicates() \
         .sort_values("target_day")
@@ -169,7 +202,7 @@ def change_distribution_figure(by_visit: pd.DataFrame, change_column: str, *, yl
                         "no subject with a value and a baseline at any visit", "No change to draw", title)
     data = pd.DataFrame({"visit": pd.Categorical(rows["visit"], categories=list(visits["visit"])),
                          "change": rows[change_column].astype("float64").to_numpy()})
-    fig, ax = plt.subplots(figsize=(11, 5))
+    fig, ax = plt.subplots(figsize=(11, 6))
     ax.axhline(0, color="#666666", lw=1, ls="--", zorder=1)
     sns.boxplot(data=data, x="visit", y="change", order=list(visits["visit"]), color="#dbe4f0", width=0.55,
                 showfliers=False, linecolor="#3b4a6b", linewidth=1, ax=ax)
@@ -178,6 +211,7 @@ def change_distribution_figure(by_visit: pd.DataFrame, change_column: str, *, yl
     _visit_ticks(ax, visits, data.groupby("visit", observed=False).size().reindex(visits["visit"], fill_value=0))
     ax.set_xlabel("Visit (days since infusion); n = subjects with a value and a baseline")
     ax.set_ylabel(plain_text(ylabel))
+    _status_strip(ax, by_visit[by_visit["target_day"] > 0], visits)
     handles = [Patch(facecolor="#dbe4f0", edgecolor="#3b4a6b", label="box: median and Q1 to Q3"),
                Line2D([], [], color="#3b4a6b", lw=1, label="whiskers: furthest values\nwithin 1.5 IQR of the box"),
                Line2D([], [], color="#3b4a6b", marker="o", ls="", ms=4, label="one subject"),

@@ -19,11 +19,14 @@ import pandas as pd
 
 from ..derive.baseline import baseline_rule
 from ..derive.visits import QUANTILE_METHOD, visit_windows
+from ..stats.binomial import EXACT_CI_METHOD
 from ..stats.estimability import with_reason
+from ..stats.worst_rank import WORST_RANK_METHOD
+from . import formats
 
 __all__ = ["fmt", "NE_NOTE", "baseline_note", "windows_note", "bands_display", "windows_display", "spaghetti_note",
            "visit_summary_display", "incidence_display",
-           "median_measures"]
+           "median_measures", "worst_rank_measures"]
 
 _DASH = "\u2013"
 _NE = "NE"
@@ -144,6 +147,7 @@ def visit_summary_display(summary: pd.DataFrame, *, value_column: str, change_co
     out = pd.DataFrame({
         "Measured": summary["n_measured"].to_numpy(),
         "Died": summary["n_died"].to_numpy(), "Discharged": summary["n_discharged"].to_numpy(),
+        "Lost to follow-up": summary.get("n_lost_to_follow_up", pd.Series(0, index=summary.index)).to_numpy(),
         "Not yet reached": summary["n_not_reached"].to_numpy(), "No value": summary["n_no_value"].to_numpy(),
         "Value, median (IQR)": [_median_iqr(r, value_column, decimals) for _, r in summary.iterrows()],
         "n with change": np.where(summary["target_day"] > 0, summary["n_change"].astype(str), ""),
@@ -152,7 +156,9 @@ def visit_summary_display(summary: pd.DataFrame, *, value_column: str, change_co
     }, index=pd.Index(summary["visit"].to_numpy(), name="Visit"))
     if tests is not None:
         p = tests.set_index("visit")
-        out["Wilcoxon p"] = [_p(p.loc[v, "p_value"]) if v in p.index else "" for v in out.index]
+        how = p["test_method"] if "test_method" in p else pd.Series("", index=p.index)
+        out["Wilcoxon p"] = [formats.p_value_or_reason(p.loc[v, "p_value"], how.get(v, "")) if v in p.index else ""
+                             for v in out.index]
     if ratio is not None:
         r = ratio.set_index("visit")
         out["Ratio to baseline, GM (95% CI)"] = [
@@ -166,12 +172,6 @@ def _ratio(r) -> str:
     if pd.isna(r["ci95_lower"]) or pd.isna(r["ci95_upper"]):
         return f"{fmt(r['geometric_mean_ratio'], 2)} (CI {_NE}: one pair)"
     return f"{fmt(r['geometric_mean_ratio'], 2)} ({fmt(r['ci95_lower'], 2)} to {fmt(r['ci95_upper'], 2)})"
-
-
-def _p(p) -> str:
-    if pd.isna(p):
-        return _NE
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _not_estimable(reason) -> str:
@@ -241,3 +241,68 @@ def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: s
                    for k, n, e, reason in zip(rows["n_no_baseline"], rows["n_subjects"],
                                               rows[f"{column}_median"], reasons)]})
 
+
+
+_STATE_WORDS = {"died": "a death", "discharged": "a discharge alive"}
+
+
+def _state_reason(state: str, n_ranked: int, reason: str) -> str:
+    if state in _STATE_WORDS:
+        return (f"the median falls on {_STATE_WORDS[state]} (at least half of the {n_ranked} ranked subjects "
+                f"{'died' if state == 'died' else 'were discharged alive without a value'} by the window's end)")
+    return reason
+
+
+def worst_rank_measures(worst_rank: pd.DataFrame, *, measure: str, died_measure: str, unit: str,
+                        what: str) -> pd.DataFrame:
+    """Results rows of a worst-rank composite: the median (Q1, Q3 in the interval columns) and the share died.
+
+    Parameters
+    ----------
+    worst_rank : DataFrame
+        From :func:`msc_analysis.stats.worst_rank.worst_rank_by_visit` (stem ``worst_rank``).
+    measure, died_measure : str
+        Measure names of the median and of the share died.
+    unit, what : str
+        Unit of the value and a description of it for the ``method`` text.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group`` ("all"), ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``
+        (subjects ranked), ``unit``, ``method``. A quantile that falls on a state (death, discharge) has
+        no number; the ``method`` says which state ("not estimable: the median falls on a death ...").
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"target_day": [7], "n_ranked": [4], "n_died": [2], "n_evaluable": [5],
+    ...     "n_lost_to_follow_up": [0], "n_no_value": [1], "died_prop": [0.5], "died_ci95_lower": [0.07],
+    ...     "died_ci95_upper": [0.93], "worst_rank_median": [float("nan")], "worst_rank_median_state": ["died"],
+    ...     "worst_rank_q1": [-3.0], "worst_rank_q1_state": ["value"], "worst_rank_q3": [float("nan")],
+    ...     "worst_rank_q3_state": ["died"], "not_estimable_reason": [""]})
+    >>> r = worst_rank_measures(w, measure="m", died_measure="d", unit="mg/dL", what="x")
+    >>> r["method"][0].split("; not estimable: ")[1][:32]
+    'the median falls on a death (at '
+    """
+    w = worst_rank
+    base = f"{WORST_RANK_METHOD}; value: {what}; n = subjects ranked"
+    def said(state: str) -> str:
+        return "is a value" if state == "value" else f"= {state}"
+
+    quartile_words = [f"Q1 {said(a)}, Q3 {said(b)}" for a, b in zip(w["worst_rank_q1_state"], w["worst_rank_q3_state"])]
+    median = pd.DataFrame({
+        "measure": measure, "group": "all", "day": w["target_day"].to_numpy(),
+        "estimate": w["worst_rank_median"].to_numpy(), "ci95_lower": w["worst_rank_q1"].to_numpy(),
+        "ci95_upper": w["worst_rank_q3"].to_numpy(), "n": w["n_ranked"].to_numpy(), "unit": unit,
+        "method": [with_reason(f"{base}; lower and upper hold Q1 and Q3, not a CI ({q}; a quartile on a death or a "
+                               "discharge has no number)", _state_reason(state, k, reason))
+                   for state, k, reason, q in zip(w["worst_rank_median_state"], w["n_ranked"],
+                                                  w["not_estimable_reason"], quartile_words)]})
+    died = pd.DataFrame({
+        "measure": died_measure, "group": "all", "day": w["target_day"].to_numpy(),
+        "estimate": w["died_prop"].to_numpy(), "ci95_lower": w["died_ci95_lower"].to_numpy(),
+        "ci95_upper": w["died_ci95_upper"].to_numpy(), "n": w["n_ranked"].to_numpy(), "unit": "proportion",
+        "method": [with_reason(f"share of the subjects ranked in the worst-rank analysis ({what}) who died by the "
+                               f"visit window's end; {EXACT_CI_METHOD}", reason)
+                   for reason in w["not_estimable_reason"]]})
+    return pd.concat([median, died], ignore_index=True)

@@ -197,7 +197,8 @@ def format_posterior(posterior: pd.DataFrame, evaluable: pd.DataFrame) -> pd.Dat
     reasons = evaluable["evaluable_reason"].value_counts(sort=False)
     rows = [("Treated subjects", formats.count(len(evaluable)))]
     rows += [(f"{_INDENT}{reason}", formats.count(n)) for reason, n in reasons.items()]
-    rows += [("Evaluable subjects (treated, less those not yet evaluable)", formats.count(r["n_evaluable"])),
+    rows += [("Evaluable subjects (treated, less those not yet evaluable or lost to follow-up)",
+              formats.count(r["n_evaluable"])),
              ("Evaluable subjects with a serious treatment-related toxicity",
               formats.count_pct(r["n_toxicity"], r["n_evaluable"], of=True)),
              ("Posterior distribution of the toxicity rate", f"Beta({r['posterior_a']:g}, {r['posterior_b']:g})"),

@@ -9,10 +9,9 @@ import pandas as pd
 from matplotlib.transforms import blended_transform_factory
 
 from ..derive.checks import require_columns
-from ..endpoints.subgroups import ESTIMATE_COLUMNS, OVERALL_VARIABLE
 from . import formats
 from .figures import HOUSE_PALETTE, not_estimable_figure, plain_text
-from .subgroup_tables import measure_title
+from .subgroup_tables import ESTIMATE_COLUMNS, OVERALL_VARIABLE, measure_title
 
 __all__ = ["forest_rows", "forest_figure"]
 

@@ -8,9 +8,16 @@ from __future__ import annotations
 import pandas as pd
 
 from ..derive.checks import require_columns
-from ..endpoints.subgroups import ESTIMATE_COLUMNS, headline_measures
 from . import formats
 from .results import measure_info, result_rows
+
+#: Columns of the subgroup estimates this module reads (``endpoints.subgroups.ESTIMATE_COLUMNS``;
+#: the report layer sits below the endpoints, so the names are repeated here and a test keeps them equal).
+ESTIMATE_COLUMNS = ("endpoint", "measure", "subgroup_variable", "subgroup_variable_label", "subgroup",
+                    "subgroup_order", "day", "n", "n_evaluable", "n_at_risk", "n_events", "n_success",
+                    "estimate_prop", "ci95_lower", "ci95_upper", "not_estimable_reason", "method")
+#: ``subgroup_variable`` of the reference row (all treated subjects), as in ``endpoints.subgroups``.
+OVERALL_VARIABLE = "overall"
 
 __all__ = ["SUBGROUP_TABLE_COLUMNS", "measure_title", "estimate_cell", "subgroup_cells", "subgroup_footnotes",
            "other_values", "subgroup_results"]
@@ -142,12 +149,12 @@ def subgroup_footnotes(estimates: pd.DataFrame, membership: pd.DataFrame | None 
     return notes
 
 
-def subgroup_results(estimates: pd.DataFrame, cut_id: str = "") -> pd.DataFrame:
-    """The subgroup rows in the results schema (``report.results.result_rows``), each under its
-    endpoint, ``group`` the subgroup label; the whole-population rows are left out (they are the
-    page headlines). Empty (with the schema's columns) when there is no subgroup row.
+def subgroup_results(rows: pd.DataFrame, cut_id: str = "") -> pd.DataFrame:
+    """The subgroup rows (``endpoints.subgroups.headline_measures``) in the results schema
+    (``report.results.result_rows``), each under its endpoint, ``group`` the subgroup label; the
+    whole-population rows are already left out (they are the page headlines). Empty (with the
+    schema's columns) when there is no subgroup row.
     """
-    rows = headline_measures(estimates)
     frames = [result_rows(endpoint, g.drop(columns="endpoint"), cut_id=cut_id)
               for endpoint, g in rows.groupby("endpoint", sort=False)]
     if not frames:

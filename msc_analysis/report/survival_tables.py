@@ -17,7 +17,7 @@ import pandas as pd
 from . import formats
 
 __all__ = ["RISK_TABLE_CONVENTION", "RISK_FIGURE_NOTE", "group_label", "estimate_cell", "median_cell", "survival_cells", "median_cells",
-           "risk_cells", "logrank_cells", "incidence_cells", "follow_up_cells", "follow_up_listing",
+           "risk_cells", "logrank_cells", "incidence_cells", "follow_up_cells", "follow_up_listing", "sensitivity_cells",
            "median_days_cells", "pcr_status_cells",
            "NE", "NE_NOTE", "format_days", "format_not_estimable", "format_percent_ci", "format_days_ci",
            "incidence_table"]
@@ -179,15 +179,13 @@ def median_cell(estimate, lower, upper, reason: str = "") -> str:
     a median whose whole interval is not reached reads "NR (both limits NR)".
 
     >>> median_cell(float("inf"), 10, float("inf")), median_cell(0.0, float("nan"), float("nan"))
-    ('NR (10 to NR)', '0 (NE to NE)')
+    ('NR (10 to NR)', '0 (CI not estimable)')
     >>> median_cell(float("inf"), float("inf"), float("inf"))
     'NR (both limits NR)'
     """
     if formats.is_missing(estimate):
         return format_not_estimable(reason)
-    if all(not formats.is_missing(v) and math.isinf(v) and v > 0 for v in (estimate, lower, upper)):
-        return f"{formats.NR} (both limits {formats.NR})"
-    return f"{formats.days(estimate)} ({formats.days(lower)} to {formats.days(upper)})"
+    return formats.days_interval(estimate, lower, upper)
 
 
 def _groups_shown(frame: pd.DataFrame) -> bool:
@@ -204,6 +202,22 @@ def survival_cells(at_days: pd.DataFrame) -> pd.DataFrame:
                               zip(at_days["survival_prop"], at_days["ci95_lower"], at_days["ci95_upper"],
                                   at_days["n_at_risk"], _reasons(at_days))]})
     return (cells if _groups_shown(at_days) else cells.drop(columns="Group")).reset_index(drop=True)
+
+
+def sensitivity_cells(at_days: pd.DataFrame) -> pd.DataFrame:
+    """Survival at days of the headline and its sensitivity analyses
+    (:func:`~msc_analysis.endpoints.survival_sensitivity.sensitivity_at_days`) as cells: Analysis,
+    [Group,] Day, Subjects, At risk on that day, Survival (95% CI); one row per analysis and day.
+
+    >>> at = pd.DataFrame({"description": ["Headline: x", "Sensitivity: y"], "group": "all", "day": [30.0, 30.0],
+    ...     "n": [4, 3], "n_at_risk": [2, 1], "survival_prop": [0.75, 2 / 3], "ci95_lower": [0.13, 0.05],
+    ...     "ci95_upper": [0.96, 0.95], "not_estimable_reason": ""})
+    >>> sensitivity_cells(at).values.tolist()[1]
+    ['Sensitivity: y', '30', '3', '1', '66.7% (5.0% to 95.0%)']
+    """
+    cells = survival_cells(at_days)
+    cells.insert(0, "Analysis", at_days["description"].astype(str).to_numpy())
+    return cells
 
 
 def median_cells(medians: pd.DataFrame, event_label: str = "Deaths") -> pd.DataFrame:
@@ -310,17 +324,27 @@ def follow_up_listing(follow: pd.DataFrame) -> pd.DataFrame:
 
 
 def median_days_cells(median: pd.DataFrame, event_label: str) -> pd.DataFrame:
-    """A median without interval (``n``, ``n_events``, ``median_days``, ``not_estimable_reason``)
-    as cells: Subjects, <event_label>, Median, days ("NR" not reached; "not estimable: <reason>").
+    """A median (``n``, ``n_events``, ``median_days``, ``not_estimable_reason``, and when given
+    ``ci95_lower``, ``ci95_upper``) as cells: Subjects, <event_label>, then "Median, days (95% CI)"
+    (see :func:`median_cell`) when the interval is given, else "Median, days" ("NR" not reached;
+    "not estimable: <reason>").
 
     >>> median_days_cells(pd.DataFrame([{"n": 5, "n_events": 3, "median_days": 9.0,
     ...                                  "not_estimable_reason": ""}]), "Negative").values.tolist()
     [['5', '3', '9']]
+    >>> median_days_cells(pd.DataFrame([{"n": 5, "n_events": 3, "median_days": 9.0, "not_estimable_reason": "",
+    ...     "ci95_lower": 7.0, "ci95_upper": float("inf")}]), "Negative").values.tolist()
+    [['5', '3', '9 (7 to NR)']]
     """
-    return pd.DataFrame({
-        "Subjects": median["n"].map(formats.count), event_label: median["n_events"].map(formats.count),
-        "Median, days": [format_not_estimable(why) if formats.is_missing(m) else formats.days(m)
-                         for m, why in zip(median["median_days"], _reasons(median))]}).reset_index(drop=True)
+    cells = {"Subjects": median["n"].map(formats.count), event_label: median["n_events"].map(formats.count)}
+    if "ci95_lower" in median and "ci95_upper" in median:
+        cells["Median, days (95% CI)"] = [median_cell(m, lo, hi, why) for m, lo, hi, why in
+                                          zip(median["median_days"], median["ci95_lower"], median["ci95_upper"],
+                                              _reasons(median))]
+    else:
+        cells["Median, days"] = [format_not_estimable(why) if formats.is_missing(m) else formats.days(m)
+                                 for m, why in zip(median["median_days"], _reasons(median))]
+    return pd.DataFrame(cells).reset_index(drop=True)
 
 
 def pcr_status_cells(summary: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -36,9 +36,10 @@ Conventions (R gives missing values in some of these cases):
 - where the estimate is 0 (no event of the cause yet) the interval is ``[0, 0]`` (R: NA);
 - where the estimate is 1 (the all-cause curve reached 0 with events of this cause only) the
   interval is missing (NaN), as in R: ``log(-log F)`` is undefined there;
-- at a requested day after the last observed time the estimate is carried forward if nobody
-  remained at risk of any event (the all-cause curve reached 0), and is missing (NaN) if the
-  last subject was censored: the curve is not estimable beyond follow-up.
+- at a requested day after the last observed time the estimate is carried forward if the last
+  time at risk ended with events and no censoring (the all-cause curve reached 0), and is
+  missing (NaN) if a subject was censored at the last time: the curve is not estimable beyond
+  follow-up.
 
 Quantiles (:func:`cumulative_incidence_quantiles`): R's rule for a step curve
 (``survival:::findq``, used by ``quantile.survfit``): the first day the curve reaches ``p``;

@@ -12,16 +12,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["MEASURED", "WILCOXON_METHOD", "GMR_METHOD", "visit_groups", "signed_rank_by_visit",
+__all__ = ["MEASURED", "MIN_NONZERO_PAIRS", "TOO_FEW_PAIRS", "WILCOXON_METHOD", "GMR_METHOD", "visit_groups", "signed_rank_by_visit",
            "geometric_mean_ratio_by_visit"]
 
 #: Status of a subject with a value at a visit (the first of ``derive.visits.VISIT_STATUSES``).
 MEASURED = "measured"
 
+#: Fewest non-zero changes for which a Wilcoxon p-value is shown. With n non-zero changes the
+#: smallest two-sided exact p is 2 / 2**n: 0.0625 at n = 5, so below 6 pairs the test cannot
+#: reach 0.05 whatever the data, and a p of 1.000 at n = 1 would read as evidence of no change.
+MIN_NONZERO_PAIRS = 6
+#: ``test_method`` of a visit with too few non-zero changes (no p-value); tables say "too few pairs".
+TOO_FEW_PAIRS = "not done: too few pairs"
+
 WILCOXON_METHOD = (
-    "Wilcoxon signed-rank test of the change (scipy.stats.wilcoxon, two-sided): zero changes "
+    "Wilcoxon signed-rank test of the change (scipy.stats.wilcoxon, two-sided), done when at least "
+    f"{MIN_NONZERO_PAIRS} subjects have a non-zero change: zero changes "
     "dropped (zero_method='wilcox'); exact null distribution when the non-zero changes are at "
-    "most 50 and untied, exact permutation distribution when tied and at most 13, otherwise the "
+    "most 50 and untied (no two absolute changes equal), exact permutation distribution over the "
+    "sign patterns when tied and at most 13, otherwise the "
     "normal approximation with tie correction and no continuity correction")
 GMR_METHOD = ("geometric mean of value/baseline with a 95% t interval on the log ratios "
               "(scipy.stats.t); pairs with a value or baseline of 0 are left out and counted")
@@ -49,6 +58,9 @@ def _signed_rank(d: np.ndarray, n_pairs: int) -> tuple[float, float, str]:
         return np.nan, np.nan, "not done: no subject with a baseline and a value"
     if len(d) == 0:
         return np.nan, np.nan, "not done: every change is 0"
+    if len(d) < MIN_NONZERO_PAIRS:
+        return np.nan, np.nan, f"{TOO_FEW_PAIRS} ({len(d)} non-zero change{'s' if len(d) != 1 else ''}; " \
+                               f"at least {MIN_NONZERO_PAIRS} needed)"
     tied = len(np.unique(np.abs(d))) < len(d)
     if not tied and len(d) <= 50:
         method, how = "exact", "exact"
@@ -74,17 +86,20 @@ def signed_rank_by_visit(long: pd.DataFrame, change_column: str = "change") -> p
         One row per visit after day 0: ``visit``, ``target_day``, ``n_no_baseline`` (subjects
         without a baseline), ``n_pairs`` (measured with a baseline), ``n_zero`` (changes of exactly 0, dropped), ``n_nonzero``,
         ``wilcoxon_statistic`` (the smaller of the positive and negative rank sums),
-        ``p_value`` (two-sided), ``test_method`` (which null distribution was used; see
-        :data:`WILCOXON_METHOD`). Changes are rounded to 10 decimals first so that values
-        equal on paper are tied.
+        ``p_value`` (two-sided; missing with fewer than :data:`MIN_NONZERO_PAIRS` non-zero
+        changes), ``test_method`` (which null distribution was used, or why the test was not
+        done; see :data:`WILCOXON_METHOD`). Changes are rounded to 10 decimals first so that
+        values equal on paper are tied.
 
     Examples
     --------
     >>> long = pd.DataFrame({"visit": "Day 7", "target_day": 7, "status": "measured",
-    ...                      "has_baseline": True, "change": [-3.0, -1.0, -2.0, 0.0]})
+    ...                      "has_baseline": True, "change": [-3.0, -1.0, -2.0, -4.0, -6.0, -5.0, 0.0]})
     >>> signed_rank_by_visit(long)[["n_pairs", "n_nonzero", "wilcoxon_statistic", "p_value"]]
        n_pairs  n_nonzero  wilcoxon_statistic  p_value
-    0        4          3                 0.0     0.25
+    0        7          6                 0.0  0.03125
+    >>> signed_rank_by_visit(long.iloc[4:])["test_method"].item()
+    'not done: too few pairs (2 non-zero changes; at least 6 needed)'
     """
     rows = []
     for visit, day, g in _after_day0(long):
