@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .derive.liao_score import adult_score_min_age, children_scored_adult
 from .derive.populations import POPULATIONS, assess_eligibility, screening_liao
 from .derive.time_origin import add_days_since_infusion
 from .io.parse import parse_table
@@ -161,6 +162,10 @@ def _build(path: Path, meta: dict, typed: dict[str, pd.DataFrame], files: pd.Dat
     _flag(quality, "vitals", "(screening assessment)",
           "screening Liao score from an incomplete assessment (score is a lower bound)",
           int(subjects["liao_incomplete_at_screening"].fillna(False).astype(bool).sum()), "kept; flagged")
+    children = children_scored_adult(subjects)
+    _flag(quality, "subjects", "age_years",
+          f"child (younger than {adult_score_min_age():g}) scored with the adult Liao (NEWS-C) bands",
+          len(children), "kept; listed on page 06")
     dq = pd.DataFrame(quality, columns=["table", "column", "issue", "n_rows", "action"])
     return Cut(path=path, cut_id=str(meta["cut_id"]), study_id=str(meta["study_id"]),
                cutoff_date=cutoff, description=str(meta.get("description") or ""),

@@ -389,7 +389,7 @@ def test_signed_rank_on_many_tied_changes_uses_the_normal_approximation():
 
 def test_changes_equal_on_paper_are_tied_despite_rounding():
     # 0.3 - 0.1 and 0.2 differ in binary floating point; rounded they tie
-    r = signed_rank_by_visit(changes(0.3 - 0.1, 0.2, -1.0)).iloc[0]
+    r = signed_rank_by_visit(changes(0.3 - 0.1, 0.2, -1.0, -2.0, -3.0, -4.0)).iloc[0]
     assert r["test_method"] == "exact permutation (ties)"
 
 

@@ -155,9 +155,40 @@ def test_the_page_writes_every_headline_secondary_and_sensitivity_measure(age_0_
     assert {"score_change_median", "score_change_worst_rank_median", "score_change_worst_rank_died_prop",
             "improved_prop", "improved_known_prop", "improved_incl_incomplete_prop",
             "stable_or_discharged_cumulative_incidence_prop",
-            "sustained_low_score_cumulative_incidence_prop"} == set(results["measure"])
+            "sustained_low_score_cumulative_incidence_prop", "children_scored_adult_bands",
+            "improved_prop_adults_only", "stable_or_discharged_cumulative_incidence_prop_adults_only",
+            } == set(results["measure"])
     assert "Headline: evaluable by calendar" in text and "Secondary: known so far" in text
     assert "Discharged alive first" in text and "worst-rank analysis" in text
+
+
+def test_the_final_cut_states_the_children_scored_with_the_adult_bands(age_0_run):
+    text, results = age_0_run
+    assert "Children: 0 of the 31 treated subjects are younger than 16 years" in text
+    assert "Screened children (younger than 16 years) scored with the adult Liao (NEWS-C) bands" in text
+    assert "HCPA-003" in text  # the 8-year-old screened (yellow, not eligible) is listed
+    assert "Sensitivity: without children (aged 16 or more)" in text
+    count = results[results["measure"] == "children_scored_adult_bands"]
+    assert count[["estimate", "n"]].values.tolist() == [[0, 31]]
+
+
+def test_exclude_children_leaves_a_treated_child_out_and_says_so(tmp_path):
+    import shutil
+
+    from .conftest import FIXTURE_CUT
+    cut = tmp_path / "cut"
+    shutil.copytree(FIXTURE_CUT, cut)
+    subjects = pd.read_csv(cut / "subjects.csv", dtype=str, keep_default_na=False)
+    subjects.loc[subjects["subject_id"] == "S01", "age_years"] = "8"
+    subjects.to_csv(cut / "subjects.csv", index=False)
+    (tmp_path / "run").mkdir()
+    text, results = run_page(tmp_path / "run", cut, exclude_children=True)
+    count = results[results["measure"] == "children_scored_adult_bands"]
+    assert count[["estimate", "n"]].values.tolist() == [[1, 2]]  # S01 (8) and S02 treated
+    assert "left out of the Liao endpoints" in count["method"].iloc[0]
+    assert results["method"].str.contains("exclude_children = True", regex=False).all()
+    assert "Children: 1 of the 2 treated subjects" in text and "They are left out" in text
+    assert not RAW.search(text), RAW.search(text)
 
 
 def test_the_page_shows_no_raw_missing_value(age_0_run):

@@ -62,3 +62,9 @@ def test_the_page_parameters_default_to_the_documented_switches():
     for name, default in liao_tables.documented_switch_defaults().items():
         assert re.search(rf"^{name} = {re.escape(repr(default)).replace(chr(39), '[' + chr(39) + chr(34) + ']')}",
                          parameters, flags=re.M), name
+
+
+def test_the_exclude_children_parameter_defaults_to_the_definitions():
+    parameters = next(s for s in notebook_sources() if s.startswith("# Parameters (papermill replaces this cell)"))
+    default = definitions.liao_adult_score()["exclude_children"]
+    assert re.search(rf"^exclude_children = {default!r}  # ", parameters, flags=re.M)

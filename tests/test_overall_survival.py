@@ -212,3 +212,39 @@ def test_an_empty_arm_says_why_its_estimates_are_missing():
     assert at.loc["MSC", "not_estimable_reason"] == ""
     curve = os_.km_curves(times).set_index("group").loc["placebo"]
     assert np.isnan(curve["survival_prop"]) and curve["not_estimable_reason"] == "no subject in this group"
+
+
+# Reference values below were computed with R 4.x, survival 3.x (Rscript, November 2026):
+#   library(survival)
+#   time <- c(3, 5, 5, 8, 10, 12, 15, 20, 22, 30); status <- c(1, 0, 1, 1, 0, 1, 0, 0, 1, 0)
+#   summary(survfit(Surv(time, 1 - status) ~ 1, conf.type = "log-log"))$table   # median 20, LCL 5, UCL NA
+#   quantile(survfit(Surv(time, status) ~ 1, conf.type = "log-log"), c(.25, .5, .75))
+#     # quantile 8 22 NA; lower 3 3 12; upper 22 NA NA
+# and, on the demo cuts (time_days, event of survival_times written to CSV):
+#   cut-2020-10-30: reverse KM median 38 (19 to NA); quartiles 26, NA, NA (lower 10, 26, NA; upper NA)
+#   cut-2020-12-30: reverse KM median 60 (60 to 60); quartiles 35, NA, NA (lower 12, NA, NA; upper NA)
+_R_TIME = [3.0, 5, 5, 8, 10, 12, 15, 20, 22, 30]
+_R_STATUS = [1, 0, 1, 1, 0, 1, 0, 0, 1, 0]
+
+
+def test_median_follow_up_by_reverse_kaplan_meier_matches_r_survfit_with_status_reversed():
+    from msc_analysis.endpoints.survival_follow_up import reverse_km_follow_up
+    t = pd.DataFrame({"arm": "MSC", "time_days": _R_TIME, "event": _R_STATUS})
+    row = reverse_km_follow_up(t).iloc[0]
+    assert (row["median_days"], row["ci95_lower"], row["ci95_upper"]) == (20.0, 5.0, np.inf)  # R: NA = not reached
+    # observed follow-up, deaths included: median of the ten times = (10 + 12) / 2
+    assert (row["observed_median_days"], row["observed_min_days"], row["observed_max_days"]) == (11.0, 3.0, 30.0)
+    assert row["n_censored"] == 5
+
+
+def test_survival_quartiles_match_r_quantile_of_survfit():
+    q = os_.survival_quantiles(_R_TIME, _R_STATUS)
+    assert q["quantile_prop"].tolist() == [0.25, 0.5, 0.75]
+    assert q["time_days"].tolist() == [8.0, 22.0, np.inf]
+    assert q["ci95_lower"].tolist() == [3.0, 3.0, 12.0]
+    assert q["ci95_upper"].tolist() == [22.0, np.inf, np.inf]
+
+
+def test_survival_quartiles_with_nobody_are_missing_not_zero():
+    q = os_.survival_quantiles([], [])
+    assert q["time_days"].isna().all() and len(q) == 3

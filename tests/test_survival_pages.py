@@ -220,3 +220,67 @@ def test_cells_use_the_shared_formats():
     cells = survival_tables.survival_cells(at)
     assert cells.columns.tolist() == ["Day", "Subjects", "At risk on that day", "Survival (95% CI)"]
     assert cells["Survival (95% CI)"].tolist() == ["66.7% (5.0% to 95.0%)", "not estimable: nobody at risk at day 60"]
+
+
+# ------------------------------------------------------------------ KM plot landmarks and tick labels
+
+def _km_inputs(cut):
+    t = os_.survival_times(cut.subjects, cut.cutoff_date)
+    return t, os_.risk_table_by_group(t, os_.RISK_TABLE_DAYS)
+
+
+def test_km_plot_writes_the_day_30_and_60_estimates_and_the_median(demo):
+    t, risk = _km_inputs(demo["cut-2020-12-30"])
+    fig = survival_plots.km_figure(os_.km_curves(t), risk, landmarks=os_.survival_at_days(t),
+                                   medians=os_.median_survival_by_group(t))
+    texts = " ".join(c.txt._text.get_text() for c in fig.axes[0].artists if hasattr(c, "txt"))
+    plt.close(fig)
+    # the headline values of the survival table of page 01 on cut-2020-12-30
+    assert "Day 30: 77.3% (58.2% to 88.5%)" in texts and "Day 60: 73.9% (54.5% to 86.0%)" in texts
+    assert "Median: NR" in texts and "not reached" in texts
+
+
+def test_km_plot_tick_labels_of_days_28_and_30_are_aligned_apart(demo):
+    t, risk = _km_inputs(demo["cut-2020-12-30"])
+    fig = survival_plots.km_figure(os_.km_curves(t), risk)
+    fig.canvas.draw()
+    labels = {lbl.get_text(): lbl for lbl in fig.axes[0].get_xticklabels()}
+    assert labels["28"].get_horizontalalignment() == "right" and labels["30"].get_horizontalalignment() == "left"
+    box28 = labels["28"].get_window_extent()
+    box30 = labels["30"].get_window_extent()
+    plt.close(fig)
+    assert box28.x1 < box30.x0  # no overlap
+
+
+def test_median_table_shows_the_quartiles_beside_the_median(demo):
+    t, _ = _km_inputs(demo["cut-2020-12-30"])
+    cells = survival_tables.median_quartile_cells(os_.median_survival_by_group(t), os_.quartiles_by_group(t))
+    # R: quantile(survfit(Surv(time, event) ~ 1, conf.type = "log-log"), c(.25, .5, .75)): 35 (12 to NA), NA, NA
+    assert cells.columns.tolist() == ["Subjects", "Deaths", "25th percentile, days (95% CI)",
+                                      "Median, days (95% CI)", "75th percentile, days (95% CI)"]
+    assert cells.iloc[0].tolist() == ["31", "8", "35 (12 to NR)", "NR (both limits NR)", "NR (both limits NR)"]
+
+
+# R: d <- read.csv(<time_days, event of survival_times>); library(survival)
+#    summary(survfit(Surv(time_days, 1 - event) ~ 1, data = d, conf.type = "log-log"))$table  (reverse KM median)
+#    quantile(survfit(Surv(time_days, event) ~ 1, data = d, conf.type = "log-log"), c(.25, .5, .75))
+# NA (not reached) is inf here.
+R_FOLLOW_UP = {"cut-2020-09-15": ((19.5, 8.0, 28.0), (np.inf, 4.0, np.inf)),
+               "cut-2020-10-30": ((38.0, 19.0, np.inf), (26.0, 10.0, np.inf)),
+               "cut-2020-12-30": ((60.0, 60.0, 60.0), (35.0, 12.0, np.inf))}
+
+
+@pytest.mark.parametrize("cut_id", DEMO_CUTS)
+def test_reverse_km_follow_up_and_first_quartile_match_r_on_the_demo_cuts(demo, cut_id):
+    t, _ = _km_inputs(demo[cut_id])
+    follow, q1 = R_FOLLOW_UP[cut_id]
+    row = sf.reverse_km_follow_up(t).iloc[0]
+    assert (row["median_days"], row["ci95_lower"], row["ci95_upper"]) == follow
+    q = os_.survival_quantiles(t["time_days"], t["event"]).iloc[0]
+    assert (q["time_days"], q["ci95_lower"], q["ci95_upper"]) == q1
+
+
+def test_follow_up_time_cells_put_the_reverse_km_median_beside_the_observed_follow_up(demo):
+    t, _ = _km_inputs(demo["cut-2020-10-30"])
+    cells = survival_tables.follow_up_time_cells(sf.reverse_km_follow_up(t))
+    assert cells.iloc[0].tolist() == ["31", "23", "38 (19 to NR)", "26 (2 to 60)"]

@@ -33,6 +33,7 @@ __all__ = [
     "trial_facts", "time_frames", "safety_definitions", "cut_limits", "baseline_rules",
     "cut_v1_columns", "lab_units", "lab_test_names", "lab_test_lookalikes", "identifier_columns",
     "eligibility_criteria", "visit_windows", "liao_news_c_bands", "liao_levels",
+    "liao_adult_score",
 ]
 
 
@@ -213,6 +214,24 @@ def liao_levels() -> pd.DataFrame:
     """The Liao level rules (``liao_levels.csv``): ``level_rule``, ``level``, ``description``
     (text), ``min_total``, ``min_single_parameter_points`` (float, missing where blank)."""
     return _fresh("liao_levels.csv")
+
+
+def liao_adult_score() -> dict:
+    """The age limit of the adult Liao (NEWS-C) score (``liao_adult_score.yaml``); a fresh copy.
+
+    Returns
+    -------
+    dict
+        ``adult_min_age_years`` (number: a subject with ``age_years`` below it is a child, scored
+        with the adult bands all the same) and ``exclude_children`` (bool: default of the page-06
+        parameter that leaves children out of the Liao endpoints).
+
+    Examples
+    --------
+    >>> liao_adult_score()["adult_min_age_years"]
+    16
+    """
+    return _fresh("liao_adult_score.yaml")
 
 
 # ------------------------------------------------------------- measures of the results files

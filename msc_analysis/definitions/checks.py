@@ -301,6 +301,15 @@ def _parse_liao_levels(text: str, file: str) -> pd.DataFrame:
     return levels
 
 
+def _parse_liao_adult_score(text: str, file: str) -> dict:
+    rules = _yaml(text, file)
+    age = _need(rules, "adult_min_age_years", _Number, file)
+    if not 0 < age <= 120:
+        raise ValueError(f"{file}: adult_min_age_years must be a number of years above 0, at most 120, got {age!r}")
+    _need(rules, "exclude_children", bool, file)
+    return rules
+
+
 #: Every definitions file and its parser (text, file name -> validated object).
 PARSERS: dict[str, Callable[[str, str], object]] = {
     "trial.yaml": _parse_trial,
@@ -316,4 +325,5 @@ PARSERS: dict[str, Callable[[str, str], object]] = {
     "visit_windows.csv": _parse_visit_windows,
     "liao_news_c_bands.csv": _parse_liao_news_c_bands,
     "liao_levels.csv": _parse_liao_levels,
+    "liao_adult_score.yaml": _parse_liao_adult_score,
 }

@@ -20,6 +20,13 @@ A parameter that cannot be scored (value missing; on SpO2 scale 2 also a saturat
 more with unknown oxygen status) has ``<NA>`` points and adds nothing to ``liao_total``, which is
 then a lower bound; the row is flagged ``incomplete``. ``liao_level`` is still derived from that
 lower bound: read it together with ``incomplete``.
+
+Children
+--------
+The score is an adult score (NEWS2 is validated from age 16): every subject is scored with the adult
+bands, and :func:`children_scored_adult` / :func:`without_children` find the subjects younger than
+the limit of ``definitions/liao_adult_score.yaml`` so that the endpoints can count them and leave
+them out as a sensitivity analysis.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ import pandas as pd
 from .. import definitions
 from .checks import require_columns
 
-__all__ = ["LIAO_LEVELS", "LIAO_PARAMETERS", "liao_bands", "liao_level_rules", "liao_score"]
+__all__ = ["LIAO_LEVELS", "LIAO_PARAMETERS", "liao_bands", "liao_level_rules", "liao_score",
+           "adult_score_min_age", "children_scored_adult", "without_children"]
 
 #: Colour levels, lowest to highest risk; ``liao_level`` is an ordered categorical of these.
 LIAO_LEVELS: tuple[str, ...] = ("green", "yellow", "orange", "red")
@@ -281,3 +289,60 @@ def liao_score(
     dropped = {"subject_id", "measured_at", *LIAO_PARAMETERS.values()}
     keep = ["subject_id", "measured_at", *(c for c in vitals.columns if c not in dropped)]
     return pd.concat([vitals[keep], result], axis=1)
+
+
+# ------------------------------------------------------------------ children and the adult score
+
+def adult_score_min_age(min_age_years: float | None = None) -> float:
+    """The age limit of the adult score in years: ``min_age_years``, or when None the
+    ``adult_min_age_years`` of ``definitions/liao_adult_score.yaml`` (16, the NEWS2 lower limit).
+
+    >>> adult_score_min_age()
+    16.0
+    """
+    value = definitions.liao_adult_score()["adult_min_age_years"] if min_age_years is None else min_age_years
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0:
+        raise ValueError(f"min_age_years must be a number of years above 0, got {value!r}")
+    return float(value)
+
+
+def children_scored_adult(subjects: pd.DataFrame, min_age_years: float | None = None) -> pd.DataFrame:
+    """The subjects younger than the adult score's age limit: scored with the adult bands all the same.
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        ``subject_id`` and ``age_years`` (completed years); any other column is kept.
+    min_age_years : float, optional
+        The age limit (None: :func:`adult_score_min_age`). A subject is a child when
+        ``age_years < min_age_years``; a missing age is not counted as a child.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``subjects`` that are children, in input order, with every input column and
+        ``adult_min_age_years`` (the limit applied).
+
+    Examples
+    --------
+    >>> subjects = pd.DataFrame({"subject_id": ["A", "B", "C", "D"], "age_years": [15.9, 16, 4, None]})
+    >>> children_scored_adult(subjects)["subject_id"].tolist()
+    ['A', 'C']
+    """
+    limit = adult_score_min_age(min_age_years)
+    return subjects[_is_child(subjects, limit)].assign(adult_min_age_years=limit)
+
+
+def _is_child(subjects: pd.DataFrame, limit: float) -> np.ndarray:
+    require_columns(subjects, ("subject_id", "age_years"), "subjects")
+    return pd.to_numeric(subjects["age_years"], errors="coerce").lt(limit).to_numpy(bool)
+
+
+def without_children(subjects: pd.DataFrame, min_age_years: float | None = None) -> pd.DataFrame:
+    """``subjects`` without the children of :func:`children_scored_adult` (a copy; order kept).
+
+    >>> subjects = pd.DataFrame({"subject_id": ["A", "B"], "age_years": [8, 40]})
+    >>> without_children(subjects)["subject_id"].tolist()
+    ['B']
+    """
+    return subjects[~_is_child(subjects, adult_score_min_age(min_age_years))].copy()

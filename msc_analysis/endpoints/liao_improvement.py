@@ -30,7 +30,10 @@ from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, summarise
 from ..stats.binomial import exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable
 from ..stats.paired import signed_rank_by_visit
-from .liao_results import IMPROVED_MEASURES, headline_measures, score_change_worst_rank
+from ..derive.liao_score import adult_score_min_age, children_scored_adult, without_children
+from ..derive.populations import site_level_agreement
+from .liao_results import (ADULTS_ONLY_MEASURES, IMPROVED_MEASURES, children_measures, headline_measures,
+                           score_change_worst_rank)
 from .liao_sustained import (STABLE_OUTCOMES, SUSTAINED_OUTCOMES, cutoff_or_latest_date, physiology_total,
                              stable_or_discharged, sustained_low_score, sustained_low_score_incidence,
                              usable_assessments)
@@ -39,9 +42,24 @@ __all__ = ["FAMILY", "LEVEL_CATEGORIES", "IMPROVEMENT_OUTCOMES", "NOT_FOLLOWED_O
            "STABLE_OUTCOMES", "DENOMINATORS", "IMPROVED_MEASURES", "score_assessments", "assessment_completeness",
            "liao_by_visit", "score_change_summary", "score_change_tests", "level_distribution", "level_improvement",
            "improvement_proportions", "sustained_low_score", "stable_or_discharged", "physiology_total",
-           "sustained_low_score_incidence", "score_change_worst_rank", "headline_measures"]
+           "sustained_low_score_incidence", "score_change_worst_rank", "headline_measures",
+           "ADULTS_ONLY_MEASURES", "children_measures", "adult_score_min_age", "children_scored_adult",
+           "without_children", "exclude_children_setting", "site_level_agreement"]
 
 FAMILY = "liao"
+
+
+def exclude_children_setting(exclude_children: bool | None = None) -> bool:
+    """The page's ``exclude_children`` parameter: itself, or when None the ``exclude_children`` of
+    ``definitions/liao_adult_score.yaml`` (False: children stay in, as the trial scored them).
+
+    >>> exclude_children_setting(), exclude_children_setting(True)
+    (False, True)
+    """
+    value = definitions.liao_adult_score()["exclude_children"] if exclude_children is None else exclude_children
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"exclude_children must be True, False or None, got {value!r}")
+    return bool(value)
 #: Categories of the level-by-visit figure: the four levels, then why there is no level.
 LEVEL_CATEGORIES = (*LIAO_LEVELS, *VISIT_STATUSES[1:])
 #: Outcome of a subject at an improvement horizon, in display order.

@@ -13,7 +13,8 @@ from ..stats.binomial import EXACT_CI_METHOD
 from ..stats.estimability import with_reason
 from ..stats.worst_rank import worst_rank_by_visit
 
-__all__ = ["IMPROVED_MEASURES", "score_change_worst_rank", "headline_measures"]
+__all__ = ["IMPROVED_MEASURES", "ADULTS_ONLY_MEASURES", "score_change_worst_rank", "headline_measures",
+           "children_measures"]
 
 
 def score_change_worst_rank(by_visit: pd.DataFrame) -> pd.DataFrame:
@@ -48,7 +49,8 @@ def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
                       hold_hours: float = 24.0, *, known: pd.DataFrame | None = None,
                       incomplete_sensitivity: pd.DataFrame | None = None, include_incomplete: bool = False,
                       stable_incidence: pd.DataFrame | None = None,
-                      worst_rank: pd.DataFrame | None = None) -> pd.DataFrame:
+                      worst_rank: pd.DataFrame | None = None,
+                      children: pd.DataFrame | None = None) -> pd.DataFrame:
     """Results rows of the page, headlines first, then the secondary and sensitivity measures.
 
     - ``score_change_median`` by visit day (IQR in the CI columns, points), from
@@ -66,7 +68,9 @@ def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
       them), ``low_score_max`` (None: as in ``definitions/trial.yaml``) and ``hold_hours`` are
       written into the ``method`` and ``n`` columns;
     - ``score_change_worst_rank_median`` and ``score_change_worst_rank_died_prop`` by visit day from
-      :func:`score_change_worst_rank` (``worst_rank``).
+      :func:`score_change_worst_rank` (``worst_rank``);
+    - ``children`` (rows of :func:`children_measures`: the children count and the sensitivity rows
+      without children), appended last.
 
     Returns ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``
     (the denominator used), ``unit``, ``method`` (for ``report.results.result_rows``).
@@ -102,6 +106,77 @@ def headline_measures(change_summary: pd.DataFrame, proportions: pd.DataFrame,
             f"sensitivity, the pre-specified definition: cumulative incidence of a first sustained low score "
             f"(Liao total <= {low_score_max} held {hold_hours:g} h, age points included), death in hospital "
             f"competing, discharge alive censored; {cif_method}"))
+    if children is not None:
+        rows.append(children)
+    return pd.concat(rows, ignore_index=True)
+
+
+#: Sensitivity measures without children (subjects younger than the adult score's age limit).
+ADULTS_ONLY_MEASURES = {"improved": "improved_prop_adults_only",
+                        "stable": "stable_or_discharged_cumulative_incidence_prop_adults_only"}
+
+
+def children_measures(n_children: int, n_subjects: int, min_age_years: float, *, excluded: bool = False,
+                      adults_proportions: pd.DataFrame | None = None,
+                      adults_stable_incidence: pd.DataFrame | None = None, n_adults: int | None = None,
+                      cif_method: str = "", low_score_max: int | None = None,
+                      hold_hours: float = 24.0) -> pd.DataFrame:
+    """Results rows on children scored with the adult Liao (NEWS-C) bands, and the rows without them.
+
+    Parameters
+    ----------
+    n_children : int
+        Treated subjects younger than ``min_age_years`` (``derive.liao_score.children_scored_adult``).
+    n_subjects : int
+        Treated subjects (children included).
+    min_age_years : float
+        The adult score's age limit (``definitions/liao_adult_score.yaml``).
+    excluded : bool, default False
+        Whether the page left the children out of its Liao endpoints (its ``exclude_children``).
+    adults_proportions : DataFrame, optional
+        :func:`improvement_proportions` ("calendar" denominator) of the treated subjects aged
+        ``min_age_years`` or more.
+    adults_stable_incidence : DataFrame, optional
+        :func:`sustained_low_score_incidence` of :func:`stable_or_discharged` of the same subjects.
+    n_adults : int, optional
+        The number of those subjects (the ``n`` of the incidence rows).
+    cif_method, low_score_max, hold_hours
+        Written into the ``method`` column as in :func:`headline_measures`.
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``,
+        ``unit``, ``method``: ``children_scored_adult_bands`` (count; ``n`` = treated subjects;
+        no day), then ``improved_prop_adults_only`` by horizon day and
+        ``stable_or_discharged_cumulative_incidence_prop_adults_only`` by day when given.
+
+    Examples
+    --------
+    >>> children_measures(2, 31, 16.0)[["measure", "estimate", "n"]]
+                           measure  estimate   n
+    0  children_scored_adult_bands         2  31
+    """
+    if low_score_max is None:
+        low_score_max = definitions.time_frames("liao_score")["low_score_max"]
+    limit = f"{min_age_years:g}"
+    fate = ("left out of the Liao endpoints of this page (parameter exclude_children)" if excluded
+            else "included in the Liao endpoints of this page")
+    rows = [pd.DataFrame([dict(
+        measure="children_scored_adult_bands", group="all", day=float("nan"), estimate=int(n_children),
+        n=int(n_subjects), unit="subjects",
+        method=f"count of treated subjects younger than {limit} years (the NEWS2 lower age limit, "
+               f"definitions/liao_adult_score.yaml) scored with the adult NEWS-C bands; {fate}")])]
+    sensitivity = f"sensitivity, without children (treated subjects aged {limit} years or more)"
+    if adults_proportions is not None:
+        rows.append(_proportion_rows(ADULTS_ONLY_MEASURES["improved"], adults_proportions,
+                                     f"{sensitivity}: " + _IMPROVED_WHAT["calendar"]))
+    if adults_stable_incidence is not None:
+        rows.append(_incidence_rows(
+            ADULTS_ONLY_MEASURES["stable"], adults_stable_incidence, n_adults,
+            f"{sensitivity}: cumulative incidence of clinical stability (Liao total without the age item "
+            f"<= {low_score_max} held {hold_hours:g} h) or discharge alive, whichever first; death before "
+            f"either competing; {cif_method}"))
     return pd.concat(rows, ignore_index=True)
 
 

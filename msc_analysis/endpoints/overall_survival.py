@@ -33,15 +33,18 @@ from .. import definitions
 from ..derive.checks import require_columns
 from ..derive.follow_up import FOLLOW_UP_STATUSES, follow_up
 from ..stats.estimability import NO_SUBJECT_IN_GROUP, NO_SUBJECT_INFUSED, reasons_at_days, with_reason
+from ..stats.event_times import step_quantile
 from ..stats.survival import (KM_CI_METHOD, LOGRANK_METHOD, MEDIAN_CI_METHOD, kaplan_meier,
                               logrank_test, median_survival, risk_table)
 
 __all__ = ["OS_STATUSES", "RISK_TABLE_DAYS", "survival_times", "report_days", "analysis_groups", "km_curves",
-           "survival_at_days", "median_survival_by_group",
+           "survival_at_days", "median_survival_by_group", "QUARTILES", "survival_quantiles", "quartiles_by_group",
            "risk_table_by_group", "logrank_by_arm", "swimmer_lanes", "headline_measures"]
 
 #: Status of each treated subject in the survival analysis.
 OS_STATUSES = ("died", "censored")
+#: Quantiles of survival time shown beside the median (25th, 50th, 75th percentile of the time to death).
+QUARTILES = (0.25, 0.5, 0.75)
 #: Days of the risk table drawn under the Kaplan-Meier plot.
 RISK_TABLE_DAYS = (0, 7, 14, 21, 28, 30, 45, 60)
 
@@ -197,6 +200,59 @@ def median_survival_by_group(times: pd.DataFrame) -> pd.DataFrame:
     return out[["group", "n", "n_events", "median_days", "ci95_lower", "ci95_upper", "not_estimable_reason"]]
 
 
+def survival_quantiles(time_days, event, probs=QUARTILES) -> pd.DataFrame:
+    """Quantiles of the time to the event from the Kaplan-Meier curve, with 95 % CI (R rule).
+
+    The p-th quantile is the first day the curve falls to 1 - p or below (where it stays exactly at
+    1 - p, the middle of that stretch); its limits are where the log-log CI bands cross 1 - p:
+    R ``quantile(survfit(Surv(time, status) ~ 1, conf.type = "log-log"), probs)``. ``inf`` = not
+    reached within follow-up; NaN with no subject, and for a limit when the curve falls from 1
+    straight to 0 (as :func:`~msc_analysis.stats.survival.median_survival`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``probs``: ``quantile_prop`` (p), ``n``, ``n_events``, ``time_days``,
+        ``ci95_lower``, ``ci95_upper`` (days).
+
+    Examples
+    --------
+    Checked against R (survival 3.x): ``quantile(survfit(Surv(c(3, 5, 5, 8, 10, 12, 15, 20, 22, 30),
+    c(1, 0, 1, 1, 0, 1, 0, 0, 1, 0)) ~ 1, conf.type = "log-log"), c(.25, .5, .75))`` gives 8, 22, NA
+    (lower 3, 3, 12; upper 22, NA, NA; NA = not reached):
+
+    >>> q = survival_quantiles([3, 5, 5, 8, 10, 12, 15, 20, 22, 30], [1, 0, 1, 1, 0, 1, 0, 0, 1, 0])
+    >>> q[["time_days", "ci95_lower", "ci95_upper"]].values.tolist()
+    [[8.0, 3.0, 22.0], [22.0, 3.0, inf], [inf, 12.0, inf]]
+    """
+    km = kaplan_meier(time_days, event)
+    n, n_events = int(len(np.asarray(time_days))), int(np.asarray(event, dtype=int).sum())
+    rows = []
+    for p in probs:
+        row = {"quantile_prop": float(p), "n": n, "n_events": n_events}
+        if km.empty:
+            rows.append(row | {"time_days": np.nan, "ci95_lower": np.nan, "ci95_upper": np.nan})
+            continue
+        x = np.r_[0.0, km["time_days"].to_numpy(float)]
+        surv = km["survival_prop"].to_numpy(float)
+        row["time_days"] = step_quantile(x, np.r_[0.0, 1 - surv], p)
+        for column, band in (("ci95_lower", km["ci95_lower"]), ("ci95_upper", km["ci95_upper"])):
+            band = band.to_numpy(float)
+            limit = step_quantile(x, np.r_[0.0, 1 - band], p)
+            below = surv < 1
+            undefined = bool(below.any() and np.all(np.isnan(band[below])))
+            row[column] = np.nan if np.isinf(limit) and undefined else limit
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["quantile_prop", "n", "n_events", "time_days", "ci95_lower", "ci95_upper"])
+
+
+def quartiles_by_group(times: pd.DataFrame, probs=QUARTILES) -> pd.DataFrame:
+    """:func:`survival_quantiles` of each group: ``group`` then its columns (one row per quantile)."""
+    out = pd.concat([survival_quantiles(g["time_days"], g["event"], probs).assign(group=name)
+                     for name, g in analysis_groups(times)], ignore_index=True)
+    return out[["group", *(c for c in out.columns if c != "group")]]
+
+
 def risk_table_by_group(times: pd.DataFrame, days=RISK_TABLE_DAYS) -> pd.DataFrame:
     """At risk, died before and censored before each of ``days``, by group: rows that add up.
 
@@ -297,6 +353,7 @@ def headline_measures(times: pd.DataFrame, days=None) -> pd.DataFrame:
         ``measure``, ``group``, ``day``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``,
         ``unit``, ``method``. For each group ("all", then each arm if there are several):
         ``survival_prop`` at each of ``days``; ``median_days`` (``inf`` = not reached);
+        ``survival_q1_days``, ``survival_q3_days`` (quartiles of :func:`survival_quantiles`);
         ``deaths`` (deaths on or before the last of ``days``, with that ``day``); ``n``
         (treated subjects). With several arms, ``logrank_p`` (group "arms"). A missing
         estimate or confidence limit stays missing and the ``method`` says why.
@@ -315,6 +372,14 @@ def headline_measures(times: pd.DataFrame, days=None) -> pd.DataFrame:
         rows.append(dict(measure="median_days", group=name, estimate=m.median_days, ci95_lower=m.ci95_lower,
                          ci95_upper=m.ci95_upper, n=m.n, unit="days",
                          method=with_reason(method, m.not_estimable_reason)))
+        quartiles = survival_quantiles(g["time_days"], g["event"], (0.25, 0.75))
+        for q, measure in zip(quartiles.itertuples(), ("survival_q1_days", "survival_q3_days")):
+            rows.append(dict(measure=measure, group=name, estimate=q.time_days, ci95_lower=q.ci95_lower,
+                             ci95_upper=q.ci95_upper, n=q.n, unit="days",
+                             method=with_reason(f"{q.quantile_prop:.0%} quantile of the Kaplan-Meier curve (first day "
+                                                f"it falls to {1 - q.quantile_prop:.0%} or below); 95% CI where the "
+                                                "log-log bands cross it (R quantile.survfit); inf = not reached",
+                                                m.not_estimable_reason)))
         deaths = int(((g["event"] == 1) & (g["time_days"] <= horizon)).sum())
         rows.append(dict(measure="deaths_by_day", group=name, day=horizon, estimate=deaths, n=len(g),
                          unit="subjects", method=f"count of deaths from day 0 to day {horizon:g}"))

@@ -12,12 +12,14 @@ import pandas as pd
 
 from ..derive.follow_up import (FOLLOW_UP_STATUSES, HOSPITAL_STATUSES, evaluable_by_calendar, follow_up,
                                 hospital_status, last_registered_day)
+from ..derive.liao_score import LIAO_LEVELS, adult_score_min_age
 from ..derive.populations import POPULATIONS
 from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 
 __all__ = ["trial_flow", "flow_deviations", "screen_failures", "enrollment_over_time", "last_registered_day",
            "hospital_status", "status_at_cutoff", "status_counts", "FOLLOW_UP_STATUSES", "HOSPITAL_STATUSES",
-           "headline_measures", "infusion_notice"]
+           "headline_measures", "infusion_notice", "AGE_BANDS_YEARS", "age_distribution",
+           "eligibility_by_liao_level", "children_overview_measures", "adult_score_min_age"]
 
 
 
@@ -254,3 +256,131 @@ def headline_measures(subjects: pd.DataFrame, status: pd.DataFrame) -> pd.DataFr
         rows.append(dict(measure="follow_up_status", group=name, estimate=int(counts.get(name, 0)), n=len(status),
                          unit="subjects", method="count at the cutoff"))
     return pd.DataFrame(rows)
+
+
+#: Upper ends (exclusive, years) of the adult age bands of :func:`age_distribution` after the children;
+#: 65 is the NEWS-C age item's limit.
+AGE_BANDS_YEARS = (65,)
+
+
+def _age_band(age: pd.Series, limit: float) -> pd.Series:
+    edges = [limit, *(b for b in AGE_BANDS_YEARS if b > limit)]
+    names = [f"children (under {limit:g})"]
+    names += [f"{lo:g} to {hi - 1:g}" for lo, hi in zip(edges[:-1], edges[1:])] + [f"{edges[-1]:g} or more"]
+    band = pd.cut(age, [-float("inf"), *edges, float("inf")], right=False, labels=names)
+    return band.cat.add_categories("age not recorded").fillna("age not recorded")
+
+
+def age_distribution(subjects: pd.DataFrame, min_age_years: float | None = None) -> pd.DataFrame:
+    """Subjects by age band in each population, the children (younger than the adult score's limit) counted.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``Cut.subjects``: ``age_years`` (completed years) and the boolean population columns
+        ``screened``, ``eligible``, ``enrolled``, ``treated``.
+    min_age_years : float, optional
+        The adult score's age limit (None: ``definitions/liao_adult_score.yaml``, 16).
+
+    Returns
+    -------
+    DataFrame
+        One row per age band (children under the limit, then the adult bands of
+        :data:`AGE_BANDS_YEARS`, then "age not recorded"; every band shown, zeros included):
+        ``age_band`` (text), ``age_min_years``, ``age_max_years`` (float, the youngest and oldest
+        screened subject in the band; missing when none), and ``n_<population>`` (int) for each
+        population of ``POPULATIONS``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"age_years": [8, 15.5, 40, 70, None], "screened": True,
+    ...                   "eligible": [False, True, True, True, False], "enrolled": [False, True, True, True, False],
+    ...                   "treated": [False, True, True, False, False]})
+    >>> age_distribution(s)[["age_band", "n_screened", "n_treated"]].values.tolist()
+    [['children (under 16)', 2, 1], ['16 to 64', 1, 1], ['65 or more', 1, 0], ['age not recorded', 1, 0]]
+    """
+    limit = adult_score_min_age(min_age_years)
+    band = _age_band(pd.to_numeric(subjects["age_years"], errors="coerce"), limit)
+    out = pd.DataFrame({"age_band": [str(c) for c in band.cat.categories]})
+    ages = pd.to_numeric(subjects["age_years"], errors="coerce").groupby(band, observed=False)
+    out["age_min_years"] = ages.min().to_numpy(float)
+    out["age_max_years"] = ages.max().to_numpy(float)
+    for population in POPULATIONS:
+        chosen = subjects[population].fillna(False).astype(bool).to_numpy()
+        out[f"n_{population}"] = band[chosen].value_counts().reindex(band.cat.categories, fill_value=0) \
+            .to_numpy("int64")
+    return out
+
+
+def eligibility_by_liao_level(subjects: pd.DataFrame, min_age_years: float | None = None) -> pd.DataFrame:
+    """Screened subjects by Liao level at screening (the level used for eligibility), children counted.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        ``Cut.subjects``: ``age_years``, ``liao_level_at_screening`` (missing: no assessment),
+        ``eligible``, ``treated`` and, when the cut has them, ``liao_level_source_at_screening``
+        ("site"/"computed").
+    min_age_years : float, optional
+        The adult score's age limit (None: ``definitions/liao_adult_score.yaml``).
+
+    Returns
+    -------
+    DataFrame
+        One row per level (``LIAO_LEVELS``, then "not assessed"): ``liao_level``, ``n_screened``,
+        ``n_eligible``, ``n_treated``, ``n_children_screened``, ``n_children_eligible`` (children
+        found eligible), ``n_children_eligible_by_adult_score`` (of those, the children whose level was
+        computed with the adult bands, not assessed at the site: qualified by the adult score); all int.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"age_years": [8, 40, 12], "liao_level_at_screening": ["orange", "red", "yellow"],
+    ...                   "eligible": [True, True, False], "treated": [True, True, False]})
+    >>> t = eligibility_by_liao_level(s)
+    >>> columns = ["n_screened", "n_children_eligible", "n_children_eligible_by_adult_score"]
+    >>> t.loc[t["liao_level"] == "orange", columns].values.tolist()
+    [[1, 1, 1]]
+    """
+    limit = adult_score_min_age(min_age_years)
+    level = subjects["liao_level_at_screening"].astype(object)
+    level = level.where(level.notna(), "not assessed").astype(str)
+    child = pd.to_numeric(subjects["age_years"], errors="coerce").lt(limit).to_numpy(bool)
+    source = (subjects["liao_level_source_at_screening"].astype(object) if "liao_level_source_at_screening" in subjects
+              else pd.Series("computed", index=subjects.index))
+    adult_score = source.ne("site").to_numpy(bool) & level.ne("not assessed").to_numpy(bool)
+    eligible = subjects["eligible"].fillna(False).astype(bool).to_numpy()
+    treated = subjects["treated"].fillna(False).astype(bool).to_numpy()
+    rows = []
+    for name in (*LIAO_LEVELS, "not assessed"):
+        at = level.eq(name).to_numpy(bool)
+        rows.append(dict(liao_level=name, n_screened=int(at.sum()), n_eligible=int((at & eligible).sum()),
+                         n_treated=int((at & treated).sum()), n_children_screened=int((at & child).sum()),
+                         n_children_eligible=int((at & child & eligible).sum()),
+                         n_children_eligible_by_adult_score=int((at & child & eligible & adult_score).sum())))
+    return pd.DataFrame(rows)
+
+
+def children_overview_measures(subjects: pd.DataFrame, min_age_years: float | None = None) -> pd.DataFrame:
+    """Results rows of the overview on children: ``children_screened``, ``children_treated`` and
+    ``children_eligible_by_adult_score`` (children who met the Liao criterion with the adult score's
+    level), each a count with ``n`` = the population it is counted in (screened, treated, eligible).
+
+    >>> s = pd.DataFrame({"age_years": [8, 40], "liao_level_at_screening": ["orange", "red"], "screened": True,
+    ...                   "eligible": [True, True], "enrolled": [True, True], "treated": [True, True]})
+    >>> children_overview_measures(s)[["measure", "estimate", "n"]].values.tolist()
+    [['children_screened', 1, 2], ['children_treated', 1, 2], ['children_eligible_by_adult_score', 1, 2]]
+    """
+    limit = adult_score_min_age(min_age_years)
+    ages = age_distribution(subjects, limit).iloc[0]
+    levels = eligibility_by_liao_level(subjects, limit)
+    by_adult = int(levels["n_children_eligible_by_adult_score"].sum())
+    what = f"count of subjects younger than {limit:g} years (the adult Liao score's age limit, NEWS2)"
+    return pd.DataFrame([
+        dict(measure="children_screened", group="all", estimate=int(ages["n_screened"]),
+             n=int(subjects["screened"].fillna(False).astype(bool).sum()), unit="subjects", method=what),
+        dict(measure="children_treated", group="all", estimate=int(ages["n_treated"]),
+             n=int(subjects["treated"].fillna(False).astype(bool).sum()), unit="subjects", method=what),
+        dict(measure="children_eligible_by_adult_score", group="all", estimate=by_adult,
+             n=int(subjects["eligible"].fillna(False).astype(bool).sum()), unit="subjects",
+             method=what + " found eligible with a Liao level computed with the adult bands"),
+    ])

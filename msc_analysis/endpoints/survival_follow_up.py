@@ -6,6 +6,10 @@ H, died after day H, alive and followed to day H, **lost to follow-up before day
 before day H although infusion + H days fell on or before the cutoff: evaluable by calendar) or
 **not yet followed to day H** (that day falls after the cutoff). This changes nothing in the
 analysis: every subject not known to have died stays censored at the last day known alive.
+
+:func:`reverse_km_follow_up` gives the median follow-up by the **reverse Kaplan-Meier** method
+(Schemper & Smith 1996): the Kaplan-Meier estimate with the indicators swapped (censoring is the
+"event", a death censors the follow-up), so deaths do not shorten the median follow-up.
 """
 from __future__ import annotations
 
@@ -14,9 +18,15 @@ import pandas as pd
 
 from ..derive.checks import require_columns
 from ..derive.follow_up import state_at_day
-from .overall_survival import report_days
+from ..stats.survival import median_survival
+from .overall_survival import analysis_groups, report_days
 
-__all__ = ["follow_up_to_day", "follow_up_summary"]
+__all__ = ["follow_up_to_day", "follow_up_summary", "REVERSE_KM_METHOD", "reverse_km_follow_up", "follow_up_measures"]
+
+#: How the median follow-up is made, for footnotes and the ``method`` column.
+REVERSE_KM_METHOD = ("reverse Kaplan-Meier (Schemper & Smith 1996): Kaplan-Meier with censoring as the event and "
+                     "death as censoring; median and 95% CI where the log-log bands cross 0.5 (R survfit(Surv(time, "
+                     "1 - status) ~ 1, conf.type = 'log-log'))")
 
 
 def _day_text(value: float) -> str:
@@ -103,3 +113,55 @@ def follow_up_summary(follow: pd.DataFrame) -> pd.DataFrame:
            .agg(n_subjects="size", median_time_days="median", min_time_days="min", max_time_days="max")
            .reset_index())
     return out.astype({"n_subjects": int})
+
+
+def reverse_km_follow_up(times: pd.DataFrame) -> pd.DataFrame:
+    """Median follow-up of each group by reverse Kaplan-Meier, beside the observed follow-up.
+
+    Parameters
+    ----------
+    times : pandas.DataFrame
+        Output of :func:`~msc_analysis.endpoints.overall_survival.survival_times` (``arm``,
+        ``time_days``, ``event``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group ("all", then each arm when there are several): ``group``, ``n``,
+        ``n_censored`` (subjects alive at their last day known alive: the "events" of the reverse
+        curve), ``median_days``, ``ci95_lower``, ``ci95_upper`` (reverse Kaplan-Meier median and
+        95% CI; ``inf`` = not reached, NaN = no subject or not estimable), ``observed_median_days``,
+        ``observed_min_days``, ``observed_max_days`` (of ``time_days`` over every subject, deaths
+        included; NaN when nobody).
+
+    Examples
+    --------
+    Checked against R (survival 3.x): ``survfit(Surv(c(3, 5, 5, 8, 10, 12, 15, 20, 22, 30),
+    1 - c(1, 0, 1, 1, 0, 1, 0, 0, 1, 0)) ~ 1, conf.type = "log-log")`` gives median 20, 95% CI 5 to NA:
+
+    >>> t = pd.DataFrame({"arm": "MSC", "time_days": [3.0, 5, 5, 8, 10, 12, 15, 20, 22, 30],
+    ...                   "event": [1, 0, 1, 1, 0, 1, 0, 0, 1, 0]})
+    >>> reverse_km_follow_up(t)[["n_censored", "median_days", "ci95_lower", "ci95_upper", "observed_median_days"]]
+       n_censored  median_days  ci95_lower  ci95_upper  observed_median_days
+    0           5         20.0         5.0         inf                  11.0
+    """
+    require_columns(times, ("arm", "time_days", "event"), "times")
+    rows = []
+    for name, g in analysis_groups(times):
+        m = median_survival(g["time_days"], 1 - g["event"].astype(int)).iloc[0]
+        t = g["time_days"].astype(float)
+        rows.append({"group": name, "n": len(g), "n_censored": int((g["event"].astype(int) == 0).sum()),
+                     "median_days": m["median_days"], "ci95_lower": m["ci95_lower"], "ci95_upper": m["ci95_upper"],
+                     "observed_median_days": t.median() if len(t) else np.nan,
+                     "observed_min_days": t.min() if len(t) else np.nan,
+                     "observed_max_days": t.max() if len(t) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def follow_up_measures(follow_up: pd.DataFrame) -> pd.DataFrame:
+    """Results rows of :func:`reverse_km_follow_up`: ``follow_up_reverse_km_median_days`` per group
+    (``measure``, ``group``, ``estimate``, ``ci95_lower``, ``ci95_upper``, ``n``, ``unit``, ``method``)."""
+    return pd.DataFrame({"measure": "follow_up_reverse_km_median_days", "group": follow_up["group"],
+                         "estimate": follow_up["median_days"], "ci95_lower": follow_up["ci95_lower"],
+                         "ci95_upper": follow_up["ci95_upper"], "n": follow_up["n"], "unit": "days",
+                         "method": REVERSE_KM_METHOD + "; inf = not reached"})

@@ -119,13 +119,7 @@ def number_interval(estimate, lower, upper, decimals: int = 1) -> str:
     >>> number_interval(3, None, None), number_interval(float("inf"), float("inf"), float("inf"))
     ('3.0 (CI not estimable)', 'NR (both limits NR)')
     """
-    if is_missing(estimate):
-        return NE
-    if is_missing(lower) and is_missing(upper):
-        return f"{number(estimate, decimals)} (CI not estimable)"
-    if _is_inf(lower) and _is_inf(upper):
-        return f"{number(estimate, decimals)} (both limits NR)"
-    return f"{number(estimate, decimals)} ({number(lower, decimals)} to {number(upper, decimals)})"
+    return _with_interval(estimate, lower, upper, lambda v: number(v, decimals))
 
 
 def days_interval(estimate, lower, upper) -> str:
@@ -136,13 +130,17 @@ def days_interval(estimate, lower, upper) -> str:
     >>> days_interval(4, None, None), days_interval(None, None, None)
     ('4 (CI not estimable)', 'NE')
     """
+    return _with_interval(estimate, lower, upper, days)
+
+
+def _with_interval(estimate, lower, upper, cell) -> str:
     if is_missing(estimate):
         return NE
     if is_missing(lower) and is_missing(upper):
-        return f"{days(estimate)} (CI not estimable)"
+        return f"{cell(estimate)} (CI not estimable)"
     if _is_inf(lower) and _is_inf(upper):
-        return f"{days(estimate)} (both limits NR)"
-    return f"{days(estimate)} ({days(lower)} to {days(upper)})"
+        return f"{cell(estimate)} (both limits NR)"
+    return f"{cell(estimate)} ({cell(lower)} to {cell(upper)})"
 
 
 def days(value) -> str:

@@ -12,7 +12,8 @@ import pandas as pd
 
 from . import formats
 
-__all__ = ["improvement_variants_table", "stable_outcomes_table", "worst_rank_table"]
+__all__ = ["improvement_variants_table", "stable_outcomes_table", "worst_rank_table", "children_note",
+           "children_table", "site_agreement_table"]
 
 
 def _not_estimable(reason) -> str:
@@ -124,3 +125,75 @@ def worst_rank_table(worst_rank: pd.DataFrame) -> pd.DataFrame:
         "Died, % (exact 95% CI)": [
             formats.pct_interval(p, lo, hi) if not formats.is_missing(p) else _not_estimable(reason)
             for p, lo, hi, reason in zip(w["died_prop"], w["died_ci95_lower"], w["died_ci95_upper"], reasons)]})
+
+
+def _level(value) -> str:
+    return formats.DASH if formats.is_missing(value) else str(value)
+
+
+def children_note(n_children: int, n_subjects: int, min_age_years: float, excluded: bool = False) -> str:
+    """Footnote of every Liao-based result: how many children it includes.
+
+    >>> children_note(0, 31, 16.0)
+    'Children: 0 of the 31 treated subjects are younger than 16 years (the NEWS2 lower age limit); the Liao (NEWS-C) score is an adult score.'
+    >>> children_note(2, 31, 16.0)[:85]
+    'Children: 2 of the 31 treated subjects are younger than 16 years (the NEWS2 lower age'
+    """
+    text = (f"Children: {formats.count(n_children)} of the {formats.count(n_subjects)} treated subjects are "
+            f"younger than {min_age_years:g} years (the NEWS2 lower age limit); the Liao (NEWS-C) score is an "
+            "adult score.")
+    if n_children and excluded:
+        return text + " They are left out of the Liao results of this page (parameter exclude_children)."
+    if n_children:
+        return (text + " They are scored with the adult bands and included here; the results without them are "
+                "a sensitivity analysis.")
+    return text
+
+
+def children_table(children: pd.DataFrame) -> pd.DataFrame:
+    """Listing of the children scored with the adult bands (``derive.liao_score.children_scored_adult``).
+
+    ``children`` holds ``subject_id``, ``age_years`` and, when available, ``treated`` and the screening
+    columns of ``derive.populations.screening_liao``. Returns ``Subject``, ``Age (years)``, ``Treated``,
+    ``Screening level, adult score``, ``Screening level, site``, ``Level used for eligibility``, ``Eligible``.
+
+    >>> c = pd.DataFrame({"subject_id": ["C1"], "age_years": [8.0], "treated": [False],
+    ...     "liao_level_computed_at_screening": ["yellow"], "liao_level_site_at_screening": [None],
+    ...     "liao_level_at_screening": ["yellow"], "eligible": [False]})
+    >>> children_table(c).iloc[0].tolist()
+    ['C1', '8', 'no', 'yellow', '–', 'yellow', 'no']
+    """
+    def col(name):
+        return children[name] if name in children else pd.Series([None] * len(children), index=children.index)
+
+    def yes_no(values):
+        return [formats.DASH if formats.is_missing(v) else ("yes" if v else "no") for v in values]
+    return pd.DataFrame({
+        "Subject": children["subject_id"].astype(str).to_numpy(),
+        "Age (years)": [formats.number(a, 0) if not formats.is_missing(a) else formats.DASH
+                        for a in children["age_years"]],
+        "Treated": yes_no(col("treated")),
+        "Screening level, adult score": [_level(v) for v in col("liao_level_computed_at_screening")],
+        "Screening level, site": [_level(v) for v in col("liao_level_site_at_screening")],
+        "Level used for eligibility": [_level(v) for v in col("liao_level_at_screening")],
+        "Eligible": yes_no(col("eligible")),
+    })
+
+
+def site_agreement_table(agreement: pd.DataFrame) -> pd.DataFrame:
+    """Screening level, adult score against site assessment (``derive.populations.site_level_agreement``).
+
+    Returns ``Level, adult score``, ``Level, site``, ``Subjects``, ``Same level``, ``Same eligibility``.
+
+    >>> a = pd.DataFrame({"computed_level": ["orange"], "site_level": ["yellow"], "n_subjects": [1],
+    ...                   "agree": [False], "same_eligibility": [False]})
+    >>> site_agreement_table(a).iloc[0].tolist()
+    ['orange', 'yellow', '1', 'no', 'no']
+    """
+    return pd.DataFrame({
+        "Level, adult score": agreement["computed_level"].astype(str).to_numpy(),
+        "Level, site": agreement["site_level"].astype(str).to_numpy(),
+        "Subjects": [formats.count(n) for n in agreement["n_subjects"]],
+        "Same level": ["yes" if v else "no" for v in agreement["agree"]],
+        "Same eligibility": ["yes" if v else "no" for v in agreement["same_eligibility"]],
+    }, columns=["Level, adult score", "Level, site", "Subjects", "Same level", "Same eligibility"])

@@ -60,6 +60,9 @@ _SETTINGS = {
     "hold_hours": ("Hours a low score must hold", "Length of a sustained low score, both definitions (last "
                    "assessment of the run at least 2 hours short of it allowed)."),
     "horizon_days": ("Days reported", "Days of the improvement proportions and of the cumulative incidence."),
+    "exclude_children": ("Leave children out", "Whether subjects younger than the adult score's age limit "
+                         "(definitions/liao_adult_score.yaml) are left out of the Liao endpoints; the results "
+                         "without them are shown as a sensitivity analysis either way."),
 }
 
 
@@ -131,11 +134,13 @@ def switches_table(switches: dict, settings: dict | None = None, page_defaults: 
     documented = documented_switch_defaults()
     page_defaults = dict(page_defaults or {})
     frames = definitions.time_frames("liao_score")
-    defined = {"low_score_max": frames["low_score_max"], "horizon_days": list(frames["report_days"])}
+    defined = {"low_score_max": frames["low_score_max"], "horizon_days": list(frames["report_days"]),
+               "exclude_children": definitions.liao_adult_score()["exclude_children"]}
 
     def shown(name, value):
         if value is None and name in defined:
-            return f"{_word(defined[name])} as in definitions/trial.yaml"
+            where = "liao_adult_score" if name == "exclude_children" else "trial"
+            return f"{_word(defined[name])} as in definitions/{where}.yaml"
         return _word(value)
 
     rows = [{"Switch": f"{_SWITCH_LABELS[k]} ({k})", "Value in this run": shown(k, v),

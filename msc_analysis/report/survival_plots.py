@@ -19,6 +19,7 @@ from matplotlib.patches import Patch
 
 from ..stats.estimability import NO_SUBJECT_INFUSED
 from .figures import not_estimable_figure, plain_text
+from .km_annotations import annotate_landmarks, stagger_tick_labels
 
 __all__ = ["km_figure", "cumulative_incidence_figure", "swimmer_figure", "select_lanes", "stay_distribution_figure",
            "KM_RISK_ROWS", "CIF_RISK_ROWS", "competing_risk_rows"]
@@ -113,10 +114,10 @@ def _label(group: str) -> str:
 def _alignments(table_ax, risk: pd.DataFrame, columns, days, fontsize: float) -> dict:
     """Centre each column of numbers on its day; where two days are too close for their numbers
     (e.g. days 28 and 30 with four-digit counts), right-align the first and left-align the next."""
-    digits = max([len(str(int(v))) for c in columns for v in risk[c]] or [1])
+    digits = max([len(str(int(v))) for c in columns for v in risk[c]] + [len(f"{d:g}") for d in days] or [1])
     x0, x1 = table_ax.get_xlim()
     width_in = table_ax.get_position().width * table_ax.figure.get_figwidth()
-    needed = (digits + 1) * 0.6 * fontsize / 72 * (x1 - x0) / width_in  # text width, data units
+    needed = (digits + 1.5) * 0.6 * fontsize / 72 * (x1 - x0) / width_in  # text width and a gap, data units
     ordered = sorted(days)
     align = {d: "center" for d in ordered}
     for a, b in zip(ordered, ordered[1:]):
@@ -148,6 +149,7 @@ def _draw_table(table_ax, risk: pd.DataFrame, rows: dict[str, str], days, groups
                        fontsize=9, loc="left")
     longest = max(len(label) for label in labels)
     table_ax.figure.subplots_adjust(left=min(0.5, 0.04 + 0.0075 * longest * 9 / table_ax.figure.get_figwidth()))
+    return align
 
 
 def _figure_without_table(width: float = 9.0):
@@ -170,7 +172,8 @@ def _axis(ax, days, horizon, ylabel):
 
 def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float = 60,
               ylabel: str = "Overall survival", rows: dict[str, str] | None = None,
-              title: str | None = None) -> plt.Figure:
+              title: str | None = None, landmarks: pd.DataFrame | None = None,
+              medians: pd.DataFrame | None = None) -> plt.Figure:
     """Kaplan-Meier curves with 95 % CI bands and, under them, the risk table on the same x axis.
 
     Parameters
@@ -189,6 +192,12 @@ def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float =
         Table rows, label -> column; default :data:`KM_RISK_ROWS`.
     title : str, optional
         Numbered title drawn at the top (e.g. from ``Page.figure_title``).
+    landmarks, medians : pandas.DataFrame, optional
+        Survival at the landmark days (``overall_survival.survival_at_days``) and the median
+        (``overall_survival.median_survival_by_group``): marked on the curves and written in a box
+        at the lower right (:func:`~msc_analysis.report.km_annotations.annotate_landmarks`).
+        Tick labels of days too close for their numbers (28 and 30) are aligned apart, as the
+        numbers of the risk table.
     """
     rows = rows or KM_RISK_ROWS
     groups = list(dict.fromkeys(risk["group"]))
@@ -213,7 +222,9 @@ def km_figure(curves: pd.DataFrame, risk: pd.DataFrame, *, horizon_days: float =
     handles += [Patch(color="#888", alpha=0.3, label="95% CI"), Line2D([], [], color="#333", marker="|", ls="",
                                                                         ms=9, label="censored")]
     ax.legend(handles=handles, loc="lower left", fontsize=8.5, frameon=False)
-    _draw_table(table_ax, risk, rows, days, groups)
+    annotate_landmarks(ax, landmarks, medians, drawn, [_COLORS[groups.index(g) % len(_COLORS)] for g in drawn],
+                       horizon_days)
+    stagger_tick_labels(ax, _draw_table(table_ax, risk, rows, days, groups))
     _title(fig, title)
     return fig
 

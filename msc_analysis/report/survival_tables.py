@@ -18,7 +18,7 @@ from . import formats
 
 __all__ = ["RISK_TABLE_CONVENTION", "RISK_FIGURE_NOTE", "group_label", "estimate_cell", "median_cell", "survival_cells", "median_cells",
            "risk_cells", "logrank_cells", "incidence_cells", "follow_up_cells", "follow_up_listing", "sensitivity_cells",
-           "median_days_cells", "pcr_status_cells",
+           "median_days_cells", "pcr_status_cells", "median_quartile_cells", "follow_up_time_cells",
            "NE", "NE_NOTE", "format_days", "format_not_estimable", "format_percent_ci", "format_days_ci",
            "incidence_table"]
 
@@ -230,6 +230,49 @@ def median_cells(medians: pd.DataFrame, event_label: str = "Deaths") -> pd.DataF
                                   zip(medians["median_days"], medians["ci95_lower"], medians["ci95_upper"],
                                       _reasons(medians))]})
     return (cells if _groups_shown(medians) else cells.drop(columns="Group")).reset_index(drop=True)
+
+
+def median_quartile_cells(medians: pd.DataFrame, quartiles: pd.DataFrame) -> pd.DataFrame:
+    """:func:`median_cells` with the 25th and 75th percentiles of survival time beside the median
+    (``quartiles``: ``group``, ``quantile_prop``, ``time_days``, ``ci95_lower``, ``ci95_upper``).
+
+    >>> m = pd.DataFrame({"group": ["all"], "n": [10], "n_events": [5], "median_days": [22.0], "ci95_lower": [3.0],
+    ...                   "ci95_upper": [float("inf")], "not_estimable_reason": [""]})
+    >>> q = pd.DataFrame({"group": "all", "quantile_prop": [0.25, 0.75], "time_days": [8.0, float("inf")],
+    ...                   "ci95_lower": [3.0, 12.0], "ci95_upper": [22.0, float("inf")]})
+    >>> median_quartile_cells(m, q).values.tolist()
+    [['10', '5', '8 (3 to 22)', '22 (3 to NR)', 'NR (12 to NR)']]
+    """
+    cells = median_cells(medians)
+    for p, label in ((0.25, "25th percentile, days (95% CI)"), (0.75, "75th percentile, days (95% CI)")):
+        q = quartiles[quartiles["quantile_prop"] == p].set_index("group")
+        values = [formats.days_interval(*q.loc[g, ["time_days", "ci95_lower", "ci95_upper"]])
+                  if g in q.index and not formats.is_missing(q.loc[g, "time_days"]) else NE
+                  for g in medians["group"]]
+        cells.insert(len(cells.columns) - (1 if p == 0.25 else 0), label, values)
+    return cells
+
+
+def follow_up_time_cells(follow_up: pd.DataFrame) -> pd.DataFrame:
+    """Median follow-up by reverse Kaplan-Meier beside the observed follow-up
+    (:func:`~msc_analysis.endpoints.survival_follow_up.reverse_km_follow_up`) as cells.
+
+    >>> f = pd.DataFrame({"group": ["all"], "n": [10], "n_censored": [5], "median_days": [20.0], "ci95_lower": [5.0],
+    ...     "ci95_upper": [float("inf")], "observed_median_days": [11.0], "observed_min_days": [3.0],
+    ...     "observed_max_days": [30.0]})
+    >>> follow_up_time_cells(f).values.tolist()
+    [['10', '5', '20 (5 to NR)', '11 (3 to 30)']]
+    """
+    cells = pd.DataFrame({
+        "Group": follow_up["group"].map(group_label), "Subjects": follow_up["n"].map(formats.count),
+        "Alive at the last day known alive": follow_up["n_censored"].map(formats.count),
+        "Median follow-up, reverse Kaplan-Meier, days (95% CI)": [
+            formats.days_interval(m, lo, hi) for m, lo, hi in
+            zip(follow_up["median_days"], follow_up["ci95_lower"], follow_up["ci95_upper"])],
+        "Observed follow-up, days: median (min to max)": [
+            _days_range(m, lo, hi) for m, lo, hi in zip(follow_up["observed_median_days"],
+                                                       follow_up["observed_min_days"], follow_up["observed_max_days"])]})
+    return (cells if _groups_shown(follow_up) else cells.drop(columns="Group")).reset_index(drop=True)
 
 
 def risk_cells(risk: pd.DataFrame, rows: dict[str, str]) -> pd.DataFrame:

@@ -1,26 +1,36 @@
 """Tables of the overview page for display (text cells for :meth:`~.page.Page.table`): Table 1 of
-baseline characteristics, trial flow, screen failures, data quality, follow-up status; footnotes."""
+baseline characteristics (n, mean (SD), median (Q1 to Q3), min to max by ``tableone``; n (%)), trial
+flow, screen failures, data quality, follow-up status; footnotes."""
 from __future__ import annotations
 
-import re
 import warnings
 
 import numpy as np
 import pandas as pd
+from tableone import TableOne
 
 from . import formats
 
-__all__ = ["footnote", "baseline_table", "BASELINE_VARIABLES", "flow_table", "screen_failure_table",
+__all__ = ["footnote", "baseline_table", "continuous_summary", "BASELINE_VARIABLES", "flow_table", "screen_failure_table",
            "data_quality_table", "status_table", "status_listing"]
 
-#: Baseline variables shown in Table 1: column -> label (order kept).
+#: Baseline variables shown in Table 1: column -> (label, decimals of the recorded values); order
+#: kept. ``None`` marks a categorical variable. Summaries carry one decimal more than the recorded
+#: values (mean, SD, median, quartiles); min and max as recorded.
 BASELINE_VARIABLES = {
-    "age_years": "Age, years",
-    "sex": "Sex",
-    "weight_kg": "Weight, kg",
-    "liao_total_at_screening": "Liao (NEWS-C) score at screening, points",
-    "liao_level_at_screening": "Liao (NEWS-C) level at screening",
+    "age_years": ("Age, years", 0),
+    "sex": ("Sex", None),
+    "weight_kg": ("Weight, kg", 1),
+    "liao_total_at_screening": ("Liao (NEWS-C) score at screening, points", 0),
+    "liao_level_at_screening": ("Liao (NEWS-C) level at screening", None),
+    "spo2_pct_baseline": ("SpO2 at baseline, %", 0),
+    "on_oxygen_baseline": ("Oxygen use at baseline", None),
+    "crp_mg_dl_baseline": ("CRP at baseline, mg/dL", 1),
+    "pf_ratio_mmhg_baseline": ("PaO2/FiO2 at baseline, mmHg", 0),
+    "ct_severity_score_baseline": ("CT severity score at baseline, points", 0),
 }
+#: Order of known categories (others follow, sorted).
+_CATEGORY_ORDER = ["F", "M", "green", "yellow", "orange", "red", "yes", "no"]
 
 
 def footnote(cut_id: str, cutoff_date: pd.Timestamp, population: str, n: int,
@@ -37,103 +47,100 @@ def footnote(cut_id: str, cutoff_date: pd.Timestamp, population: str, n: int,
             f"Data cutoff {pd.Timestamp(cutoff_date).date()} (cut {cut_id}).")
 
 
-def _tableone(data: pd.DataFrame, columns: list[str], categorical: list[str]) -> pd.DataFrame:
-    from tableone import TableOne
+def continuous_summary(values: pd.Series) -> dict:
+    """n, mean, SD (n - 1 divisor), median, Q1, Q3, min, max of the non-missing values, computed by
+    ``tableone`` (its ``cont_describe``).
 
+    Quartiles by linear interpolation between order statistics (R ``quantile`` type 7, the
+    default of R, numpy and tableone). Missing statistics (no value; SD of one value) are NaN.
+
+    >>> s = continuous_summary(pd.Series([1.0, 2.0, 4.0, None]))
+    >>> s["n"], float(s["q3"]), round(float(s["sd"]), 4)
+    (3, 3.0, 1.5275)
+    """
+    x = pd.to_numeric(values, errors="coerce").astype(float)
+    n = int(x.notna().sum())
+    if n == 0:
+        return {"n": 0} | {k: np.nan for k in ("mean", "sd", "median", "q1", "q3", "min", "max")}
     with warnings.catch_warnings():
-        # tableone also computes statistics it does not show here (a standard deviation, tests):
-        # with one subject numpy warns about them, and the warning would be printed on the page.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # tableone 0.9 itself sets a row with a short MultiIndex key (deprecated in pandas 3)
-        warnings.simplefilter("ignore", pd.errors.Pandas4Warning)
-        table = TableOne(data, columns=columns, categorical=categorical,
-                         continuous=[c for c in columns if c not in categorical],
-                         nonnormal=[c for c in columns if c not in categorical],
-                         rename={c: BASELINE_VARIABLES[c] for c in columns}, missing=True, overall=True)
-    return table.tableone
+        warnings.simplefilter("ignore")
+        row = TableOne(pd.DataFrame({"v": x.to_numpy()}), columns=["v"], continuous=["v"],
+                       pval=False).cont_describe.loc["v"]
+    get = {k: float(row[(k, "Overall")]) for k in ("mean", "std", "median", "q25", "q75", "min", "max")}
+    return {"n": n, "mean": get["mean"], "sd": get["std"] if n > 1 else np.nan, "median": get["median"],
+            "q1": get["q25"], "q3": get["q75"], "min": get["min"], "max": get["max"]}
 
 
-_COUNT_PCT = re.compile(r"^\s*(\d+)\s*\(([\d.]+)\)\s*$")
-_MEDIAN_IQR = re.compile(r"^\s*([-\d.]+)\s*\[([-\d.]+),\s*([-\d.]+)\]\s*$")
-#: What tableone calls a missing category (it shows missing categorical values as a level "None").
-_MISSING_LEVELS = {"None", "nan", "NaN", "<NA>", ""}
+def _continuous_rows(label: str, values: pd.Series, decimals: int, n_missing: int) -> list[list[str]]:
+    s = continuous_summary(values)
+    d = decimals + 1
+    sd = (formats.number(s["sd"], d) if s["n"] > 1 else "SD not estimable with one value")
+    return [[label, "n", str(s["n"]), str(n_missing)],
+            ["", "Mean (SD)", f"{formats.number(s['mean'], d)} ({sd})", ""],
+            ["", "Median (Q1 to Q3)", f"{formats.number(s['median'], d)} ({formats.number(s['q1'], d)} "
+                                      f"to {formats.number(s['q3'], d)})", ""],
+            ["", "Min to max", f"{formats.number(s['min'], decimals)} to {formats.number(s['max'], decimals)}", ""]]
 
 
-def _cell(text: str) -> str:
-    """tableone's "19 (61.3)" as "19 (61.3%)" (0 as "0"), "54.0 [47.0,69.0]" as "54.0 [47.0, 69.0]"."""
-    text = str(text)
-    m = _COUNT_PCT.match(text)
-    if m:
-        return m.group(1) if int(m.group(1)) == 0 else f"{m.group(1)} ({m.group(2)}%)"
-    m = _MEDIAN_IQR.match(text)
-    if m:
-        return f"{m.group(1)} [{m.group(2)}, {m.group(3)}]"
-    return text
+def _levels(values: pd.Series) -> list:
+    present = [str(v) for v in values.dropna().unique()]
+    known = [c for c in _CATEGORY_ORDER if c in present]
+    return known + sorted(c for c in present if c not in known)
 
 
 def baseline_table(subjects: pd.DataFrame, column: str = "Subjects") -> pd.DataFrame:
-    """Table 1 of baseline characteristics, computed with ``tableone``, as text cells for a page.
+    """Table 1 of baseline characteristics as text cells for a page.
 
-    Continuous variables are shown as median [Q1, Q3] (small samples, skewed), categorical
-    ones as n (%) of every subject of the population (a zero is "0"); the ``Missing`` column
-    counts subjects without a value (for a categorical variable, on its first row). A missing
-    category is never shown as a level (tableone would call it "None").
+    Each continuous variable takes four rows: n (subjects with a value), mean (SD), median
+    (Q1 to Q3) and min to max (:func:`continuous_summary`; one decimal more than the recorded
+    values, min and max as recorded). Each categorical variable takes one row per category present,
+    n (%) of every subject of the population (a zero is "0"; a missing value is never a
+    category). ``Missing`` counts the subjects without a value, on the first row of a variable.
+    A variable of :data:`BASELINE_VARIABLES` absent from ``subjects`` is left out; one nobody has
+    a value for reads "not recorded for any subject".
 
     Parameters
     ----------
     subjects : DataFrame
-        One row per subject of the population to describe, with the columns of
-        :data:`BASELINE_VARIABLES`.
+        One row per subject of the population to describe, with (some of) the columns of
+        :data:`BASELINE_VARIABLES` (the baseline severity from
+        ``endpoints.baseline_characteristics.baseline_severity`` merged in by ``subject_id``).
     column : str
         Label of the column of values (e.g. "Treated (N = 31)").
 
     Returns
     -------
     DataFrame
-        Text cells: ``Characteristic``, ``Category`` (empty for a continuous variable),
-        ``column``, ``Missing``; the first row counts the subjects. For an empty population
-        the single row "Subjects, n" = 0.
+        Text cells: ``Characteristic``, ``Statistic or category``, ``column``, ``Missing``; the
+        first row counts the subjects. For an empty population the single row "Subjects, n" = 0.
 
     Examples
     --------
-    >>> s = pd.DataFrame({"age_years": [50.0, 60.0], "sex": ["F", None], "weight_kg": [70.0, 80.0],
-    ...                   "liao_total_at_screening": [3.0, 5.0], "liao_level_at_screening": ["red", "red"]})
-    >>> baseline_table(s).iloc[:3].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
-    [['Subjects, n', '', '2', ''], ['Age, years, median [Q1, Q3]', '', '55.0 [52.5, 57.5]', '0'],
+    >>> s = pd.DataFrame({"age_years": [50.0, 60.0], "sex": ["F", None]})
+    >>> baseline_table(s).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['Subjects, n', '', '2', ''], ['Age, years', 'n', '2', '0'], ['', 'Mean (SD)', '55.0 (7.1)', ''],
+     ['', 'Median (Q1 to Q3)', '55.0 (52.5 to 57.5)', ''], ['', 'Min to max', '50 to 60', ''],
      ['Sex, n (%)', 'F', '1 (50.0%)', '1']]
     """
-    columns_out = ["Characteristic", "Category", column, "Missing"]
-    if subjects.empty:  # tableone cannot describe nobody; say so instead of failing
-        return pd.DataFrame([["Subjects, n", "", "0", ""]], columns=columns_out)
-    data = subjects[list(BASELINE_VARIABLES)].copy()
-    categorical = ["sex", "liao_level_at_screening"]
-    for c in categorical:  # missing as NaN, so that tableone counts it as missing
-        data[c] = data[c].astype(object).where(data[c].notna(), np.nan)
-    # A variable nobody has a value for (e.g. no screening vital signs) cannot be summarised:
-    # tableone would print "nan [nan,nan]" and numpy warnings; it gets a row saying so instead.
-    unrecorded = [c for c in BASELINE_VARIABLES if data[c].isna().all()]
-    recorded = [c for c in BASELINE_VARIABLES if c not in unrecorded]
-    out = _tableone(data, recorded, [c for c in categorical if c in recorded]) if recorded else None
-    rows = [["Subjects, n", "", str(len(data)), ""]]
-    for c, label in BASELINE_VARIABLES.items():
-        n_missing = int(data[c].isna().sum())
-        if c in unrecorded:
-            rows.append([label, "", "not recorded for any subject", str(n_missing)])
+    columns_out = ["Characteristic", "Statistic or category", column, "Missing"]
+    n = len(subjects)
+    rows = [["Subjects, n", "", str(n), ""]]
+    if n == 0:
+        return pd.DataFrame(rows, columns=columns_out)
+    for c, (label, decimals) in BASELINE_VARIABLES.items():
+        if c not in subjects:
             continue
-        if c in categorical:
-            key = f"{label}, n (%)"
-            block = out.loc[key]
-            first = True
-            for level, values in block.iterrows():
-                if str(level) in _MISSING_LEVELS:
-                    continue
-                rows.append([key if first else "", str(level), _cell(values["Overall"]),
-                             str(n_missing) if first else ""])
-                first = False
+        values = subjects[c].astype(object).where(subjects[c].notna(), None)
+        n_missing = int(values.isna().sum())
+        if n_missing == n:
+            rows.append([label, "", "not recorded for any subject", str(n_missing)])
+        elif decimals is None:
+            text = values.dropna().astype(str)
+            for i, level in enumerate(_levels(text)):
+                rows.append([f"{label}, n (%)" if i == 0 else "", level,
+                             formats.count_pct(int(text.eq(level).sum()), n), str(n_missing) if i == 0 else ""])
         else:
-            key = f"{label}, median [Q1,Q3]"
-            value = out.loc[(key, ""), "Overall"]
-            rows.append([key.replace("[Q1,Q3]", "[Q1, Q3]"), "", _cell(value), str(n_missing)])
+            rows.extend(_continuous_rows(label, subjects[c], decimals, n_missing))
     return pd.DataFrame(rows, columns=columns_out)
 
 

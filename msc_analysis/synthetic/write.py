@@ -39,13 +39,15 @@ def write_cut(tables: dict[str, pd.DataFrame], out_dir: str | Path, cut_id: str,
     if not check_name(cut_id):
         raise ValueError(f"cut_id {cut_id!r} is not a valid name: {NAME_RULE}")
     cutoff = dt.date.fromisoformat(str(cutoff))
-    missing = [f"{t}.{s.column}" for t in TABLES for s in table_columns(t) if s.column not in tables[t]]
+    missing = [f"{t}.{s.column}" for t in TABLES for s in table_columns(t)
+               if s.column not in tables[t] and s.column_required]
     if missing:
         raise ValueError(f"columns missing from the tables: {', '.join(missing)}")
     folder = Path(out_dir) / cut_id
     folder.mkdir(parents=True, exist_ok=True)
     for t in TABLES:
-        text = pd.DataFrame({s.column: _as_text(tables[t][s.column], s.type) for s in table_columns(t)})
+        text = pd.DataFrame({s.column: _as_text(tables[t][s.column], s.type) for s in table_columns(t)
+                             if s.column in tables[t]})
         text.to_csv(folder / f"{t}.csv", index=False, lineterminator="\n")
     meta = {"cut_id": cut_id, "study_id": trial_facts()["study_id"], "cutoff_date": cutoff,
             "synthetic": True, "description": description}

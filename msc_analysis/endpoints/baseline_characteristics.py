@@ -1,0 +1,66 @@
+"""Baseline severity of each treated subject, for Table 1 of the overview page.
+
+Each value is the baseline of the longitudinal endpoint that owns it, by that endpoint's own rule
+(``definitions/baseline.yaml``; :mod:`msc_analysis.derive.baseline`): CRP (:mod:`.crp`), PaO2/FiO2
+(:mod:`.pao2_fio2`), CT severity score (:mod:`.radiology`), and SpO2 and oxygen use read from the
+vital-sign assessment that is the Liao (NEWS-C) baseline (:mod:`.liao_improvement`: the last
+complete assessment on days -3..0, the earliest of day 0 only). A subject without a baseline by
+that rule has a missing value (counted as missing in Table 1).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import crp, liao_improvement, pao2_fio2, radiology
+
+__all__ = ["SEVERITY_COLUMNS", "baseline_severity"]
+
+#: Output columns of :func:`baseline_severity` besides ``subject_id`` (order kept).
+SEVERITY_COLUMNS = ["spo2_pct_baseline", "on_oxygen_baseline", "crp_mg_dl_baseline",
+                    "pf_ratio_mmhg_baseline", "ct_severity_score_baseline"]
+
+
+def _baseline(by_visit: pd.DataFrame, column: str) -> pd.Series:
+    base = by_visit[by_visit["target_day"].eq(0) & by_visit["has_baseline"].astype(bool)]
+    return base.drop_duplicates("subject_id").set_index("subject_id")[column]
+
+
+def baseline_severity(subjects: pd.DataFrame, vitals: pd.DataFrame, labs: pd.DataFrame,
+                      blood_gases: pd.DataFrame, imaging: pd.DataFrame) -> pd.DataFrame:
+    """Baseline SpO2, oxygen use, CRP, PaO2/FiO2 and CT severity score of each treated subject.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        The treated population (``cut.population("treated")``): ``subject_id``, ``infused_on``,
+        ``age_years``, ``died_on``, ``discharged_on``, ``last_known_alive_on``.
+    vitals, labs, blood_gases, imaging : DataFrame
+        The tables of the cut (as loaded).
+
+    Returns
+    -------
+    DataFrame
+        One row per subject of ``subjects`` (same order): ``subject_id``, ``spo2_pct_baseline``
+        (%), ``on_oxygen_baseline`` (object: "yes", "no" or missing), ``crp_mg_dl_baseline``
+        (mg/dL), ``pf_ratio_mmhg_baseline`` (mmHg), ``ct_severity_score_baseline`` (points).
+    """
+    ids = subjects["subject_id"]
+    liao = liao_improvement.liao_by_visit(liao_improvement.score_assessments(vitals, subjects), subjects)
+    base_time = _baseline(liao, "measured_at")
+    unique = vitals.drop_duplicates(["subject_id", "measured_at"])
+    # membership, not a merge: an empty baseline has no subject_id dtype to join on
+    is_base = pd.MultiIndex.from_frame(unique[["subject_id", "measured_at"]]).isin(
+        list(zip(base_time.index, base_time.to_numpy())))
+    record = unique[is_base].set_index("subject_id")
+    oxygen = record["on_oxygen"].astype("boolean")
+    oxygen_text = pd.Series([pd.NA if pd.isna(v) else ("yes" if v else "no") for v in oxygen],
+                            index=record.index, dtype=object)
+    out = pd.DataFrame({"subject_id": ids.to_numpy()})
+    out["spo2_pct_baseline"] = ids.map(pd.to_numeric(record["spo2_pct"], errors="coerce")).to_numpy(dtype=float)
+    out["on_oxygen_baseline"] = ids.map(oxygen_text).astype(object).to_numpy()
+    out["crp_mg_dl_baseline"] = ids.map(_baseline(crp.crp_by_visit(labs, subjects), "crp_mg_dl")).to_numpy(dtype=float)
+    out["pf_ratio_mmhg_baseline"] = ids.map(
+        _baseline(pao2_fio2.pf_by_visit(blood_gases, subjects), "pf_ratio_mmhg")).to_numpy(dtype=float)
+    out["ct_severity_score_baseline"] = ids.map(
+        _baseline(radiology.ct_by_visit(imaging, subjects), "ct_severity_score")).to_numpy(dtype=float)
+    return out
