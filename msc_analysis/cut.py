@@ -166,6 +166,10 @@ def _build(path: Path, meta: dict, typed: dict[str, pd.DataFrame], files: pd.Dat
     _flag(quality, "subjects", "age_years",
           f"child (younger than {adult_score_min_age():g}) scored with the adult Liao (NEWS-C) bands",
           len(children), "kept; listed on page 06")
+    _flag(quality, "subjects", "death_cause", "death without a recorded cause",
+          int((subjects["died_on"].notna() & subjects["death_cause"].isna()).sum()),
+          "kept; shown as 'cause not recorded'")
+    _flag_uncoded_ae_terms(t["adverse_events"], quality)
     dq = pd.DataFrame(quality, columns=["table", "column", "issue", "n_rows", "action"])
     return Cut(path=path, cut_id=str(meta["cut_id"]), study_id=str(meta["study_id"]),
                cutoff_date=cutoff, description=str(meta.get("description") or ""),
@@ -177,6 +181,26 @@ def _build(path: Path, meta: dict, typed: dict[str, pd.DataFrame], files: pd.Dat
 
 def _flag(quality: list, table: str, column: str, issue: str, n: int, action: str) -> None:
     quality.append((table, column, issue, n, action))
+
+
+def _flag_uncoded_ae_terms(adverse_events: pd.DataFrame, quality: list) -> None:
+    """One data-quality row per AE term that neither the site (soc and pt) nor the CTCAE v5.0 table
+    codes, with the nearest CTCAE terms as suggestions (``definitions.nearest_ctcae_terms``)."""
+    from .definitions import ctcae_lookup, ctcae_term_key, nearest_ctcae_terms
+    ae = adverse_events
+    site = pd.Series(False, index=ae.index)
+    if "soc" in ae and "pt" in ae:
+        filled = [ae[c].astype("string").str.strip().fillna("").ne("").astype(bool) for c in ("soc", "pt")]
+        site = filled[0] & filled[1]
+    lookup = ctcae_lookup()
+    keys = ae.loc[~site, "term"].map(ctcae_term_key)
+    for key, n in sorted(keys[~keys.isin(list(lookup))].value_counts().items()):
+        near = nearest_ctcae_terms(key)
+        term = str(ae.loc[keys[keys == key].index[0], "term"]).strip()
+        _flag(quality, "adverse_events", "term",
+              f"term '{term}' is not a CTCAE v5.0 term of the shipped table and has no site coding "
+              f"(nearest CTCAE terms: {'; '.join(near) if near else 'none close'})",
+              int(n), "kept; shown under the organ class 'uncoded'")
 
 
 def _complete_columns(table: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -206,6 +230,8 @@ def _apply_cutoff(t: dict[str, pd.DataFrame], cutoff: pd.Timestamp, quality: lis
         _flag(quality, "subjects", column, "dated after the cutoff date", int(after.sum()),
               "treated as not yet known (blanked)")
         subjects.loc[after, column] = pd.NaT
+        if column == "died_on":  # a death not yet known at the cutoff has no known cause either
+            subjects.loc[after, "death_cause"] = pd.NA
     _flag(quality, "subjects", "last_known_alive_on", "alive or died after the cutoff date",
           int(alive_later.sum()), "last known alive set to the cutoff date")
     subjects.loc[alive_later, "last_known_alive_on"] = cutoff

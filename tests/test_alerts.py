@@ -157,3 +157,20 @@ def test_previous_results_of_an_older_kit_are_named_as_such_not_silently_ignored
     alerts = run_alerts(cut, tmp_path / "work", previous, tmp_path / "old", [], warnings.append)
     assert "boundary_crossed" in _kinds(alerts)
     assert any("older version of msc-analysis" in w for w in warnings)
+
+
+def test_a_crossed_mortality_watch_is_an_alert_of_its_own_beside_the_toxicity_rule():
+    import pandas as pd
+
+    from msc_analysis.run.alerts import build_alerts
+
+    results = pd.DataFrame({"measure": ["mortality_watch_boundary_crossed", "mortality_30d_deaths",
+                                        "mortality_30d_exceeds_reference_prob", "monitoring_boundary_crossed"],
+                            "estimate": [1, 7, 0.93, 0], "n": [21, 21, 21, 22]})
+    previous = results.assign(estimate=[0, 2, 0.5, 0])
+    alerts = build_alerts("c2", results, previous_cut_id="c1", previous_results=previous)
+    kinds = [a["kind"] for a in alerts]
+    assert kinds == ["mortality_watch_crossed"]
+    message = alerts[0]["message"]
+    assert "7 of 21 evaluable subjects died by day 30" in message and "Pr(mortality > reference) = 0.930" in message
+    assert "This is the first time" in message

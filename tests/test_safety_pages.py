@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 from msc_analysis import load_cut
+from msc_analysis.derive.follow_up import follow_up
 from msc_analysis.endpoints import adverse_events as ae
+from msc_analysis.endpoints import ae_coding
 from msc_analysis.endpoints import dose_feasibility as dosing
 from msc_analysis.endpoints import safety_monitoring as sm
-from msc_analysis.report import dose_plots, dose_tables, safety_plots
+from msc_analysis.report import ae_tables, dose_plots, dose_tables, safety_plots
 from msc_analysis.report import safety_tables as st
 from msc_analysis.report.page import Page
 
@@ -29,7 +31,8 @@ CUTS = sorted((ROOT / "data" / "cuts").glob("cut-*"))
 
 def _tables(cut):
     treated = cut.population("treated")
-    flagged = ae.classify_adverse_events(cut.adverse_events)
+    coded = ae_coding.code_adverse_events(cut.adverse_events)
+    flagged = ae.classify_adverse_events(coded)
     toxicities = sm.toxicity_events(flagged, treated)
     evaluable = sm.evaluable_subjects(treated, toxicities, cutoff_date=cut.cutoff_date)
     posterior = sm.posterior_toxicity(evaluable)
@@ -40,6 +43,12 @@ def _tables(cut):
         "summary": st.format_subject_summary(ae.subjects_with_adverse_events(flagged, treated)),
         "terms": st.format_term_table(ae.adverse_events_by_term(flagged, treated)),
         "all AEs": st.format_listing(ae.adverse_event_listing(flagged, treated)),
+        "by SOC": ae_tables.format_soc_term_table(ae.adverse_events_by_soc_and_term(flagged, treated)),
+        "uncoded": ae_tables.format_uncoded_terms(ae_coding.uncoded_terms(coded)),
+        "relatedness": ae_tables.format_relatedness_by_grade(ae.relatedness_by_grade(flagged, treated)),
+        "rates": ae_tables.format_event_rates(
+            ae_coding.events_per_100_subject_days(flagged, follow_up(treated, cut.cutoff_date))),
+        "coded listing": ae_tables.format_coded_listing(ae.adverse_event_listing(flagged, treated)),
         "SAEs": st.format_listing(ae.serious_ae_listing(flagged, treated)),
         "before infusion": st.format_listing(ae.pre_infusion_listing(flagged)),
         "deaths": st.format_deaths(ae.death_listing(treated, flagged)),
@@ -139,3 +148,15 @@ def test_the_dose_histogram_colours_doses_outside_the_tolerance():
     colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches if p.get_height() > 0}
     assert set(dose_plots.TOLERANCE_COLOURS.values()) <= colours
     plt.close(fig)
+
+
+@pytest.mark.parametrize("cut_dir", CUTS, ids=[c.name for c in CUTS])
+def test_every_demo_ae_is_coded_and_listed(cut_dir):
+    cut = load_cut(cut_dir)
+    treated = cut.population("treated")
+    coded = ae_coding.code_adverse_events(cut.adverse_events)
+    assert (coded["coding"] != ae_coding.UNCODED).all()
+    flagged = ae.classify_adverse_events(coded)
+    ids = set(treated["subject_id"].astype(str))
+    assert len(ae_tables.format_coded_listing(ae.adverse_event_listing(flagged, treated))) == \
+        int(cut.adverse_events["subject_id"].astype(str).isin(ids).sum())

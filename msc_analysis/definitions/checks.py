@@ -203,6 +203,18 @@ def _parse_safety(text: str, file: str) -> dict:
         _need(m, key, bool, file, "monitoring")
     _need(m, "toxicity_min_grade", int, file, "monitoring", nullable=True)
     _need(m, "window_last_day", int, file, "monitoring")
+    if "mortality_watch" in rules:
+        w = _need(rules, "mortality_watch", dict, file)
+        for key in ("prior_a", "prior_b", "reference_rate_prop", "boundary_posterior_prob"):
+            _need(w, key, _Number, file, "mortality_watch")
+        if not (w["prior_a"] > 0 and w["prior_b"] > 0):
+            raise ValueError(f"{file}: mortality_watch.prior_a and prior_b must be positive")
+        for key in ("reference_rate_prop", "boundary_posterior_prob"):
+            if not 0 < w[key] < 1:
+                raise ValueError(f"{file}: mortality_watch.{key} must be between 0 and 1, got {w[key]!r}")
+        if _need(w, "day", int, file, "mortality_watch") < 1:
+            raise ValueError(f"{file}: mortality_watch.day must be a whole number of days, 1 or more")
+        _need(w, "reference_source", str, file, "mortality_watch")
     if not _is(rules["ctcae_version"], (str, int, float)):
         raise ValueError(f"{file}: ctcae_version must be text such as \"5.0\", got {rules['ctcae_version']!r}")
     return {**rules, "ctcae_version": str(rules["ctcae_version"])}

@@ -14,7 +14,11 @@ import pandas as pd
 from ..derive.checks import require_columns
 
 __all__ = ["LISTING_COLUMNS", "treatment_emergent_of", "adverse_event_listing", "serious_ae_listing",
-           "pre_infusion_listing", "late_infusion_related_listing", "death_listing"]
+           "pre_infusion_listing", "late_infusion_related_listing", "death_listing", "NO_CAUSE",
+           "infusion_reaction_listing"]
+
+#: ``death_cause`` of a death without a recorded cause.
+NO_CAUSE = "cause not recorded"
 
 #: Columns of every AE listing (:func:`serious_ae_listing` and the others).
 LISTING_COLUMNS = ("subject_id", "term", "period", "days_since_infusion",
@@ -40,7 +44,7 @@ def adverse_event_listing(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.Da
     Returns
     -------
     DataFrame
-        The columns of :data:`LISTING_COLUMNS`.
+        The columns of :data:`LISTING_COLUMNS`, then ``soc`` and ``pt`` when the AEs are coded.
 
     Examples
     --------
@@ -57,7 +61,7 @@ def adverse_event_listing(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.Da
 
 
 def _listing(rows: pd.DataFrame) -> pd.DataFrame:
-    out = rows[list(LISTING_COLUMNS)].copy()
+    out = rows[list(LISTING_COLUMNS) + [c for c in ("soc", "pt") if c in rows]].copy()
     out["subject_id"] = out["subject_id"].astype(str)
     return out.sort_values(["subject_id", "days_since_infusion", "term"], na_position="last").reset_index(drop=True)
 
@@ -104,6 +108,28 @@ def late_infusion_related_listing(flagged: pd.DataFrame, treated: pd.DataFrame) 
     return _listing(te[te["infusion_related"].fillna(False).astype(bool) & ~te["infusion_reaction"]])
 
 
+def infusion_reaction_listing(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
+    """Every infusion reaction (``infusion_reaction``: infusion-related, onset in the reaction window,
+    day 0-1 by default) of a treated subject, by subject and day.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`adverse_event_listing`.
+
+    Examples
+    --------
+    >>> from msc_analysis.endpoints.adverse_events import classify_adverse_events
+    >>> ae = classify_adverse_events(pd.DataFrame({"subject_id": ["A", "A"], "term": ["Fever", "Chills"],
+    ...     "grade": [1, 1], "serious": False, "related": "possible", "infusion_related": True,
+    ...     "days_since_infusion": [0, 3]}))
+    >>> infusion_reaction_listing(ae, pd.DataFrame({"subject_id": ["A"]}))["term"].tolist()
+    ['Fever']
+    """
+    te = treatment_emergent_of(flagged, treated)
+    return _listing(te[te["infusion_reaction"]])
+
+
 def death_listing(treated: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     """Every death of a treated subject, cross-referenced with grade-5 treatment-emergent AEs.
 
@@ -119,7 +145,8 @@ def death_listing(treated: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         One row per treated subject who died or has a grade-5 AE: ``subject_id``, ``died``
         (bool; recorded death date), ``days_since_infusion`` (day of death; missing if no
-        death date), ``grade_5_terms`` (text, "; "-separated; empty if none),
+        death date), ``death_cause`` (text: the optional ``subjects.death_cause``, "cause not
+        recorded" when empty or absent, "" without a recorded death), ``grade_5_terms`` (text, "; "-separated; empty if none),
         ``grade_5_onset_days_since_infusion`` (earliest onset of a grade-5 AE),
         ``grade_5_related`` (bool; any grade-5 AE related by the kit's rule), ``cross_check``
         ("death with a grade-5 AE", "death without a grade-5 AE" or
@@ -144,12 +171,15 @@ def death_listing(treated: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
         grade_5_onset_days_since_infusion=("days_since_infusion", "min"),
         grade_5_related=("related_to_msc", "any"))
     died = treated[treated["died_on"].notna()]
+    cause = (died["death_cause"].astype("string").str.strip() if "death_cause" in died
+             else pd.Series(pd.NA, index=died.index, dtype="string"))
     deaths = pd.DataFrame({"subject_id": died["subject_id"].astype(str).to_numpy(), "died": True,
-                           "days_since_infusion": (died["died_on"] - died["infused_on"]).dt.days.to_numpy()})
+                           "days_since_infusion": (died["died_on"] - died["infused_on"]).dt.days.to_numpy(),
+                           "death_cause": cause.where(cause.fillna("") != "", NO_CAUSE).astype(str).to_numpy()})
     out = deaths.merge(by_subject.reset_index(), on="subject_id", how="outer")
     has_g5 = out["grade_5_terms"].notna()
     out = out.astype({"days_since_infusion": "Int64", "grade_5_onset_days_since_infusion": "Int64"}).fillna(
-        {"died": False, "grade_5_terms": "", "grade_5_related": False})
+        {"died": False, "grade_5_terms": "", "grade_5_related": False, "death_cause": ""})
     out = out.astype({"died": bool, "grade_5_terms": str, "grade_5_related": bool})
     check = pd.Series("death without a grade-5 AE", index=out.index, dtype=object)
     check[out["died"] & has_g5] = "death with a grade-5 AE"

@@ -76,6 +76,11 @@ def check_rules(tables: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
         bad = subjects.index[subjects["discharged_on"].notna() & subjects["admitted_on"].isna()]
         add("subjects", bad, "discharged_on", "a discharge date needs an admission date (admitted_on)")
 
+    if {"death_cause", "died_on"} <= set(subjects.columns):
+        bad = subjects.index[(subjects["death_cause"].notna() & subjects["died_on"].isna()).fillna(False)]
+        add("subjects", bad, "death_cause", "a cause of death needs a death date (died_on); "
+            "record the death or leave the cause empty")
+
     inf = tables.get("infusions")
     if inf is not None and {"subject_id", "infused_on"} <= set(inf.columns):
         problems += _infusion_rules(inf, subjects, raw, sources, add)

@@ -17,7 +17,7 @@ import seaborn as sns
 
 from .figures import plain_text
 
-__all__ = ["GRADE_COLOURS", "ae_onset_figure", "monitoring_boundary_figure", "no_data"]
+__all__ = ["GRADE_COLOURS", "ae_onset_figure", "monitoring_boundary_figure", "monitoring_history_figure", "no_data"]
 
 # Figures leave the bottom 10 % free for the footnote written by figures.add_footnote.
 ROOM_FOR_FOOTNOTE = (0, 0.1, 1, 1)
@@ -111,5 +111,47 @@ def monitoring_boundary_figure(boundary: pd.DataFrame, posterior: pd.DataFrame, 
     ax.set_ylabel("Subjects with a serious\ntreatment-related toxicity")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout(rect=ROOM_FOR_FOOTNOTE)
+    return fig
+
+
+def monitoring_history_figure(history: pd.DataFrame, boundary_prob: float, mortality_boundary_prob: float,
+                              title: str = "") -> plt.Figure:
+    """Posterior probability of each rule at every look, against its boundary.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Output of :func:`~msc_analysis.endpoints.monitoring_history.monitoring_history`; looks
+        that could not be read are not drawn.
+    boundary_prob, mortality_boundary_prob : float
+        The boundaries of the toxicity rule and of the mortality watch.
+    title : str, optional
+        The figure's numbered title, drawn at the top left.
+    """
+    h = history[history["status"] == "read"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.set_title(plain_text(title), loc="left")
+    if h.empty:
+        no_data(ax, "No look could be read.")
+        return fig
+    x = np.arange(len(h))
+    for col, crossed, bound, colour, label in (
+            ("prob_exceeds_threshold", "boundary_crossed", boundary_prob, "#b30000", "toxicity rule"),
+            ("mortality_prob_exceeds_reference", "mortality_boundary_crossed", mortality_boundary_prob, "#1f4e99",
+             "mortality watch")):
+        y = h[col].to_numpy(float)
+        ax.plot(x, y, "-o", color=colour, label=f"{label}: Pr at each look")
+        ax.axhline(bound, color=colour, ls="--", lw=1, label=f"{label} boundary ({bound:g})")
+        hit = h[crossed].fillna(False).astype(bool).to_numpy()
+        if hit.any():
+            first = int(np.argmax(hit))
+            ax.annotate(f"first crossed: {h['cut_id'].iloc[first]}", (x[first], y[first]),
+                        xytext=(8, 8), textcoords="offset points", fontsize=8, color=colour)
+    ax.set_xticks(x, [f"{c}\n(n = {int(n)})" for c, n in zip(h["cut_id"], h["n_evaluable"])], fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("Look (data cut; n = evaluable for the toxicity rule)")
+    ax.set_ylabel("Posterior probability")
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout(rect=ROOM_FOR_FOOTNOTE)
     return fig

@@ -79,6 +79,12 @@ def rules_table(rules: dict | None = None, target_cells_per_kg: float | None = N
         ("Dose tolerance", f"+/-{d['tolerance_pct']:g}% of the target"
          + (f" ({target_cells_per_kg / 1e6:g} x 10^6 cells/kg)" if target_cells_per_kg else "")),
     ]
+    if "mortality_watch" in r:
+        w = r["mortality_watch"]
+        rows.append(("Mortality watch (beside the toxicity rule)",
+                     f"Pr(all-cause mortality by day {w['day']} > {100 * w['reference_rate_prop']:g}%) >= "
+                     f"{w['boundary_posterior_prob']:g}; prior Beta({w['prior_a']:g}, {w['prior_b']:g}); reference "
+                     "set by the board (shipped default: see the mortality-watch table)"))
     if "infusion_window_days" in d:
         rows.append(("Enrolled, not yet infused", f"'may still be infused' up to {d['infusion_window_days']} days "
                                                   "after enrollment; 'not infused' after that"))
@@ -176,6 +182,8 @@ def format_deaths(deaths: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Subject": deaths["subject_id"].astype(str).to_numpy(),
         "Day of death": [_day(v, "no death recorded") for v in deaths["days_since_infusion"]],
+        "Cause of death (site)": [c if c else formats.DASH for c in deaths["death_cause"].astype(str)]
+        if "death_cause" in deaths else formats.DASH,
         "Grade-5 AE(s)": terms.replace("", formats.DASH).to_numpy(),
         "Grade-5 AE onset day": [_day(v) for v in deaths["grade_5_onset_days_since_infusion"]],
         "Grade-5 AE related": [yes_no(r) if t else formats.DASH for r, t in zip(deaths["grade_5_related"], terms)],

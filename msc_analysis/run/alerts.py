@@ -1,8 +1,8 @@
 """Safety alerts of a report: what a monitoring board must see first.
 
-An alert is raised when the monitoring boundary is crossed at this cut, when deaths, serious
-adverse events or grade >= 3 adverse events are new since the previous cut, or when a page
-failed. The runner writes the alerts to ``alerts.json``, prints them as ``SAFETY ALERT:``
+An alert is raised when the toxicity monitoring boundary or the mortality watch is crossed at
+this cut, when deaths, serious adverse events or grade >= 3 adverse events are new since the
+previous cut, or when a page failed. The runner writes the alerts to ``alerts.json``, prints them as ``SAFETY ALERT:``
 lines and shows them at the top of the index. A crossing is not a failure of the run.
 """
 from __future__ import annotations
@@ -12,22 +12,24 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["ALERT_KINDS", "ALERTS_FILE", "BOUNDARY_MEASURE", "MIN_ALERT_GRADE", "build_alerts", "run_alerts",
+__all__ = ["ALERT_KINDS", "ALERTS_FILE", "BOUNDARY_MEASURE", "MORTALITY_MEASURE", "MIN_ALERT_GRADE", "build_alerts", "run_alerts",
            "read_alerts"]
 
 #: The results measure (1 crossed, 0 not) written by the safety monitoring page.
 BOUNDARY_MEASURE = "monitoring_boundary_crossed"
+#: The results measure (1 crossed, 0 not) of the all-cause mortality watch, beside the toxicity rule.
+MORTALITY_MEASURE = "mortality_watch_boundary_crossed"
 #: The lowest CTCAE grade of a new adverse event that raises an alert.
 MIN_ALERT_GRADE = 3
 #: Every kind of alert, in the order they are listed.
-ALERT_KINDS = ("boundary_crossed", "new_deaths", "new_serious_adverse_events",
+ALERT_KINDS = ("boundary_crossed", "mortality_watch_crossed", "new_deaths", "new_serious_adverse_events",
                "new_grade3_adverse_events", "failed_pages")
 
 
-def _crossed(results: pd.DataFrame | None) -> bool:
+def _crossed(results: pd.DataFrame | None, measure: str = BOUNDARY_MEASURE) -> bool:
     if results is None or not len(results):
         return False
-    rows = results.loc[results["measure"] == BOUNDARY_MEASURE, "estimate"]
+    rows = results.loc[results["measure"] == measure, "estimate"]
     return bool((pd.to_numeric(rows, errors="coerce") == 1).any())
 
 
@@ -47,6 +49,28 @@ def _crossing_numbers(results: pd.DataFrame) -> str:
     if prob is not None:
         parts.append(f"Pr(rate > threshold) = {prob:.3f}")
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _mortality_numbers(results: pd.DataFrame) -> str:
+    """"(7 of 21 evaluable subjects died by day 30; Pr(mortality > reference) = 0.818)", or what is known."""
+    deaths, n = _value(results, "mortality_30d_deaths", "estimate"), _value(results, MORTALITY_MEASURE, "n")
+    prob = _value(results, "mortality_30d_exceeds_reference_prob", "estimate")
+    parts = []
+    if deaths is not None and n is not None:
+        parts.append(f"{deaths:.0f} of {n:.0f} evaluable subjects died by day 30")
+    if prob is not None:
+        parts.append(f"Pr(mortality > reference) = {prob:.3f}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _first_time(measure: str, previous_cut_id, previous_results) -> str:
+    if previous_cut_id is None:
+        return "There is no previous cut."
+    if previous_results is None:
+        return f"The previous cut {previous_cut_id} has no report to compare with."
+    if _crossed(previous_results, measure):
+        return f"It was already crossed at the previous cut {previous_cut_id}."
+    return f"This is the first time: it was not crossed at the previous cut {previous_cut_id}."
 
 
 def _day(value) -> str:
@@ -121,16 +145,13 @@ def build_alerts(cut_id: str, results: pd.DataFrame | None, *, previous_cut_id: 
     """
     alerts = []
     if _crossed(results):
-        if previous_cut_id is None:
-            when = "There is no previous cut."
-        elif previous_results is None:
-            when = f"The previous cut {previous_cut_id} has no report to compare with."
-        elif _crossed(previous_results):
-            when = f"It was already crossed at the previous cut {previous_cut_id}."
-        else:
-            when = f"This is the first time: it was not crossed at the previous cut {previous_cut_id}."
+        when = _first_time(BOUNDARY_MEASURE, previous_cut_id, previous_results)
         alerts.append(_alert("boundary_crossed", "The Bayesian toxicity monitoring boundary is crossed "
                              f"at {cut_id}{_crossing_numbers(results)}. {when}", [], cut_id))
+    if _crossed(results, MORTALITY_MEASURE):
+        when = _first_time(MORTALITY_MEASURE, previous_cut_id, previous_results)
+        alerts.append(_alert("mortality_watch_crossed", "The all-cause mortality watch boundary is crossed "
+                             f"at {cut_id}{_mortality_numbers(results)}. {when}", [], cut_id))
     if new_events is not None:
         deaths = new_events[new_events["event"] == "death"]
         if len(deaths):

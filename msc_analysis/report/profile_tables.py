@@ -1,0 +1,179 @@
+"""Tables and words of the patient-profile page (11): who is profiled, each subject's summary and listing.
+
+Cells are written here with :mod:`.formats`; the page shows them through
+:meth:`~msc_analysis.report.page.Page.table` (the listing with ``listing=True``: never cut short).
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import formats
+
+__all__ = ["selection_notes", "selection_table", "summary_table", "records_listing", "outcome_text", "subject_line",
+           "VITALS_MERGED_NOTE"]
+
+_MILLION = 1e6
+#: Footnote of the listing: how the vital signs of one assessment are shown.
+VITALS_MERGED_NOTE = ("Vital signs: the Liao (NEWS-C) total and colour level of the assessment, and its SpO2 with "
+                      "oxygen or room air, on one row. Time: hours:minutes of the record; a dash where only the "
+                      "date is recorded (such a record is placed at the start of its day).")
+
+
+def _codes(codes) -> str:
+    codes = [str(c) for c in codes]
+    return ", ".join(codes[:-1]) + " and " + codes[-1] if len(codes) > 1 else "".join(codes)
+
+
+def selection_notes(selection: pd.DataFrame, which, max_subjects: int) -> list[str]:
+    """Sentences for the reader: who is profiled and, plainly, every code not profiled and why.
+
+    ``selection`` is :func:`~msc_analysis.endpoints.patient_profile.select_subjects`.
+
+    >>> sel = pd.DataFrame({"subject_id": ["A", "X"], "in_cut": [True, False], "treated": [True, False],
+    ...                     "profiled": [True, False], "reason": ["asked for", "not in this cut"]})
+    >>> selection_notes(sel, ["A", "X"], 40)
+    ['Profiled: 1 subject (the codes given in the parameter subjects).', 'Unknown subject code: X (not in this cut; check the spelling, e.g. A).']
+    """
+    shown = int(selection["profiled"].sum())
+    if isinstance(which, str) and which == "default":
+        whom = "every treated subject who died or had a serious adverse event by the cutoff"
+    elif isinstance(which, str) and which == "all":
+        whom = "every treated subject"
+    else:
+        whom = "the codes given in the parameter subjects"
+    notes = [f"Profiled: {shown} subject{'s' if shown != 1 else ''} ({whom})."]
+    unknown = selection.loc[~selection["in_cut"], "subject_id"].tolist()
+    if unknown:
+        example = ("codes as written in subjects.csv" if not selection["in_cut"].any()
+                   else f"e.g. {selection.loc[selection['in_cut'], 'subject_id'].iloc[0]}")
+        notes.append(f"Unknown subject code{'s' if len(unknown) > 1 else ''}: {_codes(unknown)} "
+                     f"(not in this cut; check the spelling, {example}).")
+    never = selection.loc[selection["in_cut"] & ~selection["treated"], "subject_id"].tolist()
+    if never:
+        notes.append(f"Not infused, so not profiled (day 0 is the infusion; there is no time axis): {_codes(never)}.")
+    left = selection.loc[selection["treated"] & ~selection["profiled"], "subject_id"].tolist()
+    if left:
+        notes.append(f"{len(left)} more subject{'s' if len(left) > 1 else ''} selected but not profiled, to keep "
+                     f"the page short (at most {int(max_subjects)}): {_codes(left)}. To see them, give their codes in "
+                     "the parameter subjects, or raise max_subjects.")
+    return notes
+
+
+def selection_table(selection: pd.DataFrame) -> pd.DataFrame:
+    """Subject | Died | Serious adverse event | Profiled | Why: one row per subject selected or code asked for."""
+    yes_no = {True: "yes", False: "no"}
+    return pd.DataFrame({
+        "Subject": selection["subject_id"].astype(str),
+        "Died": [yes_no[bool(v)] if k else formats.DASH for v, k in zip(selection["died"], selection["in_cut"])],
+        "Serious adverse event": [yes_no[bool(v)] if k else formats.DASH
+                                  for v, k in zip(selection["had_sae"], selection["in_cut"])],
+        "Profiled": [yes_no[bool(v)] for v in selection["profiled"]],
+        "Why": selection["reason"].astype(str),
+    })
+
+
+def outcome_text(row) -> str:
+    """The outcome of one summary row in words, e.g. "died on day 26 (cause not recorded)".
+
+    >>> outcome_text({"death_day": 26.0, "death_cause": None, "discharge_day": float("nan"), "status_text": "died"})
+    'died on day 26 (cause not recorded)'
+    >>> outcome_text({"death_day": float("nan"), "death_cause": None, "discharge_day": 17.0,
+    ...               "status_text": "alive, day-60 follow-up complete"})
+    'discharged alive on day 17; alive, day-60 follow-up complete'
+    """
+    if not formats.is_missing(row["death_day"]):
+        cause = row["death_cause"] if not formats.is_missing(row["death_cause"]) else "cause not recorded"
+        text = f"died on day {formats.days(row['death_day'])} ({cause})"
+        if not formats.is_missing(row["discharge_day"]):
+            text = f"discharged alive on day {formats.days(row['discharge_day'])}; " + text
+        return text
+    stay = ("discharged alive on day " + formats.days(row["discharge_day"])
+            if not formats.is_missing(row["discharge_day"]) else "in hospital at the last record")
+    return f"{stay}; {row['status_text']}"
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per subject of :func:`~msc_analysis.endpoints.patient_profile.subject_summaries`, in words."""
+    return pd.DataFrame({
+        "Subject": summary["subject_id"].astype(str),
+        "Age (years)": [formats.count(v) for v in summary["age_years"]],
+        "Sex": summary["sex"].map({"F": "female", "M": "male"}).fillna(formats.DASH),
+        "Liao level at screening": summary["liao_level_at_screening"].fillna(formats.DASH).astype(str),
+        "Dose (10^6 cells/kg)": [formats.number(v / _MILLION, 2) if not formats.is_missing(v) else formats.DASH
+                                 for v in summary["dose_cells_per_kg"]],
+        "Infused on": [str(pd.Timestamp(v).date()) for v in summary["infused_on"]],
+        "Admitted (day)": [formats.days(v) if not formats.is_missing(v) else formats.DASH
+                           for v in summary["admission_day"]],
+        "Outcome at the cutoff": [outcome_text(r) for r in summary.to_dict("records")],
+        "Adverse events (serious)": [f"{int(a)} ({int(s)})" for a, s in zip(summary["n_aes"], summary["n_saes"])],
+    })
+
+
+def _time(t: float, dated_only: bool) -> str:
+    if dated_only:
+        return formats.DASH
+    minutes = int(round((t - math.floor(t)) * 24 * 60))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}" if minutes < 24 * 60 else "24:00"
+
+
+_DATED_ONLY = {"Admission", "Infusion", "RT-PCR", "CT score", "Adverse event", "Discharge", "Death"}
+
+
+def _result(r) -> str:
+    kind, value, unit, level, detail = r["record"], r["value"], r["unit"], r["level"], r["detail"]
+    missing = formats.is_missing
+    if kind == "Adverse event":
+        end = ("ongoing at the last record" if missing(r["end_days"])
+               else f"resolved day {formats.days(math.floor(r['end_days']))}")
+        return f"{detail}: grade {formats.count(value)}, {level}, {end}"
+    if kind == "Death":
+        return f"cause: {detail}" if not missing(detail) else "cause not recorded"
+    if kind in ("Admission", "Infusion", "Discharge"):
+        return formats.DASH
+    if kind == "RT-PCR":
+        return str(level) if not missing(level) else formats.DASH
+    decimals = {"CRP": 1, "PaO2/FiO2": 0, "SpO2": 0, "Liao score": 0, "CT score": 0}[kind]
+    text = formats.number(value, decimals) + ("" if unit == "points" else f" {unit}")
+    extra = [str(x) for x in (level, detail) if not missing(x)]
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
+def records_listing(records: pd.DataFrame) -> pd.DataFrame:
+    """Day | Time | Record | Result: every record of one subject, in time order (one row per record).
+
+    ``records`` are the rows of one subject of
+    :func:`~msc_analysis.endpoints.patient_profile.profile_records`. The Liao score and the SpO2
+    of one vital-sign assessment share a row ("Vital signs").
+    """
+    rows = []
+    for r in records.to_dict("records"):
+        t = r["time_days"]
+        day = formats.count(math.floor(t))
+        time = _time(t, r["record"] in _DATED_ONLY)
+        result = _result(r)
+        if (r["record"] == "SpO2" and rows and rows[-1][4] == t and rows[-1][2] == "Vital signs"):
+            rows[-1][3] += "; SpO2 " + result
+            continue
+        if r["record"] == "Liao score":
+            rows.append([day, time, "Vital signs", "Liao score " + result, t])
+        elif r["record"] == "SpO2":
+            rows.append([day, time, "Vital signs", "SpO2 " + result, t])
+        else:
+            rows.append([day, time, r["record"], result, t])
+    frame = pd.DataFrame(rows, columns=["Day", "Time", "Record", "Result", "_t"])
+    return frame.drop(columns="_t")
+
+
+def subject_line(row) -> str:
+    """One line about a subject of the summary, e.g. "72 years, male; dose 0.92 x 10^6 cells/kg; died on day 26 ...".
+
+    >>> subject_line({"age_years": 72, "sex": "M", "dose_cells_per_kg": 9.2e5, "death_day": 26.0,
+    ...               "death_cause": "sepsis", "discharge_day": float("nan"), "status_text": "died (day 26)"})
+    '72 years, male; dose 0.92 x 10^6 cells/kg; died on day 26 (sepsis)'
+    """
+    sex = {"F": "female", "M": "male"}.get(row["sex"], "sex not recorded")
+    dose = ("dose not recorded" if formats.is_missing(row["dose_cells_per_kg"])
+            else f"dose {formats.number(row['dose_cells_per_kg'] / _MILLION, 2)} x 10^6 cells/kg")
+    return f"{formats.count(row['age_years'])} years, {sex}; {dose}; {outcome_text(row)}"
