@@ -41,7 +41,6 @@ def _tables(cut):
     return {
         "rules": st.rules_table(),
         "summary": st.format_subject_summary(ae.subjects_with_adverse_events(flagged, treated)),
-        "terms": st.format_term_table(ae.adverse_events_by_term(flagged, treated)),
         "all AEs": st.format_listing(ae.adverse_event_listing(flagged, treated)),
         "by SOC": ae_tables.format_soc_term_table(ae.adverse_events_by_soc_and_term(flagged, treated)),
         "uncoded": ae_tables.format_uncoded_terms(ae_coding.uncoded_terms(coded)),

@@ -17,7 +17,7 @@ from ..definitions import safety_definitions
 from . import formats
 from .rule_texts import relatedness_rule, toxicity_rule
 
-__all__ = ["rules_table", "format_subject_summary", "format_term_table", "format_listing", "format_deaths",
+__all__ = ["rules_table", "format_subject_summary", "format_listing", "format_deaths",
            "format_posterior", "format_boundary", "monitoring_banner", "Banner", "summary_footnotes",
            "yes_no"]
 
@@ -125,25 +125,6 @@ def format_subject_summary(summary: pd.DataFrame, rules: dict | None = None) -> 
         "Exact 95% CI": [_ci(lo, hi) for lo, hi in zip(summary["ci95_lower"], summary["ci95_upper"])],
         "Events": [formats.count(e) for e in summary["n_events"]],
     })
-
-
-def format_term_table(by_term: pd.DataFrame) -> pd.DataFrame:
-    """AE terms with subjects by worst grade for the term, any grade n (%), grade >= 3 and events.
-
-    Parameters
-    ----------
-    by_term : DataFrame
-        Output of :func:`~msc_analysis.endpoints.adverse_events.adverse_events_by_term`.
-    """
-    out = pd.DataFrame({"AE term": by_term["term"].astype(str).to_numpy()})
-    for g in range(1, 6):
-        out[f"Grade {g}"] = [formats.count(k) for k in by_term[f"n_subjects_grade_{g}"]]
-    out["Any grade, n (% of treated)"] = [formats.count_pct(k, n) for k, n in
-                                          zip(by_term["n_subjects_any_grade"], by_term["n_treated"])]
-    out["Grade 3 or higher, n (%)"] = [formats.count_pct(k, n) for k, n in
-                                       zip(by_term["n_subjects_grade_3_plus"], by_term["n_treated"])]
-    out["Events"] = [formats.count(k) for k in by_term["n_events"]]
-    return out
 
 
 def format_listing(listing: pd.DataFrame) -> pd.DataFrame:
