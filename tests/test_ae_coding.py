@@ -153,3 +153,34 @@ def test_uncoded_terms_are_counted_in_the_data_quality_table():
     quality = []
     _flag_uncoded_ae_terms(pd.DataFrame({"term": ["Feverr", "feverr ", "Fever"], "soc": None, "pt": None}), quality)
     assert len(quality) == 1 and quality[0][3] == 2 and "nearest CTCAE terms: Fever" in quality[0][2]
+
+
+def test_site_coding_needs_both_soc_and_pt_and_a_meddra_organ_class(tmp_path):
+    import shutil
+
+    from msc_analysis import load_cut
+    from msc_analysis.io.problems import CutValidationError
+
+    from .conftest import FIXTURE_CUT
+
+    cut = tmp_path / "cut"
+    shutil.copytree(FIXTURE_CUT, cut)
+    path = cut / "adverse_events.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["soc"] = ""
+    frame["pt"] = ""
+    frame.loc[0, ["soc", "pt"]] = ["infections and infestations", "Pneumonia"]   # case ignored: valid
+    frame.loc[1, ["soc", "pt"]] = ["Lung disorders", "Pneumonia"]                # not a MedDRA SOC
+    frame.to_csv(path, index=False)
+    with pytest.raises(CutValidationError) as err:
+        load_cut(cut)
+    assert "adverse_events.csv" in str(err.value) and "Lung disorders" in str(err.value)
+    frame.loc[1, ["soc", "pt"]] = ["Infections and infestations", ""]            # a SOC without its pt
+    frame.to_csv(path, index=False)
+    with pytest.raises(CutValidationError) as err:
+        load_cut(cut)
+    assert "soc and pt go together" in str(err.value)
+    frame.loc[1, "soc"] = ""
+    frame.to_csv(path, index=False)
+    loaded = load_cut(cut).adverse_events
+    assert loaded.loc[0, "soc"] == "Infections and infestations" and loaded["soc"].isna().sum() == len(frame) - 1

@@ -81,6 +81,16 @@ def check_rules(tables: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
         add("subjects", bad, "death_cause", "a cause of death needs a death date (died_on); "
             "record the death or leave the cause empty")
 
+    aes = tables.get("adverse_events")
+    if aes is not None and {"soc", "pt"} <= set(aes.columns):
+        half = aes["soc"].notna() != aes["pt"].notna()
+        add("adverse_events", aes.index[half & aes["pt"].isna()], "pt",
+            "soc and pt go together: fill both (MedDRA coding by the site) or leave both empty (the term "
+            "is then coded from CTCAE v5.0)")
+        add("adverse_events", aes.index[half & aes["soc"].isna()], "soc",
+            "soc and pt go together: fill both (MedDRA coding by the site) or leave both empty (the term "
+            "is then coded from CTCAE v5.0)")
+
     inf = tables.get("infusions")
     if inf is not None and {"subject_id", "infused_on"} <= set(inf.columns):
         problems += _infusion_rules(inf, subjects, raw, sources, add)
