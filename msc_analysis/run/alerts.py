@@ -39,27 +39,28 @@ def _value(results: pd.DataFrame, measure: str, column: str):
     return float(value.iloc[0]) if len(value) else None
 
 
-def _crossing_numbers(results: pd.DataFrame) -> str:
-    """"(2 of 5 evaluable subjects with toxicity; Pr(rate > threshold) = 0.901)", or what is known."""
-    toxic, n = _value(results, "toxicity_subjects", "estimate"), _value(results, BOUNDARY_MEASURE, "n")
-    prob = _value(results, "toxicity_rate_exceeds_threshold_prob", "estimate")
-    parts = []
-    if toxic is not None and n is not None:
-        parts.append(f"{toxic:.0f} of {n:.0f} evaluable subjects with toxicity")
-    if prob is not None:
-        parts.append(f"Pr(rate > threshold) = {prob:.3f}")
-    return f" ({'; '.join(parts)})" if parts else ""
+#: Per rule: (its crossed flag, the count measure, the words after "k of n evaluable subjects", the
+#: probability measure, how the probability is written).
+_RULE_NUMBERS = {
+    BOUNDARY_MEASURE: ("toxicity_subjects", "with toxicity", "toxicity_rate_exceeds_threshold_prob",
+                       "Pr(rate > threshold)"),
+    MORTALITY_MEASURE: ("mortality_30d_deaths", "died by day 30", "mortality_30d_exceeds_reference_prob",
+                        "Pr(mortality > reference)"),
+}
 
 
-def _mortality_numbers(results: pd.DataFrame) -> str:
-    """"(7 of 21 evaluable subjects died by day 30; Pr(mortality > reference) = 0.818)", or what is known."""
-    deaths, n = _value(results, "mortality_30d_deaths", "estimate"), _value(results, MORTALITY_MEASURE, "n")
-    prob = _value(results, "mortality_30d_exceeds_reference_prob", "estimate")
+def _crossing_numbers(results: pd.DataFrame, measure: str = BOUNDARY_MEASURE) -> str:
+    """"(2 of 5 evaluable subjects with toxicity; Pr(rate > threshold) = 0.901)" for the toxicity rule,
+    "(7 of 21 evaluable subjects died by day 30; Pr(mortality > reference) = 0.818)" for the mortality
+    watch, or what of it is known."""
+    count_measure, words, prob_measure, prob_words = _RULE_NUMBERS[measure]
+    count, n = _value(results, count_measure, "estimate"), _value(results, measure, "n")
+    prob = _value(results, prob_measure, "estimate")
     parts = []
-    if deaths is not None and n is not None:
-        parts.append(f"{deaths:.0f} of {n:.0f} evaluable subjects died by day 30")
+    if count is not None and n is not None:
+        parts.append(f"{count:.0f} of {n:.0f} evaluable subjects {words}")
     if prob is not None:
-        parts.append(f"Pr(mortality > reference) = {prob:.3f}")
+        parts.append(f"{prob_words} = {prob:.3f}")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
@@ -151,7 +152,7 @@ def build_alerts(cut_id: str, results: pd.DataFrame | None, *, previous_cut_id: 
     if _crossed(results, MORTALITY_MEASURE):
         when = _first_time(MORTALITY_MEASURE, previous_cut_id, previous_results)
         alerts.append(_alert("mortality_watch_crossed", "The all-cause mortality watch boundary is crossed "
-                             f"at {cut_id}{_mortality_numbers(results)}. {when}", [], cut_id))
+                             f"at {cut_id}{_crossing_numbers(results, MORTALITY_MEASURE)}. {when}", [], cut_id))
     if new_events is not None:
         deaths = new_events[new_events["event"] == "death"]
         if len(deaths):
