@@ -1,4 +1,4 @@
-"""Command line: ``msc-analysis validate|run|run-all|diff|newest-cut``.
+"""Command line: ``msc-analysis validate|run|run-all|diff|newest-cut|import-redcap``.
 
 Exit status: 0 success (or nothing to do), 1 some notebook failed or another run holds the
 lock, 2 the input is invalid (the message lists every problem; no traceback), 3 (only with
@@ -99,6 +99,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("cut_b", type=Path, help="the later cut")
     p = sub.add_parser("newest-cut", help="print the cut folder with the latest cutoff date")
     p.add_argument("cuts_dir", type=Path)
+    p = sub.add_parser("import-redcap", help="write a cut from a REDCap export (see docs/redcap.md)",
+                       description="Write the cut folder OUT/CUT_ID from a REDCap data dictionary and records "
+                       "export (files, or pulled with --api-url) and a mapping, then validate it. Nothing is "
+                       "written if anything is wrong.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dictionary", type=Path, help="the data dictionary CSV as REDCap exports it")
+    source.add_argument("--api-url", help="pull the data dictionary and records from this REDCap API URL; "
+                        "the token is read from REDCAP_API_TOKEN or --token-file, never from the command line")
+    p.add_argument("--records", type=Path, help="the records export: raw, flat CSV (with --dictionary)")
+    p.add_argument("--token-file", type=Path, help="file holding the API token, readable only by you (chmod 600)")
+    p.add_argument("--mapping", type=Path, required=True, help="the mapping YAML, e.g. data/redcap/mapping.yaml")
+    p.add_argument("--cut-id", required=True, help="name of the cut, e.g. cut-2020-12-30")
+    p.add_argument("--cutoff", required=True, metavar="YYYY-MM-DD", help="data cutoff date")
+    p.add_argument("--out", type=Path, required=True, help="parent folder of the cut folder, e.g. data/cuts")
+    p.add_argument("--force", action="store_true", help="replace an existing cut folder of the same name")
     return parser
 
 
@@ -136,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         with suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")
     commands = {"newest-cut": _newest_cut, "validate": _validate, "run": _run, "run-all": _run_all,
-                "diff": _diff}
+                "diff": _diff, "import-redcap": _import_redcap}
     with _stop_on_signals():
         try:
             return commands[args.command](args)
@@ -278,6 +293,38 @@ def _run_one_of_many(cut_dir: Path, args) -> tuple[int, str]:
     except Exception as err:  # a bug: report it and go on with the next cut
         _say(_unexpected(err), err=True)
         return FAILED, f"failed: unexpected error ({type(err).__name__})"
+
+
+def _import_redcap(args) -> int:
+    from .redcap.write import import_and_load
+
+    if args.api_url is None:
+        if args.records is None or args.token_file is not None:
+            _say("msc-analysis import-redcap: give --dictionary with --records, or --api-url (with "
+                 "--token-file or REDCAP_API_TOKEN)", err=True)
+            return INVALID
+        dictionary, records, source = args.dictionary, args.records, f"{args.dictionary} and {args.records}"
+    else:
+        if args.records is not None:
+            _say("msc-analysis import-redcap: --records is for files; with --api-url both are pulled", err=True)
+            return INVALID
+        from .redcap.api import RedcapApiError, export_project, read_token
+        try:
+            dictionary, records = export_project(args.api_url, read_token(args.token_file))
+        except RedcapApiError as err:
+            _say(f"msc-analysis import-redcap: {err}", err=True)
+            return INVALID
+        source = "the REDCap API"
+    path, cut = import_and_load(dictionary, records, args.mapping, args.cut_id, args.cutoff, args.out,
+                                force=args.force)
+    pops = {p: int(cut.subjects[p].sum()) for p in ("screened", "eligible", "enrolled", "treated")}
+    _say(f"Imported {source} into {path}.")
+    _say(f"Cut {cut.cut_id} (cutoff {cut.cutoff_date.date()}) is valid: "
+         + ", ".join(f"{n} {p}" for p, n in pops.items()) + ".")
+    if len(cut.data_quality):
+        _say("Data-quality notes:\n" + cut.data_quality.to_string(index=False))
+    _say(f"Next: msc-analysis run {path}")
+    return OK
 
 
 def _diff(args) -> int:

@@ -24,7 +24,7 @@ LAYERS = (
     ("derive",),        # derivations shared by endpoints
     ("cut", "report"),  # load_cut(); tables, figures and results rows (knowing no endpoint)
     ("endpoints",),     # one module per endpoint
-    ("run", "synthetic"),  # the runner; synthetic demo cuts
+    ("run", "synthetic", "redcap"),  # the runner; synthetic demo cuts; the REDCap import
     ("cli", "__init__"),   # the command line; the package's top
 )
 LAYER = {part: i for i, parts in enumerate(LAYERS) for part in parts}

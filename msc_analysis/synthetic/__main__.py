@@ -7,6 +7,10 @@ One cut of a new simulated trial::
 The three demo cuts of one trial::
 
     python -m msc_analysis.synthetic demo --out data/cuts
+
+The demo trial as a REDCap project exports it (data dictionary and records, for import-redcap)::
+
+    python -m msc_analysis.synthetic redcap --out data/redcap
 """
 from __future__ import annotations
 
@@ -37,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             print(write_cut(tables, args.out, cut_id, cutoff, description, command))
         return 0
 
+    if argv[:1] == ["redcap"]:
+        return _redcap(argv[1:])
+
     parser = argparse.ArgumentParser(
         prog=PROG, description="Simulate one SYNTHETIC trial and write one cut of it into OUT/<cut_id>.",
         epilog=f"The three committed demo cuts: {PROG} demo --out data/cuts")
@@ -59,6 +66,26 @@ def main(argv: list[str] | None = None) -> int:
                    f"MSCs, 1x10^6 cells/kg, for severe COVID-19; data known on {cutoff.isoformat()}"
                    + ("." if args.cutoff else " (after the last follow-up: complete data)."))
     print(write_cut(cut_at(trial, cutoff), args.out, cut_id, cutoff, description, command))
+    return 0
+
+
+def _redcap(argv: list[str]) -> int:
+    """Write data_dictionary.csv and records.csv of the demo trial's REDCap project into OUT."""
+    from pathlib import Path
+
+    from .redcap_export import data_dictionary_csv, records_csv
+
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} redcap", description="Write the SYNTHETIC demo trial as its REDCap project would export "
+        "it on the final cutoff (the data of cut-2020-12-30): data_dictionary.csv and records.csv in OUT.")
+    parser.add_argument("--out", required=True, help="folder of the files, e.g. data/redcap")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = demo_cuts()[-1][3]
+    for name, text in (("data_dictionary.csv", data_dictionary_csv()), ("records.csv", records_csv(tables))):
+        (out / name).write_text(text, encoding="utf-8", newline="")
+        print(out / name)
     return 0
 
 
