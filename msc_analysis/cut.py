@@ -193,7 +193,8 @@ def _flag_uncoded_ae_terms(adverse_events: pd.DataFrame, quality: list) -> None:
         filled = [ae[c].astype("string").str.strip().fillna("").ne("").astype(bool) for c in ("soc", "pt")]
         site = filled[0] & filled[1]
     lookup = ctcae_lookup()
-    keys = ae.loc[~site, "term"].map(ctcae_term_key)
+    terms = ae.loc[~site, "term"]
+    keys = terms.map({term: ctcae_term_key(term) for term in terms.unique()})  # each spelling once
     for key, n in sorted(keys[~keys.isin(list(lookup))].value_counts().items()):
         near = nearest_ctcae_terms(key)
         term = str(ae.loc[keys[keys == key].index[0], "term"]).strip()

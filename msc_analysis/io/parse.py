@@ -15,6 +15,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .problems import Problem
 from .spec import BOOLEAN_SPELLINGS, ColumnSpec, cut_limits, table_columns
@@ -30,7 +32,11 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 #: Whole numbers beyond this cannot be held exactly (float64) and overflow Int64 near 9.2e18.
 _LARGEST_INTEGER = 2 ** 53
 #: Control characters (except tab and line breaks) and bidirectional overrides: never in a value.
-_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+#: The overrides are written as the characters themselves, so that the pattern means the same to
+#: Python's ``re`` and to Arrow's RE2 (which has no ``\u`` escapes) and runs as an Arrow kernel.
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + "\u202a-\u202e\u2066-\u2069]"
+#: A plain decimal (ASCII digits): converted by Arrow, which rounds exactly as ``pandas.to_numeric``.
+_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def parse_table(table: str, source: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
@@ -104,21 +110,41 @@ def _parse_text(text: pd.Series, spec: ColumnSpec):
     return text.where(~bad & (text != "")).astype("string"), bad
 
 
+def _lookup(text: pd.Series, table: dict, kind: pa.DataType) -> pa.ChunkedArray:
+    """``table[text.str.lower()]`` for each cell, null where the lowered text is not a key."""
+    lowered = pc.utf8_lower(pa.array(text.array))
+    at = pc.index_in(lowered, value_set=pa.array(list(table), type=lowered.type))
+    return pc.take(pa.array(list(table.values()), type=kind), at)
+
+
 def _parse_category(text: pd.Series, spec: ColumnSpec):
     canon = {a.lower(): a for a in spec.allowed}
-    parsed = text.str.lower().map(canon)
+    parsed = pd.Series(pd.array(_lookup(text, canon, pa.large_string()), dtype="string"), index=text.index)
     bad = parsed.isna() & (text != "")
-    return parsed.astype("string"), bad
+    return parsed, bad
 
 
 def _parse_boolean(text: pd.Series, spec: ColumnSpec):
     lookup = {s: v for v, spellings in BOOLEAN_SPELLINGS.items() for s in spellings}
-    parsed = text.str.lower().map(lookup).astype("boolean")
+    parsed = pd.Series(pd.array(_lookup(text, lookup, pa.bool_()), dtype="boolean"), index=text.index)
     return parsed, parsed.isna() & (text != "")
 
 
+def _to_float(text: pd.Series) -> pd.Series:
+    """``pandas.to_numeric(text, errors="coerce")`` as float64 ("" is missing), plain decimals
+    converted by Arrow and only the other spellings (``1e5``, ...) by pandas."""
+    cells = pa.array(text.array)
+    plain = pc.match_substring_regex(cells, _PLAIN_NUMBER).to_numpy(zero_copy_only=False)
+    values = np.full(len(text), np.nan)
+    values[plain] = pc.cast(cells.filter(pa.array(plain)), pa.float64()).to_numpy(zero_copy_only=False)
+    other = ~plain & (text != "").to_numpy()
+    if other.any():
+        values[other] = pd.to_numeric(text[other], errors="coerce").astype("float64").to_numpy()
+    return pd.Series(values, index=text.index, dtype="float64")
+
+
 def _parse_number(text: pd.Series, spec: ColumnSpec):
-    parsed = pd.to_numeric(text.where(text != ""), errors="coerce").astype("float64")
+    parsed = _to_float(text)
     bad = parsed.isna() & (text != "")
     bad |= ~np.isfinite(parsed.fillna(0.0))
     if spec.type == "integer":
