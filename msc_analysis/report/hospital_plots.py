@@ -11,9 +11,10 @@ __all__ = ["stay_distribution_figure"]
 
 
 def stay_distribution_figure(course: pd.DataFrame, statuses, *, column: str = "inpatient_days_from_admission",
-                             title: str = "") -> plt.Figure:
+                             title: str = "", max_points: int = 300) -> plt.Figure:
     """Inpatient days of every treated subject, one row per hospital status: a box (median and
-    quartiles) and one dot per subject (seaborn ``boxplot`` and ``stripplot``).
+    quartiles) and one dot per subject (seaborn ``boxplot`` and ``stripplot``); a row of more
+    than ``max_points`` subjects shows the box only (its label says so), as dots would merge into a bar.
 
     Parameters
     ----------
@@ -25,6 +26,8 @@ def stay_distribution_figure(course: pd.DataFrame, statuses, *, column: str = "i
         The days drawn.
     title : str
         Title above the figure (e.g. from ``Page.figure_title``).
+    max_points : int
+        Most subjects of a row drawn as dots.
 
     Examples
     --------
@@ -49,9 +52,12 @@ def stay_distribution_figure(course: pd.DataFrame, statuses, *, column: str = "i
     palette = dict(zip(order, sns.color_palette(HOUSE_PALETTE, len(order))))
     sns.boxplot(data=data, x=column, y="hospital_status", order=order, hue="hospital_status", hue_order=order,
                 palette=palette, width=0.5, showfliers=False, boxprops={"alpha": 0.35}, legend=False, ax=ax)
-    sns.stripplot(data=data, x=column, y="hospital_status", order=order, hue="hospital_status", hue_order=order,
-                  palette=palette, size=5, jitter=0.15, edgecolor="#333", linewidth=0.5, legend=False, ax=ax)
-    ax.set_yticks(range(len(order)), [f"{s} (n = {int(counts.get(s, 0))})" for s in order])
+    dots = data[data["hospital_status"].map(counts) <= max_points]
+    if len(dots):
+        sns.stripplot(data=dots, x=column, y="hospital_status", order=order, hue="hospital_status", hue_order=order,
+                      palette=palette, size=5, jitter=0.15, edgecolor="#333", linewidth=0.5, legend=False, ax=ax)
+    ax.set_yticks(range(len(order)), [f"{s} (n = {int(counts.get(s, 0))}"
+                                      f"{'; box only' if counts.get(s, 0) > max_points else ''})" for s in order])
     still = "in hospital at the cutoff" in order and counts.get("in hospital at the cutoff", 0)
     ax.set_xlabel(("Days in hospital from admission" if column.endswith("admission") else
                    "Days in hospital from the infusion") + (" (so far, for those still in hospital)" if still else ""))

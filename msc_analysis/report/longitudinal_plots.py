@@ -176,7 +176,7 @@ def spaghetti_figure(by_visit: pd.DataFrame, value_column: str, *, ylabel: str, 
 
 
 def change_distribution_figure(by_visit: pd.DataFrame, change_column: str, *, ylabel: str,
-                               title: str | None = None) -> plt.Figure:
+                               title: str | None = None, max_points: int = 300) -> plt.Figure:
     """Distribution of the change from baseline at each visit: a box and every subject's value (seaborn).
 
     Parameters
@@ -187,6 +187,9 @@ def change_distribution_figure(by_visit: pd.DataFrame, change_column: str, *, yl
         The change (value - baseline) and the y-axis label with its unit.
     title : str, optional
         Title over the plot.
+    max_points : int
+        Most subjects of a visit drawn as dots; a visit with more shows its box only (the legend
+        says so), as dots would merge into a bar.
 
     Every visit after day 0 has its place on the x axis, with the number of subjects who have a
     value and a baseline under it (an empty place when none), and the status table of
@@ -206,16 +209,24 @@ def change_distribution_figure(by_visit: pd.DataFrame, change_column: str, *, yl
     ax.axhline(0, color="#666666", lw=1, ls="--", zorder=1)
     sns.boxplot(data=data, x="visit", y="change", order=list(visits["visit"]), color="#dbe4f0", width=0.55,
                 showfliers=False, linecolor="#3b4a6b", linewidth=1, ax=ax)
-    sns.stripplot(data=data, x="visit", y="change", order=list(visits["visit"]), color="#3b4a6b", size=3.5,
-                  alpha=0.75, jitter=0.15, ax=ax)
+    n_at = data.groupby("visit", observed=False)["change"].transform("size")
+    dots = data[n_at <= max_points]
+    if len(dots):
+        sns.stripplot(data=dots, x="visit", y="change", order=list(visits["visit"]), color="#3b4a6b", size=3.5,
+                      alpha=0.75, jitter=0.15, ax=ax)
     _visit_ticks(ax, visits, data.groupby("visit", observed=False).size().reindex(visits["visit"], fill_value=0))
     ax.set_xlabel("Visit (days since infusion); n = subjects with a value and a baseline")
     ax.set_ylabel(plain_text(ylabel))
     _status_strip(ax, by_visit[by_visit["target_day"] > 0], visits)
     handles = [Patch(facecolor="#dbe4f0", edgecolor="#3b4a6b", label="box: median and Q1 to Q3"),
                Line2D([], [], color="#3b4a6b", lw=1, label="whiskers: furthest values\nwithin 1.5 IQR of the box"),
-               Line2D([], [], color="#3b4a6b", marker="o", ls="", ms=4, label="one subject"),
+               Line2D([], [], color="#3b4a6b", marker="o", ls="", ms=4,
+                      label="one subject" if len(dots) == len(data) else
+                      f"one subject (visits of at most\n{max_points} subjects; box only above)"),
                Line2D([], [], color="#666666", ls="--", lw=1, label="no change from baseline")]
+    if not len(dots):
+        handles[2] = Patch(facecolor="white", edgecolor="white",
+                           label=f"no dots: more than {max_points}\nsubjects at every visit")
     return _finish(fig, ax, title, handles)
 
 

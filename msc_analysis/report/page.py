@@ -9,7 +9,12 @@ Every table a page shows goes through :meth:`Page.table`, which gives it
   the page;
 - a footnote for every marker word it shows (NE, NR, –), the caller's footnotes and the data cutoff;
 - every row: a listing (``listing=True``) is never cut short; a long one scrolls in its box on
-  the screen and prints in full.
+  the screen and prints in full. A listing of more than :data:`LISTING_ROWS_ON_PAGE` rows is
+  written in full to ``<results_dir>/listings/table-<page>-<k>.csv`` (the cells as the page would
+  show them; a cell a spreadsheet would run as a formula gets a leading apostrophe), and the page
+  and the PDF packet show, under the table's number and title, its row count, its columns and
+  a link to that file instead of the rows (a page of 200,000 rows would be tens of megabytes, and
+  its PDF tens of thousands of pages).
 
 great_tables (Posit's Python port of R's gt) renders the HTML offline and escapes every cell, the
 title and the footnotes: text from a cut is shown as text, never read as markup.
@@ -21,17 +26,21 @@ parameters set for the run that differ from the page's defaults, for the ``metho
 from __future__ import annotations
 
 import ast
+import csv
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
 from . import formats
 from .figures import use_house_theme
+from .results import _NEEDS_APOSTROPHE
 
 __all__ = ["Page", "Table", "Paragraphs", "UnknownParameterError", "PageParameters", "check_parameters", "table_cells",
-           "PATH_PARAMETERS"]
+           "PATH_PARAMETERS", "LISTING_ROWS_ON_PAGE", "LISTINGS_FOLDER", "write_listing"]
 
 #: Parameters that only say where the data and results are: never named as a switch.
 PATH_PARAMETERS = ("cut_dir", "results_dir", "previous_cut_dir", "previous_results_dir")
@@ -40,6 +49,10 @@ PARAMETERS_CELL_START = "# Parameters (papermill replaces this cell)"
 # First line of the cell papermill injects with the values given for a run.
 _INJECTED_CELL_START = "# Parameters\n"
 _LISTING_BOX_ROWS = 25
+#: A listing with more rows than this is written to a file of the report instead of onto its page.
+LISTING_ROWS_ON_PAGE = 500
+#: Folder of ``results_dir`` holding the listings too long for their page.
+LISTINGS_FOLDER = "listings"
 _TEXT_TOKENS = {"nan", "NaN", "None", "<NA>", "NaT", "inf", "-inf", "Inf", "NA"}
 _MARKER = {m: re.compile(rf"(?<![\w]){re.escape(m)}(?![\w])") for m in formats.MARKER_NOTES}
 
@@ -203,13 +216,23 @@ class Table:
     table_id: str
     listing: bool = False
     empty_text: str = "No records in this cut."
+    #: Where the listing's rows are, relative to the page (see :func:`write_listing`); "" when on the page.
+    file: str = ""
 
     def gt(self):
         """The great_tables object (for a notebook that wants to style it further)."""
         from great_tables import GT
+        from great_tables import html as gt_html
 
-        cells = self.cells if not self.cells.empty else pd.DataFrame({"": [self.empty_text]})
+        if self.file:
+            cells = pd.DataFrame({"": [_file_sentence(self.cells, self.file)]})
+        else:
+            cells = self.cells if not self.cells.empty else pd.DataFrame({"": [self.empty_text]})
         table = GT(cells, id=self.table_id).tab_header(title=self.heading)
+        if self.file:
+            href = html.escape(quote(self.file), quote=True)
+            link = f'Every row: <a href="{href}">{html.escape(self.file)}</a> (CSV, opens in a spreadsheet program).'
+            table = table.tab_options(column_labels_hidden=True).tab_source_note(gt_html(link))
         for note in self.footnotes:
             table = table.tab_source_note(note)
         table = table.cols_align("left").tab_options(
@@ -228,6 +251,40 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.cells)
+
+
+def _file_sentence(cells: pd.DataFrame, file: str) -> str:
+    columns = ", ".join(str(c) for c in cells.columns if str(c))
+    return (f"This listing has {formats.count(len(cells))} rows, more than the {LISTING_ROWS_ON_PAGE} a page shows, "
+            f"so every row is in the file {file} of this report, one row per line, as the page would show it"
+            f"{f' (columns: {columns})' if columns else ''}.")
+
+
+def write_listing(cells: pd.DataFrame, results_dir: str | Path, name: str) -> Path:
+    """Write the text cells of a listing to ``<results_dir>/listings/<name>.csv`` and return the path.
+
+    UTF-8 with a byte-order mark (so that a spreadsheet program reads the dashes right), every
+    cell quoted; a cell that a spreadsheet would run as a formula gets a leading apostrophe, as
+    :func:`~.results.neutralise_formula` does. ``name`` must be made by the kit (e.g.
+    ``table-8-3``), never from data. ``cells`` is not modified.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_listing(pd.DataFrame({"Term": ["=1+1", "Fever"]}), tempfile.mkdtemp(), "table-8-3")
+    >>> path.name, pd.read_csv(path, encoding="utf-8-sig")["Term"].tolist()
+    ('table-8-3.csv', ["'=1+1", 'Fever'])
+    """
+    if not re.fullmatch(r"[a-z0-9-]+", name):
+        raise ValueError(f"a listing file name is made of lower-case letters, digits and '-', not {name!r}")
+    path = Path(results_dir) / LISTINGS_FOLDER / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe = cells.copy()
+    for i in range(safe.shape[1]):  # text cells (table_cells): one step per column
+        column = safe.iloc[:, i].astype(str)
+        safe.isetitem(i, column.where(~column.str.match(_NEEDS_APOSTROPHE.pattern), "'" + column))
+    safe.to_csv(path, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_ALL)  # a line break in a cell stays in it
+    return path
 
 
 @dataclass
@@ -254,6 +311,13 @@ class Page:
         The cut shown; gives the data cutoff line under every table.
     check : bool
         Check the parameters papermill gave the page (:func:`check_parameters`).
+    results_dir : str or Path, optional
+        The page's results folder, where a listing of more than :data:`LISTING_ROWS_ON_PAGE` rows
+        is written (:func:`write_listing`); by default the ``results_dir`` of the page's
+        parameters (as papermill set it, else the page's default). Without one (``check=False``
+        and no ``results_dir``) every listing stays on its page. The page is expected to sit
+        beside this folder (``<report>/<stem>.html`` and ``<report>/results/``), as the runner
+        publishes it: the page links to ``results/listings/<file>``.
 
     Examples
     --------
@@ -266,10 +330,13 @@ class Page:
     'Table 8.2 Deaths'
     """
 
-    def __init__(self, number: int, cut=None, *, check: bool = True):
+    def __init__(self, number: int, cut=None, *, check: bool = True, results_dir: str | Path | None = None):
         self.number = int(number)
         self.cut = cut
         self.parameters = check_parameters() if check else PageParameters()
+        if results_dir is None:
+            results_dir = self.parameters.given.get("results_dir", self.parameters.defaults.get("results_dir"))
+        self.results_dir = Path(results_dir) if isinstance(results_dir, (str, Path)) and str(results_dir) else None
         self._tables = 0
         self._figures = 0
         use_house_theme()
@@ -303,7 +370,9 @@ class Page:
 
         ``data`` should hold the cells as the page means them (see :mod:`.formats`); numbers
         left in it are written as whole numbers or with ``decimals`` decimals. ``footnotes`` are
-        strings (empty ones dropped); the notes of NE / NR / – and the data cutoff are added.
+        strings (empty ones dropped); the notes of NE / NR / – and the data cutoff are added. A
+        ``listing`` of more than :data:`LISTING_ROWS_ON_PAGE` rows is written to a file of the
+        report when the page has a results folder (see :class:`Page`), and the table links to it.
         """
         self._tables += 1
         heading = f"Table {self.number}.{self._tables} {title}"
@@ -316,7 +385,11 @@ class Page:
         notes += _markers(cells)
         if self.cutoff_note:
             notes.append(self.cutoff_note)
-        return Table(cells, heading, notes, f"tbl-{self.number}-{self._tables}", listing, empty_text)
+        file = ""
+        if listing and len(cells) > LISTING_ROWS_ON_PAGE and self.results_dir is not None:
+            path = write_listing(cells, self.results_dir, f"table-{self.number}-{self._tables}")
+            file = f"{self.results_dir.name}/{LISTINGS_FOLDER}/{path.name}"
+        return Table(cells, heading, notes, f"tbl-{self.number}-{self._tables}", listing, empty_text, file)
 
     def figure_title(self, title: str) -> str:
         """"Figure <page>.<k> <title>", numbering the page's figures in order."""

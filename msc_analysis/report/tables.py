@@ -64,7 +64,7 @@ def continuous_summary(values: pd.Series) -> dict:
         return {"n": 0} | {k: np.nan for k in ("mean", "sd", "median", "q1", "q3", "min", "max")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        row = TableOne(pd.DataFrame({"v": x.to_numpy()}), columns=["v"], continuous=["v"],
+        row = TableOne(pd.DataFrame({"v": x.to_numpy()}), columns=["v"], continuous=["v"], categorical=[],
                        pval=False).cont_describe.loc["v"]
     get = {k: float(row[(k, "Overall")]) for k in ("mean", "std", "median", "q25", "q75", "min", "max")}
     return {"n": n, "mean": get["mean"], "sd": get["std"] if n > 1 else np.nan, "median": get["median"],
