@@ -102,6 +102,10 @@ def load_cut(path: str | Path) -> Cut:
     if not path.is_dir():
         raise CutValidationError(str(path), [Problem(str(path), None, None, None,
                                  "no such folder; a cut is a folder holding cut.yaml and the table files")])
+    from .io.cache import cached_cut  # the runner's copy of this cut, validated once per run
+    cached = cached_cut(path, Cut)
+    if cached is not None:
+        return cached
     raw = read_raw_cut(path)
     problems = list(raw.problems)
     quality = list(raw.notes)

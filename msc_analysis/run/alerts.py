@@ -185,20 +185,23 @@ ALERTS_FILE = "alerts.json"
 
 
 def run_alerts(cut, work: Path, previous, previous_results: Path | None, failed_pages: list[str],
-               warn=None) -> list[dict]:
+               warn=None, load=None) -> list[dict]:
     """The safety alerts of a run whose pages wrote their results in ``work/results``.
 
     ``previous`` is the previous cut (``.path``, ``.cut_id``) or None; ``warn`` (if given) is called
-    with one line when the previous cut cannot be loaded.
+    with one line when the previous cut cannot be loaded; ``load`` (default
+    :func:`~msc_analysis.cut.load_cut`) loads it (the runner passes the cut it already loaded).
     """
     from ..cut import load_cut
     from ..endpoints.changes import compare_cuts
     from ..report.results import OldResultsError, read_results
 
+    load = load or load_cut
+
     before = None
     if previous is not None:
         try:
-            before = load_cut(previous.path)
+            before = load(previous.path)
         except Exception as exc:  # an invalid previous cut must not stop the report of this one
             if warn is not None:
                 warn(f"warning: the previous cut {previous.path} cannot be loaded ({type(exc).__name__}); "

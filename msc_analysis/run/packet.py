@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 from weasyprint import HTML, URLFetcher
 
-__all__ = ["build_packet", "packet_html", "DataOnlyFetcher", "PRINT_CSS", "main"]
+__all__ = ["build_packet", "packet_html", "shared_table_styles", "DataOnlyFetcher", "PRINT_CSS", "main"]
 
 #: Print stylesheet of the packet. The running header and footer are margin boxes.
 PRINT_CSS = """
@@ -84,6 +84,9 @@ div[id^="tbl-"] .gt_title { bookmark-level: 2; bookmark-label: content(text); }
 """
 
 _TABLE_TITLE = re.compile(r'<div id="(tbl-[0-9]+-[0-9]+)"')
+#: A great_tables container (no class of its own) opening with the table's own ``<style>``.
+_TABLE_STYLE = re.compile(r'(<div id="(tbl-[0-9]+-[0-9]+)")((?:\s+(?!class=)[\w-]+="[^"]*")*>\s*)'
+                          r'<style>(.*?)</style>', re.S)
 _GT_TITLE = re.compile(r'class="gt_heading gt_title[^"]*"[^>]*>(.*?)</t[dh]>', re.S)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -128,6 +131,34 @@ def _page_body(executed: Path, exporter=None) -> str:
     return body
 
 
+def shared_table_styles(bodies: dict[str, str]) -> tuple[dict[str, str], str]:
+    """The page bodies with every table's copy of the great_tables stylesheet replaced by one shared copy.
+
+    great_tables gives each table its own ``<style>``, the same rules scoped by the table's id
+    (``#tbl-4-1 .gt_col_heading``). With a hundred tables WeasyPrint checks every cell against
+    every copy, which took most of the packet's time. Each distinct stylesheet is kept once,
+    scoped by a class added to the tables that used it (``.msc-gt-0 .gt_col_heading``); the
+    rules, their order and what they apply to are unchanged. Returns the new bodies and the
+    shared stylesheet, to be placed after the print stylesheet.
+
+    >>> body = '<div id="tbl-1-1" style="x"><style>#tbl-1-1 p { margin: 0; }</style><table></table></div>'
+    >>> bodies, css = shared_table_styles({"a": body, "b": body.replace("1-1", "2-1")})
+    >>> bodies["b"], css
+    ('<div id="tbl-2-1" class="msc-gt-0" style="x"><table></table></div>', '.msc-gt-0 p { margin: 0; }')
+    """
+    variants: dict[str, int] = {}
+
+    def shared(match):
+        opening, table_id, rest, css = match.groups()
+        scoped = re.sub("#" + re.escape(table_id) + r"(?![\w-])", "\0", css)
+        k = variants.setdefault(scoped, len(variants))
+        return f'{opening} class="msc-gt-{k}"{rest}'
+
+    out = {stem: _TABLE_STYLE.sub(shared, body) for stem, body in bodies.items()}
+    css = "\n".join(scoped.replace("\0", f".msc-gt-{k}") for scoped, k in variants.items())
+    return out, css
+
+
 def _tables_of(body: str) -> list[tuple[str, str]]:
     """(id, title text) of every numbered great_tables table in a page body, in order."""
     found = []
@@ -140,11 +171,13 @@ def _tables_of(body: str) -> list[tuple[str, str]]:
     return found
 
 
-def packet_html(cut, record: dict, notebooks, alerts, pages: list[dict], bodies: dict[str, str]) -> str:
+def packet_html(cut, record: dict, notebooks, alerts, pages: list[dict], bodies: dict[str, str],
+                table_css: str = "") -> str:
     """The print document: cover, contents, then the body of every page (``bodies`` by stem).
 
     ``notebooks`` are the run's results (``stem``, ``ok``, ``error``); ``pages`` the report's
     pages in order (``stem``, ``title``); a page without a body is listed as not rendered.
+    ``table_css`` (see :func:`shared_table_styles`) follows the print stylesheet.
     """
     esc = html.escape
     study, cut_id = str(cut.study_id), str(cut.cut_id)
@@ -213,7 +246,7 @@ the input files and their hashes are listed in the report's <code>provenance.jso
               f"{' - SYNTHETIC DATA' if record.get('synthetic') else ''}")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(study)} - {esc(cut_id)}</title>
-<style>{PRINT_CSS}</style></head><body>
+<style>{PRINT_CSS}</style>{f"<style>{table_css}</style>" if table_css else ""}</head><body>
 <div class="running-header">{header}</div><div class="running-footer">{footer}</div>
 {cover}
 <section class="contents"><h1>Contents</h1><ol>{''.join(contents)}</ol></section>
@@ -232,7 +265,8 @@ def build_packet(work: Path, pdf_path: Path, cut, record: dict, notebooks, alert
         executed = Path(work) / f"{p['stem']}.ipynb"
         if executed.exists():
             bodies[p["stem"]] = _page_body(executed, exporter)
-    document = packet_html(cut, record, notebooks, alerts, pages, bodies)
+    bodies, table_css = shared_table_styles(bodies)
+    document = packet_html(cut, record, notebooks, alerts, pages, bodies, table_css)
     HTML(string=document, url_fetcher=DataOnlyFetcher(), base_url=None).write_pdf(str(pdf_path))
     return pdf_path
 

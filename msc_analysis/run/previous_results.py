@@ -47,12 +47,17 @@ def schema_v2_results(results: Path | None) -> bool:
 
 
 def compute_previous_results(previous: CutFolder, folder: Path, notebooks: list[Path], timeout_s: float,
-                              jobs: int, log, warn) -> Path | None:
-    """Run ``notebooks`` on the previous cut, results only, into ``folder/results``; None if it is invalid."""
-    from ..cut import load_cut
+                              jobs: int, log, warn, load=None, env: dict | None = None) -> Path | None:
+    """Run ``notebooks`` on the previous cut, results only, into ``folder/results``; None if it is invalid.
+
+    ``load`` (default :func:`~msc_analysis.cut.load_cut`) loads the previous cut to check it; ``env``
+    is given to the notebook kernels (the runner's cut cache, see :mod:`~msc_analysis.io.cache`).
+    """
+    if load is None:
+        from ..cut import load_cut as load
 
     try:
-        load_cut(previous.path)
+        load(previous.path)
     except Exception as exc:  # an invalid previous cut must not stop the report of this one
         problems = getattr(exc, "problems", None)
         why = f"{len(problems)} problem(s) in its files" if problems else type(exc).__name__
@@ -67,7 +72,7 @@ def compute_previous_results(previous: CutFolder, folder: Path, notebooks: list[
               "previous_results_dir": ""}
     failed = []
     run_batch(notebooks, folder, params, False, timeout_s, jobs,
-               lambda r: failed.append(r.stem) if not r.ok else None, {"results_only": True})
+               lambda r: failed.append(r.stem) if not r.ok else None, {"results_only": True, "env": env or {}})
     if failed:
         warn(f"warning: {len(failed)} notebook(s) failed on the previous cut {previous.cut_id} "
              f"({', '.join(sorted(failed))}); their previous estimates are missing from the comparison")

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from ..io.folder import README_FILES, format_names, is_workbook
+from ..io.cache import CACHE_ENV, kit_fingerprint, read_by_the_loader, read_cut_cache, write_cut_cache
 from ..io.meta import META_FILE
 from .alerts import ALERTS_FILE, read_alerts, run_alerts
 from .batch import NotebookResult, declared_parameters, run_batch
@@ -45,6 +45,8 @@ __all__ = ["NotebookResult", "RunSummary", "run_cut", "check_out_dir", "default_
 
 #: Parameters the runner can give a notebook: paths only, never data or secrets.
 KNOWN_PARAMETERS = ("cut_dir", "results_dir", "previous_cut_dir", "previous_results_dir")
+#: Build-folder subfolder holding the validated cuts the notebooks read (:mod:`~msc_analysis.io.cache`).
+CUT_CACHE_FOLDER = ".cut-cache"
 
 
 @dataclass
@@ -115,24 +117,18 @@ def _hash_folder(h, label: str, folder: Path, only=None) -> None:
             h.update(f"{label} ".encode() + os.fsencode(entry.name) + b" " + _file_digest(entry.path))
 
 
-def _read_by_the_loader(name: str) -> bool:
-    return name in format_names() or name in README_FILES or is_workbook(name)
-
-
 def _fingerprint(cut, cut_dir: Path, notebooks: list[Path], with_code: bool,
                  previous: CutFolder | None, previous_results: Path | None, pdf: bool = True) -> str:
     h = hashlib.sha256()
     h.update(b"folder " + os.fsencode(cut_dir) + b"\n")
     for row in cut.files.itertuples():
         h.update(f"cut {row.file} {row.sha256}\n".encode("utf-8", "surrogateescape"))
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        h.update(f"kit {path.relative_to(package)} ".encode() + hashlib.sha256(path.read_bytes()).digest())
+    h.update(f"kit {kit_fingerprint()}\n".encode())
     for nb in notebooks:
         h.update(f"notebook {nb.name} ".encode() + hashlib.sha256(nb.read_bytes()).digest())
     if previous is not None:
         h.update(f"previous {previous.cut_id}\n".encode())
-        _hash_folder(h, "previous", previous.path, only=_read_by_the_loader)
+        _hash_folder(h, "previous", previous.path, only=read_by_the_loader)
         _hash_folder(h, "previous results", previous_results)
     h.update(f"with_code={with_code}".encode())
     if not pdf:
@@ -165,6 +161,10 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
     ``provenance.json``, never a failed run. When the previous cut was never reported with this
     kit (no ``results/`` with schema v2 beside this report), its results are computed first,
     in ``.previous-cut/`` of the build folder, which is removed before the report is published.
+    The cut is read and validated once: its typed tables (and the previous cut's) are stored in
+    ``.cut-cache/`` of the build folder, which the pages read instead of the CSV files
+    (:mod:`~msc_analysis.io.cache`; used only while the files and the kit match exactly), and
+    which is removed before the report is published.
 
     Raises
     ------
@@ -219,10 +219,12 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
             later = [nb for nb in notebooks if "previous_results_dir" in (declared_parameters(nb) or ())]
             first = [nb for nb in notebooks if nb not in later]
             jobs = max(1, jobs or os.cpu_count() or 1)
+            load_previous = _cut_loader(work / CUT_CACHE_FOLDER)
+            env = _cache_cuts(work / CUT_CACHE_FOLDER, cut, previous, load_previous, warn)
             previous_usable = previous is not None
             if compute_previous:
                 previous_results = compute_previous_results(previous, work / PREVIOUS_RESULTS_FOLDER, first,
-                                                             timeout_s, jobs, log, warn)
+                                                             timeout_s, jobs, log, warn, load_previous, env)
                 previous_usable = previous_results is not None
             params = {"cut_dir": str(cut_dir), "results_dir": str(work / "results"),
                       "previous_cut_dir": str(previous.path) if previous_usable else "",
@@ -241,7 +243,7 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
                         + (f": {result.error}" if not result.ok else ""))
 
             for batch in (first, later):
-                run_batch(batch, work, params, with_code, timeout_s, jobs, report, {"chrome": chrome})
+                run_batch(batch, work, params, with_code, timeout_s, jobs, report, {"chrome": chrome, "env": env})
             summary.notebooks = sorted(done, key=lambda r: r.stem)
             record = provenance(cut, started, dt.datetime.now().astimezone(), fingerprint,
                                 [asdict(r) for r in summary.notebooks], previous.path if previous else None)
@@ -250,7 +252,9 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
                           previous_results_computed=bool(compute_previous and previous_usable))
             (work / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
             summary.alerts = run_alerts(cut, work, previous, previous_results if previous_usable else None,
-                                        [r.stem for r in summary.failed], warn if previous_usable else None)
+                                        [r.stem for r in summary.failed], warn if previous_usable else None,
+                                        load_previous)
+            shutil.rmtree(work / CUT_CACHE_FOLDER, ignore_errors=True)  # not part of the report
             (work / ALERTS_FILE).write_text(json.dumps(summary.alerts, indent=2), encoding="utf-8")
             shutil.rmtree(work / PREVIOUS_RESULTS_FOLDER, ignore_errors=True)  # not part of the report
             if pdf:
@@ -262,6 +266,50 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return summary
+
+
+def _cut_loader(root: Path):
+    """``load_cut`` for the runner: from the cut cache under ``root`` when it holds the cut, and
+    an invalid cut's error remembered, so that the previous cut is read and validated once per run
+    and is not held in memory while the pages run."""
+    from ..cut import Cut, load_cut
+
+    errors: dict[Path, Exception] = {}
+
+    def load(path):
+        path = Path(path)
+        if path in errors:
+            raise errors[path]
+        cached = read_cut_cache(path, root, Cut)
+        if cached is not None:
+            return cached
+        try:
+            return load_cut(path)
+        except Exception as exc:  # noqa: BLE001 - given again to every caller, who decides
+            errors[path] = exc
+            raise
+
+    return load
+
+
+def _cache_cuts(root: Path, cut, previous: CutFolder | None, load_previous, warn) -> dict:
+    """Store the validated cut (and the previous cut, if valid) for the notebooks to read.
+
+    Returns the environment the notebook kernels need to find it (the variable empty if nothing
+    could be stored: the pages then read the CSV files themselves, with the same numbers).
+    """
+    try:
+        write_cut_cache(cut, root)
+    except (OSError, ValueError) as exc:
+        warn(f"warning: the validated cut could not be stored for the pages ({exc}); each page reads "
+             "the cut's files itself (slower, same numbers)")
+        return {CACHE_ENV: ""}
+    if previous is not None:
+        try:
+            write_cut_cache(load_previous(previous.path), root)
+        except Exception:  # noqa: BLE001 - an invalid previous cut is reported where it is used
+            pass
+    return {CACHE_ENV: str(root)}
 
 
 def _notebook_title(notebook: Path) -> str:

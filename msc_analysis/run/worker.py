@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import functools
 import json
 import os
 import select
@@ -106,27 +107,36 @@ def render_html(executed: Path, with_code: bool, chrome: dict | None = None) -> 
     synthetic-data banner and a footer with the report's provenance digest and kit version.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     stem = Path(executed).stem
     page = page_chrome(chrome, stem, page_title(nb))
     _drop_title(nb)
     nb.metadata["title"] = page["heading"]
-    templates = resources.files("msc_analysis") / "report" / "templates"
-    exporter = HTMLExporter(extra_template_paths=[str(templates)], template_file="offline.html.j2",
-                            exclude_input=not with_code, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
+    exporter = _exporter(bool(with_code), threading.get_ident())
     body, _ = exporter.from_notebook_node(nb, resources={"msc_chrome": page})
     return body
+
+
+@functools.lru_cache(maxsize=8)
+def _exporter(with_code: bool, thread: int):
+    """The page exporter, made once per worker (and thread): compiling its template costs more
+    than rendering a page."""
+    from nbconvert import HTMLExporter
+
+    templates = resources.files("msc_analysis") / "report" / "templates"
+    return HTMLExporter(extra_template_paths=[str(templates)], template_file="offline.html.j2",
+                        exclude_input=not with_code, exclude_input_prompt=True,
+                        exclude_output_prompt=True, embed_images=True)
 
 
 def run_spec(spec: dict) -> dict:
     """Execute and render one notebook; return its status.
 
     ``spec``: ``notebook``, ``out_dir``, ``parameters``, ``with_code``, ``cell_timeout_s``,
-    ``chrome`` (optional, see :func:`page_chrome`) and ``results_only`` (optional: execute
-    only, no HTML page; used to compute a previous cut's results).
+    ``chrome`` (optional, see :func:`page_chrome`), ``results_only`` (optional: execute
+    only, no HTML page; used to compute a previous cut's results) and ``env`` (optional:
+    environment variables for this notebook's kernel only, e.g. the runner's cut cache).
     The status holds ``ok``, ``error``, ``error_anchor`` (the failing cell's anchor in the
     page), ``seconds`` and ``retry`` (true when the kernel did not start: worth another try).
     """
@@ -137,6 +147,9 @@ def run_spec(spec: dict) -> dict:
     executed = out_dir / notebook.name
     started = time.time()
     status = {"stem": notebook.stem, "ok": False, "error": "", "error_anchor": "", "retry": False}
+    env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel papermill starts inherits this process's environment
     try:
         pm.execute_notebook(str(notebook), str(executed), parameters=spec["parameters"],
                             kernel_name="python3", language="python", cwd=str(notebook.parent),
@@ -149,6 +162,12 @@ def run_spec(spec: dict) -> dict:
     except Exception as exc:  # the kernel did not start or died
         status["error"] = f"{type(exc).__name__}: {exc}"
         status["retry"] = not _any_cell_ran(executed)
+    finally:  # the worker serves other notebooks and runs: this one's environment goes
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     if executed.exists() and not spec.get("results_only"):
         try:
             (out_dir / f"{notebook.stem}.html").write_text(
