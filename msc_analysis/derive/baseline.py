@@ -21,7 +21,7 @@ import pandas as pd
 from .. import definitions
 from ..definitions import DAY0_VALUES
 from ..definitions import check_baseline_rule as _check_rule
-from .checks import require_columns
+from .checks import isin, require_columns
 
 __all__ = ["DAY0_VALUES", "baseline_rules", "baseline_rule", "derive_baseline", "add_change"]
 
@@ -117,7 +117,7 @@ def derive_baseline(
     ids = subjects["subject_id"].astype(str)
     day = values["days_since_infusion"].astype("Float64")
     in_window = ((day >= -window_days_before) & (day <= 0)).fillna(False)
-    keep = (values["subject_id"].astype(str).isin(set(ids)) & values[value_column].notna()
+    keep = (isin(values["subject_id"].astype(str), ids) & values[value_column].notna()
             & in_window).to_numpy(bool)
     v = values.loc[keep, ["subject_id", time_column, value_column, *carry]].copy()
     v["subject_id"] = v["subject_id"].astype(str)
@@ -133,7 +133,7 @@ def derive_baseline(
     chosen = v.drop_duplicates("subject_id", keep="last").set_index("subject_id")
 
     out = pd.DataFrame({"subject_id": subjects["subject_id"].to_numpy()})
-    out["has_baseline"] = ids.isin(chosen.index).to_numpy()
+    out["has_baseline"] = isin(ids, chosen.index).to_numpy()
     picked = chosen.reindex(ids).reset_index(drop=True)
     out["baseline_value"] = picked[value_column]
     out["baseline_days_since_infusion"] = picked["_day"].astype("Int64")

@@ -1,11 +1,15 @@
-"""The one input check every metric function makes: the columns it needs are there."""
+"""The one input check every metric function makes (the columns it needs are there), and a fast
+``isin`` for text columns."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["require_columns"]
+__all__ = ["isin", "require_columns"]
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
@@ -21,3 +25,37 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> N
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{name} lacks the column(s) {missing}")
+
+
+def isin(values: pd.Series, allowed) -> pd.Series:
+    """``values.isin(allowed)``: a boolean Series on ``values``' index, the same answer.
+
+    pandas 3 stores text in pyarrow and its ``isin`` turns every element of ``allowed`` into a
+    pyarrow scalar in a Python loop (about 0.5 s for 100,000 subject codes); this looks the
+    values up in one pyarrow ``is_in`` call instead. Anything but a text column looked up in
+    text (and missing values) is passed to pandas' ``isin`` unchanged.
+
+    Examples
+    --------
+    >>> isin(pd.Series(["A", "B", None, "C"]), {"A", "C"}).tolist()
+    [True, False, False, True]
+    """
+    if not _is_arrow_text(values.dtype):
+        return values.isin(allowed)
+    if isinstance(allowed, (pd.Series, pd.Index)) and _is_arrow_text(allowed.dtype):
+        pool = pa.array(allowed.array)
+    else:
+        pool = list(allowed) if isinstance(allowed, (set, frozenset, dict)) else allowed
+        try:
+            pool = pa.array(np.asarray(pool, dtype=object), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            return values.isin(allowed)
+    if pool.type not in (pa.string(), pa.large_string()):
+        return values.isin(allowed)
+    column = pa.array(values.array)
+    found = pc.is_in(column, value_set=pool.cast(column.type))
+    return pd.Series(np.array(found, dtype=np.bool_), index=values.index, name=values.name)
+
+
+def _is_arrow_text(dtype) -> bool:
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"

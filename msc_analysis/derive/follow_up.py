@@ -150,27 +150,21 @@ def follow_up(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | None =
     lost = ~died & ~complete & (to_cutoff >= horizon)
     status = np.select([died, complete, lost], [FOLLOW_UP_STATUSES[0], FOLLOW_UP_STATUSES[1], FOLLOW_UP_STATUSES[3]],
                        default=FOLLOW_UP_STATUSES[2])
-    status_labels = dict(zip(FOLLOW_UP_STATUSES,
-                             ("died", f"alive, day-{horizon} follow-up complete", "in follow-up", "lost to follow-up")))
-    text = []
-    for s, k, dd in zip(status, known, death):
-        if s == "died":
-            text.append(f"died (day {dd:.0f})")
-        elif s == "lost to follow-up":
-            text.append("lost to follow-up (" + ("no date known alive" if np.isnan(k) else
-                                                 f"last known alive day {k:.0f}") + ")")
-        elif s == "in follow-up":
-            text.append("in follow-up (" + ("no date known alive yet" if np.isnan(k) else
-                                            f"known alive to day {k:.0f}") + ")")
-        else:
-            text.append(status_labels[s])
+    following = ~died & ~complete & ~lost
+    no_date = np.isnan(known)
+    text = np.full(len(t), f"alive, day-{horizon} follow-up complete", dtype=object)
+    text[died] = [f"died (day {d:.0f})" for d in death[died]]
+    text[lost & no_date] = "lost to follow-up (no date known alive)"
+    text[lost & ~no_date] = [f"lost to follow-up (last known alive day {k:.0f})" for k in known[lost & ~no_date]]
+    text[following & no_date] = "in follow-up (no date known alive yet)"
+    text[following & ~no_date] = [f"in follow-up (known alive to day {k:.0f})" for k in known[following & ~no_date]]
     out = {"subject_id": t["subject_id"].to_numpy()}
     if "arm" in t:
         out["arm"] = t["arm"].reset_index(drop=True)
     out |= {"infused_on": infused.to_numpy(), "death_day": death, "discharge_day": discharge,
             "known_alive_day": known, "follow_up_days": follow, "days_to_cutoff": to_cutoff,
             "hospital_status": hospital_status(t["discharged_on"], t["died_on"]),
-            "status": pd.Categorical(status, categories=FOLLOW_UP_STATUSES), "status_text": text}
+            "status": pd.Categorical(status, categories=FOLLOW_UP_STATUSES), "status_text": text.tolist()}
     return pd.DataFrame(out)
 
 

@@ -30,7 +30,7 @@ from ..definitions import check_visit_windows as check_windows
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured
 from ..stats.paired import MEASURED, visit_groups
 from .baseline import add_change, derive_baseline
-from .checks import require_columns
+from .checks import isin, require_columns
 from .follow_up import follow_up
 
 __all__ = [
@@ -210,10 +210,14 @@ def assign_visits(
     lower, upper = w["lower_day"].to_numpy(), w["upper_day"].to_numpy()
 
     day = values["days_since_infusion"].astype("Float64")
-    keep = (values["subject_id"].astype(str).isin(set(course["subject_id"]))
+    keep = (isin(values["subject_id"].astype(str), course["subject_id"])
             & values[value_column].notna() & (day >= 1).fillna(False)).to_numpy(bool)
     v = values.loc[keep, [time_column, value_column, *carry]].rename(columns={value_column: "value"})
-    v.insert(0, "subject_id", values.loc[keep, "subject_id"].astype(str).to_numpy())
+    # match rows to subjects by position in ``course`` (integers sort and merge much faster than
+    # text); by code when a code is repeated
+    key = "_order" if course["subject_id"].is_unique else "subject_id"
+    ids = values.loc[keep, "subject_id"].astype(str)
+    v.insert(0, key, pd.Index(course["subject_id"]).get_indexer(ids) if key == "_order" else ids.to_numpy())
     v["days_since_infusion"] = day[keep].astype("int64").to_numpy()
     v["_row"] = np.flatnonzero(keep)
     window = np.searchsorted(lower, v["days_since_infusion"].to_numpy(), side="right") - 1
@@ -221,12 +225,12 @@ def assign_visits(
     inside[inside] = v["days_since_infusion"].to_numpy()[inside] <= upper[window[inside]]
     v = v[inside].assign(_w=window[inside])
     v["_distance"] = (v["days_since_infusion"] - w["target_day"].to_numpy()[v["_w"]]).abs()
-    v = v.sort_values(["subject_id", "_w", "_distance", "days_since_infusion", time_column, "_row"],
-                      kind="stable").drop_duplicates(["subject_id", "_w"])
+    v = v.sort_values([key, "_w", "_distance", "days_since_infusion", time_column, "_row"],
+                      kind="stable").drop_duplicates([key, "_w"])
 
     grid = course.assign(_order=np.arange(len(course))).merge(
         w[["visit", "target_day", "upper_day"]].assign(_w=np.arange(len(w))), how="cross")
-    grid = grid.merge(v.drop(columns=["_row", "_distance"]), on=["subject_id", "_w"], how="left")
+    grid = grid.merge(v.drop(columns=["_row", "_distance"]), on=[key, "_w"], how="left")
     passed = (grid["days_to_cutoff"] >= grid["upper_day"]).astype("boolean")
     short = (grid["follow_up_days"] < grid["upper_day"]).to_numpy(bool)
     status = np.select(
@@ -240,8 +244,11 @@ def assign_visits(
     grid["evaluable_by_calendar"] = passed
     grid["days_since_infusion"] = grid["days_since_infusion"].astype("Int64")
     grid = grid.sort_values(["_order", "_w"]).reset_index(drop=True)
-    ids = dict(zip(course["subject_id"], subjects["subject_id"]))
-    grid["subject_id"] = grid["subject_id"].map(ids)
+    if len(grid):  # back to the subjects' own codes (course holds them as text), by position
+        grid["subject_id"] = subjects["subject_id"].array.take(grid["_order"].to_numpy())
+    else:
+        codes = dict(zip(course["subject_id"], subjects["subject_id"]))
+        grid["subject_id"] = grid["subject_id"].astype(object).map(codes)
     return grid[["subject_id", "visit", "target_day", "status", "days_since_infusion", time_column,
                  "value", *carry, "death_day", "discharge_day", "window_end_day", "evaluable_by_calendar"]]
 
@@ -290,9 +297,8 @@ def longitudinal(
         **{c: base[f"baseline_{c}"] for c in carry},
         "death_day": course["death_day"], "discharge_day": course["discharge_day"], "window_end_day": 0,
         "evaluable_by_calendar": (course["days_to_cutoff"] >= 0).astype("boolean")})
-    order = {sid: i for i, sid in enumerate(base["subject_id"].astype(str))}
     first["_order"] = np.arange(len(first))
-    visits["_order"] = visits["subject_id"].astype(str).map(order).to_numpy()
+    visits["_order"] = pd.Index(base["subject_id"].astype(str)).get_indexer(visits["subject_id"].astype(str))
     frames = [f for f in (first, visits) if len(f)]
     both = pd.concat(frames, ignore_index=True) if frames else visits
     both = both.sort_values(["_order", "target_day"], kind="stable").drop(columns="_order")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..definitions import safety_definitions
-from ..derive.checks import require_columns
+from ..derive.checks import isin, require_columns
 from ..report.rule_texts import relatedness_rule
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
@@ -233,7 +233,7 @@ def onset_counts(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
     """
     require_columns(flagged, ("subject_id", "grade", "days_since_infusion"), "flagged")
     ids = set(treated["subject_id"].astype(str))
-    ae = flagged[flagged["subject_id"].astype(str).isin(ids) & flagged["days_since_infusion"].notna()]
+    ae = flagged[isin(flagged["subject_id"].astype(str), ids) & flagged["days_since_infusion"].notna()]
     out = (ae.assign(days_since_infusion=ae["days_since_infusion"].astype(int), grade=ae["grade"].astype(int))
            .groupby(["days_since_infusion", "grade"]).size().rename("n_events").reset_index())
     return out.astype({"days_since_infusion": int, "grade": int, "n_events": int})

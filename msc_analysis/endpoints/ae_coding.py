@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import chi2
 
 from ..definitions import ctcae_lookup, ctcae_term_key
-from ..derive.checks import require_columns
+from ..derive.checks import isin, require_columns
 
 __all__ = ["UNCODED", "CODING_SOURCES", "term_key", "code_adverse_events", "uncoded_terms",
            "events_per_100_subject_days", "POISSON_CI_METHOD", "rate_measures"]
@@ -171,7 +171,7 @@ def events_per_100_subject_days(flagged: pd.DataFrame, follow: pd.DataFrame) -> 
     capped = pd.concat([pd.to_numeric(follow["follow_up_days"]).fillna(0.0),
                         pd.to_numeric(follow["days_to_cutoff"]).astype(float)], axis=1).min(axis=1)
     days = float(capped.clip(lower=0).sum())
-    te = flagged[flagged["treatment_emergent"].astype(bool) & flagged["subject_id"].astype(str).isin(ids)]
+    te = flagged[flagged["treatment_emergent"].astype(bool) & isin(flagged["subject_id"].astype(str), ids)]
     counts = te["soc"].astype(str).value_counts()
     order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     rows = [("all", int(len(te)))] + [(soc, int(k)) for soc, k in order]

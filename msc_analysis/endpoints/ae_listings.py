@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..derive.checks import require_columns
+from ..derive.checks import isin, require_columns
 
 __all__ = ["LISTING_COLUMNS", "treatment_emergent_of", "adverse_event_listing", "serious_ae_listing",
            "pre_infusion_listing", "late_infusion_related_listing", "death_listing", "NO_CAUSE",
@@ -32,7 +32,7 @@ def treatment_emergent_of(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.Da
                     "flagged adverse events (use classify_adverse_events first)")
     require_columns(treated, ("subject_id",), "treated")
     ids = set(treated["subject_id"].astype(str))
-    keep = flagged["treatment_emergent"] & flagged["subject_id"].astype(str).isin(ids)
+    keep = flagged["treatment_emergent"] & isin(flagged["subject_id"].astype(str), ids)
     return flagged.loc[keep].assign(subject_id=lambda f: f["subject_id"].astype(str),
                                     grade=lambda f: pd.to_numeric(f["grade"]).astype(int),
                                     serious=lambda f: f["serious"].fillna(False).astype(bool))
@@ -57,7 +57,7 @@ def adverse_event_listing(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.Da
     """
     require_columns(treated, ("subject_id",), "treated")
     ids = set(treated["subject_id"].astype(str))
-    return _listing(flagged[flagged["subject_id"].astype(str).isin(ids)])
+    return _listing(flagged[isin(flagged["subject_id"].astype(str), ids)])
 
 
 def _listing(rows: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +78,7 @@ def serious_ae_listing(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataF
         (the kit's rule), ``infusion_related``.
     """
     ids = set(treated["subject_id"].astype(str))
-    rows = flagged[flagged["serious"].fillna(False).astype(bool) & flagged["subject_id"].astype(str).isin(ids)]
+    rows = flagged[flagged["serious"].fillna(False).astype(bool) & isin(flagged["subject_id"].astype(str), ids)]
     return _listing(rows)
 
 
@@ -167,9 +167,13 @@ def death_listing(treated: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     te = treatment_emergent_of(flagged, treated)
     g5 = te[te["fatal"]]
     by_subject = g5.groupby("subject_id").agg(
-        grade_5_terms=("term", lambda t: "; ".join(sorted(t.astype(str)))),
         grade_5_onset_days_since_infusion=("days_since_infusion", "min"),
         grade_5_related=("related_to_msc", "any"))
+    terms: dict = {}
+    for sid, term in zip(g5["subject_id"], g5["term"].astype(str)):
+        terms.setdefault(sid, []).append(term)
+    by_subject.insert(0, "grade_5_terms", pd.Series(["; ".join(sorted(terms[sid])) for sid in by_subject.index],
+                                                    index=by_subject.index, dtype=object))
     died = treated[treated["died_on"].notna()]
     cause = (died["death_cause"].astype("string").str.strip() if "death_cause" in died
              else pd.Series(pd.NA, index=died.index, dtype="string"))

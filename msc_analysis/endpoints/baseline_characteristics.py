@@ -9,8 +9,10 @@ that rule has a missing value (counted as missing in Table 1).
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ..derive.visits import visit_windows
 from . import crp, liao_improvement, pao2_fio2, radiology
 
 __all__ = ["SEVERITY_COLUMNS", "baseline_severity"]
@@ -45,7 +47,9 @@ def baseline_severity(subjects: pd.DataFrame, vitals: pd.DataFrame, labs: pd.Dat
         (mg/dL), ``pf_ratio_mmhg_baseline`` (mmHg), ``ct_severity_score_baseline`` (points).
     """
     ids = subjects["subject_id"]
-    liao = liao_improvement.liao_by_visit(liao_improvement.score_assessments(vitals, subjects), subjects)
+    # only the baseline row of each endpoint is used: no visit windows, no visits to assign
+    none = {"windows": visit_windows().iloc[:0]}
+    liao = liao_improvement.liao_by_visit(liao_improvement.score_assessments(vitals, subjects), subjects, **none)
     base_time = _baseline(liao, "measured_at")
     unique = vitals.drop_duplicates(["subject_id", "measured_at"])
     # membership, not a merge: an empty baseline has no subject_id dtype to join on
@@ -53,14 +57,16 @@ def baseline_severity(subjects: pd.DataFrame, vitals: pd.DataFrame, labs: pd.Dat
         list(zip(base_time.index, base_time.to_numpy())))
     record = unique[is_base].set_index("subject_id")
     oxygen = record["on_oxygen"].astype("boolean")
-    oxygen_text = pd.Series([pd.NA if pd.isna(v) else ("yes" if v else "no") for v in oxygen],
+    oxygen_text = pd.Series(np.where(oxygen.isna().to_numpy(bool), pd.NA,
+                                     np.where(oxygen.fillna(False).to_numpy(bool), "yes", "no")).astype(object),
                             index=record.index, dtype=object)
     out = pd.DataFrame({"subject_id": ids.to_numpy()})
     out["spo2_pct_baseline"] = ids.map(pd.to_numeric(record["spo2_pct"], errors="coerce")).to_numpy(dtype=float)
     out["on_oxygen_baseline"] = ids.map(oxygen_text).astype(object).to_numpy()
-    out["crp_mg_dl_baseline"] = ids.map(_baseline(crp.crp_by_visit(labs, subjects), "crp_mg_dl")).to_numpy(dtype=float)
+    out["crp_mg_dl_baseline"] = ids.map(
+        _baseline(crp.crp_by_visit(labs, subjects, **none), "crp_mg_dl")).to_numpy(dtype=float)
     out["pf_ratio_mmhg_baseline"] = ids.map(
-        _baseline(pao2_fio2.pf_by_visit(blood_gases, subjects), "pf_ratio_mmhg")).to_numpy(dtype=float)
+        _baseline(pao2_fio2.pf_by_visit(blood_gases, subjects, **none), "pf_ratio_mmhg")).to_numpy(dtype=float)
     out["ct_severity_score_baseline"] = ids.map(
-        _baseline(radiology.ct_by_visit(imaging, subjects), "ct_severity_score")).to_numpy(dtype=float)
+        _baseline(radiology.ct_by_visit(imaging, subjects, **none), "ct_severity_score")).to_numpy(dtype=float)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..derive.checks import isin
 from ..io.spec import RECORD_KEYS, TABLES, table_columns
 
 __all__ = ["FOLLOW_UP_FIELDS", "new_subjects", "new_events", "changed_values",
@@ -42,7 +43,7 @@ def new_subjects(before, after) -> pd.DataFrame:
     """
     known = set(_tables(before)["subjects"]["subject_id"])
     s = after.subjects
-    return s.loc[~s["subject_id"].isin(known), ["subject_id", "screened_on", "enrolled", "treated"]
+    return s.loc[~isin(s["subject_id"], known), ["subject_id", "screened_on", "enrolled", "treated"]
                  ].reset_index(drop=True)
 
 
@@ -55,19 +56,29 @@ def new_events(before, after) -> pd.DataFrame:
         ``event`` (death, discharge, negative RT-PCR, adverse event), ``subject_id``,
         ``date``, ``days_since_infusion``, ``detail``; sorted by date.
     """
-    old = _tables(before)
+    return _new_events(_tables(before), after)
+
+
+def _new_events(old: dict, after, keyed: tuple | None = None) -> pd.DataFrame:
+    """:func:`new_events` from the previous cut's tables (``_tables``); ``keyed``: both cuts'
+    tables by :func:`_keyed_tables` (``(before, after)``), computed when not given."""
     s = after.subjects
     day0 = s.set_index("subject_id")["infused_on"]
     frames = []
     for event, column in (("death", "died_on"), ("discharge", "discharged_on")):
         had = set(old["subjects"].loc[old["subjects"][column].notna(), "subject_id"])
-        rows = s[s[column].notna() & ~s["subject_id"].isin(had)]
+        rows = s[s[column].notna() & ~isin(s["subject_id"], had)]
         frames.append(pd.DataFrame({"event": event, "subject_id": rows["subject_id"],
                                     "date": rows[column], "detail": ""}))
     for event, table, date, detail, mask in (
             ("negative RT-PCR", "pcr", "collected_on", None, lambda t: t["result"] == "negative"),
             ("adverse event", "adverse_events", "onset_on", "term", lambda t: t["grade"].notna())):
-        fresh = _only_in(getattr(after, table), old[table], table)
+        frame = getattr(after, table)
+        if keyed:
+            a, b = keyed[0][table], keyed[1][table]
+        else:
+            a, b = _keyed(old[table], table), _keyed(frame, table)
+        fresh = frame[~b.index.isin(a.index)]
         fresh = fresh[mask(fresh).fillna(False).astype(bool)]
         frames.append(pd.DataFrame({
             "event": event, "subject_id": fresh["subject_id"], "date": fresh[date],
@@ -88,9 +99,9 @@ def _keyed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     return f.set_index(keys + ["occurrence"])
 
 
-def _only_in(frame: pd.DataFrame, other: pd.DataFrame, table: str) -> pd.DataFrame:
-    a, b = _keyed(frame, table), _keyed(other, table)
-    return a.loc[~a.index.isin(b.index)].reset_index()
+def _keyed_tables(tables: dict) -> dict[str, pd.DataFrame]:
+    """:func:`_keyed` of every table of ``tables`` (the output of ``_tables``)."""
+    return {t: _keyed(tables[t], t) for t in TABLES}
 
 
 def record_counts(before, after) -> pd.DataFrame:
@@ -101,11 +112,15 @@ def record_counts(before, after) -> pd.DataFrame:
     DataFrame
         ``table``, ``records_before``, ``records_after``, ``records_new``, ``records_removed``.
     """
-    old, new = _tables(before), _tables(after)
+    return _record_counts(_keyed_tables(_tables(before)), _keyed_tables(_tables(after)))
+
+
+def _record_counts(old: dict, new: dict) -> pd.DataFrame:
+    """:func:`record_counts` from both cuts' keyed tables (:func:`_keyed_tables`)."""
     return pd.DataFrame([{
         "table": t, "records_before": len(old[t]), "records_after": len(new[t]),
-        "records_new": len(_only_in(new[t], old[t], t)),
-        "records_removed": len(_only_in(old[t], new[t], t))} for t in TABLES])
+        "records_new": int((~new[t].index.isin(old[t].index)).sum()),
+        "records_removed": int((~old[t].index.isin(new[t].index)).sum())} for t in TABLES])
 
 
 def changed_values(before, after) -> pd.DataFrame:
@@ -147,21 +162,26 @@ def _text(values: pd.Series) -> pd.Series:
 
 def _labels(index: pd.MultiIndex) -> list[str]:
     """The key of each record after ``subject_id`` (e.g. its date), as text."""
-    return [" ".join(_text(pd.Series(list(k[1:-1]), dtype=object)).tolist()) for k in index]
+    parts = [_text(pd.Series(index.get_level_values(i), dtype=object)).tolist() for i in range(1, index.nlevels - 1)]
+    return [" ".join(k) for k in zip(*parts)] if parts else [""] * len(index)
 
 
-def _changed_tables(old: dict, new: dict) -> pd.DataFrame:
+def _changed_tables(old: dict, new: dict, keyed: tuple | None = None) -> pd.DataFrame:
+    """:func:`changed_values` from both cuts' tables (``_tables``); ``keyed``: both cuts' tables
+    by :func:`_keyed_tables` (``(old, new)``), computed when not given."""
+    ka, kb = keyed if keyed else (_keyed_tables(old), _keyed_tables(new))
     frames = []
     for t in TABLES:
-        a, b = _keyed(old[t], t), _keyed(new[t], t)
+        a, b = ka[t], kb[t]
         both = a.index.intersection(b.index)
+        at, bt = (a.index.get_indexer(both), b.index.get_indexer(both)) if len(both) else (None, None)
         for field in a.columns if len(both) else []:
-            x, y = a.loc[both, field], b.loc[both, field]
-            differs = ~((x.isna() & y.isna()) | (x == y).fillna(False).astype(bool))
+            x, y = a[field].iloc[at].reset_index(drop=True), b[field].iloc[bt].reset_index(drop=True)
+            differs = ~((x.isna() & y.isna()) | (x == y).fillna(False).astype(bool)).to_numpy()
             if not differs.any():
                 continue
-            idx = both[differs.to_numpy()]
-            xb, yb = x[differs.to_numpy()], y[differs.to_numpy()]
+            idx = both[differs]
+            xb, yb = x[differs], y[differs]
             change = np.where(xb.isna(), "added", np.where(yb.isna(), "removed", "changed"))
             rule = FOLLOW_UP_FIELDS.get((t, field))
             follow = (rule == "added") & (change == "added")
@@ -242,11 +262,13 @@ def headline_movement(before: pd.DataFrame, after: pd.DataFrame, skip_endpoints=
 def compare_cuts(before, after) -> dict[str, pd.DataFrame]:
     """All comparisons of two cuts (``before`` may be None): new subjects, new events,
     record counts and changed values (corrections first)."""
-    values = changed_values(before, after)
+    old, new = _tables(before), _tables(after)
+    keyed = (_keyed_tables(old), _keyed_tables(new))
+    values = _changed_tables(old, new, keyed)
     return {
         "new_subjects": new_subjects(before, after),
-        "new_events": new_events(before, after),
-        "record_counts": record_counts(before, after),
+        "new_events": _new_events(old, after, keyed),
+        "record_counts": _record_counts(*keyed),
         "changed_values": values.sort_values("kind", kind="stable").reset_index(drop=True),
     }
 

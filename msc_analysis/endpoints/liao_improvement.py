@@ -30,6 +30,7 @@ from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, summarise
 from ..stats.binomial import exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable
 from ..stats.paired import signed_rank_by_visit
+from ..derive.checks import isin
 from ..derive.liao_score import adult_score_min_age, children_scored_adult, without_children
 from ..derive.populations import site_level_agreement
 from .liao_results import (ADULTS_ONLY_MEASURES, IMPROVED_MEASURES, children_measures, headline_measures,
@@ -91,7 +92,7 @@ def score_assessments(vitals: pd.DataFrame, subjects: pd.DataFrame, *, age_point
         ``n_vital_signs`` (int: physiological parameters recorded, 0-7; an assessment with
         none is never used, see ``liao_sustained.usable_assessments``).
     """
-    mine = vitals[vitals["subject_id"].astype(str).isin(set(subjects["subject_id"].astype(str)))]
+    mine = vitals[isin(vitals["subject_id"].astype(str), subjects["subject_id"].astype(str))]
     scored = liao_score(mine, subjects[["subject_id", "age_years"]], age_points=age_points,
                         age_triggers_single_parameter_rule=age_triggers_single_parameter_rule,
                         spo2_scale=spo2_scale, consciousness_scale=consciousness_scale,
@@ -111,7 +112,11 @@ def assessment_completeness(scored: pd.DataFrame) -> pd.DataFrame:
 
 def _level_code(levels) -> np.ndarray:
     """0 green .. 3 red; -1 missing."""
-    return pd.Categorical(pd.Series(levels).astype(object), categories=LIAO_LEVELS).codes
+    levels = pd.Series(levels)
+    if isinstance(levels.dtype, pd.CategoricalDtype):  # recode the categories, not every value
+        recode = pd.Categorical(levels.cat.categories.astype(object), categories=LIAO_LEVELS).codes
+        return np.append(recode, -1).astype(recode.dtype)[levels.cat.codes.to_numpy()]
+    return pd.Categorical(levels.astype(object), categories=LIAO_LEVELS).codes
 
 
 def liao_by_visit(scored: pd.DataFrame, subjects: pd.DataFrame, *, include_incomplete: bool = False,

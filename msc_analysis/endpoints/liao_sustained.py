@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import definitions
-from ..derive.checks import require_columns
+from ..derive.checks import isin, require_columns
 from ..derive.follow_up import follow_up
 from ..derive.visits import subject_course
 from ..stats.competing_risks import cumulative_incidence
@@ -98,7 +98,7 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
     first, last_day, n_after = _first_sustained_runs(usable_assessments(scored, include_incomplete), ids,
                                                      "liao_total", low_score_max, hold_hours,
                                                      hold_tolerance_hours, horizon_days)
-    hit = ids.isin(first.index).to_numpy()
+    hit = isin(ids, first.index).to_numpy()
     death, discharge = course["death_day"], course["discharge_day"]
     in_hospital_death = (death <= horizon_days) & (discharge.isna() | (discharge > death))
     died = ~hit & in_hospital_death.fillna(False).to_numpy(bool)
@@ -240,7 +240,7 @@ def _first_sustained_runs(usable: pd.DataFrame, ids: pd.Series, column: str, low
     """
     day = usable["days_since_infusion"]
     a = usable[(day >= 1).fillna(False).to_numpy(bool)
-               & usable["subject_id"].astype(str).isin(set(ids)).to_numpy(bool)]
+               & isin(usable["subject_id"].astype(str), ids).to_numpy(bool)]
     a = pd.DataFrame({"sid": a["subject_id"].astype(str).to_numpy(), "at": a["measured_at"].to_numpy(),
                       "day": a["days_since_infusion"].astype("int64").to_numpy(),
                       "low": (a[column] <= low_score_max).to_numpy(bool),

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .. import definitions
-from ..derive.checks import require_columns
+from ..derive.checks import isin, require_columns
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_data, reasons_at_days, with_reason
 from ..stats.competing_risks import CIF_CI_METHOD, CIF_QUANTILE_CI_METHOD, competing_risk_table, cumulative_incidence
 
@@ -63,24 +63,57 @@ _SHORT_RULES = {"two_consecutive": "first of two consecutive negatives", "first_
 _OUTCOMES = {1: "RT-PCR negativity", 2: "death before negativity"}
 
 
-def _day_results(pcr: pd.DataFrame) -> dict:
-    """subject_id -> (days, results) of conclusive day-level results, in day order."""
+def _day_results(pcr: pd.DataFrame) -> pd.DataFrame:
+    """Conclusive day-level results (rule 1): ``subject_id``, ``day`` (int), ``negative`` (bool),
+    sorted by subject and day."""
     p = pcr[pcr["days_since_infusion"].notna()]
     rank = p["result"].astype(str).str.lower().map({"positive": 2, "negative": 1}).fillna(0)
     day = (p.assign(rank=rank, day=p["days_since_infusion"].astype(int))
            .groupby(["subject_id", "day"], sort=True)["rank"].max().reset_index())
     day = day[day["rank"] > 0]
-    return {sid: (g["day"].to_numpy(), np.where(g["rank"].to_numpy() == 2, "positive", "negative"))
-            for sid, g in day.groupby("subject_id", sort=False)}
+    return pd.DataFrame({"subject_id": day["subject_id"].to_numpy(), "day": day["day"].to_numpy(),
+                         "negative": (day["rank"] == 1).to_numpy()})
 
 
-def _negativity_day(days: np.ndarray, results: np.ndarray, confirmation: str) -> float:
-    negative = np.flatnonzero(results == "negative")
+def _per_subject(day: pd.DataFrame, confirmation: str) -> pd.DataFrame:
+    """Per subject with results: the day-level facts :func:`negativity_status` classifies on.
+
+    ``day`` is :func:`_day_results`. Returns one row per subject (index ``subject_id``):
+    ``n_days``, ``baseline_result``, ``n_after``, ``positive_after`` (bool), ``last_after_negative``
+    (bool: the last result after day 0 is negative), ``last_day`` (last day >= 0, NaN if none),
+    ``first_negative_day``, ``negativity_day`` (float, NaN if none).
+    """
+    sid, d, neg = day["subject_id"].to_numpy(), day["day"].to_numpy(), day["negative"].to_numpy()
+    after = d > 0
+    # the next row of the same subject (rows are sorted by subject, then day)
+    same_next = np.r_[sid[1:] == sid[:-1], False]
+    neg_next = np.r_[neg[1:], False]
     if confirmation == "first_negative":
-        return float(days[negative[0]]) if negative.size else np.nan
-    pairs = negative[(negative + 1 < results.size)]
-    pairs = pairs[results[np.clip(pairs + 1, 0, results.size - 1)] == "negative"]
-    return float(days[pairs[0]]) if pairs.size else np.nan
+        negativity = after & neg
+    else:
+        negativity = after & neg & same_next & neg_next
+    f = pd.DataFrame({"subject_id": sid, "day": d.astype(float), "after": after,
+                      "positive_after": after & ~neg,
+                      "first_negative_day": np.where(after & neg, d, np.nan),
+                      "negativity_day": np.where(negativity, d, np.nan),
+                      "last_day": np.where(d >= 0, d, np.nan),
+                      "baseline": np.where(after, None, np.where(neg, "negative", "positive")),
+                      "after_result": np.where(after, neg, None)})
+    g = f.groupby("subject_id", sort=False)
+    out = pd.DataFrame({"n_days": g.size(), "n_after": g["after"].sum(),
+                        "positive_after": g["positive_after"].any(),
+                        "first_negative_day": g["first_negative_day"].min(),
+                        "negativity_day": g["negativity_day"].min(),
+                        "last_day": g["last_day"].max(),
+                        "baseline_result": g["baseline"].last(),
+                        "last_after_negative": g["after_result"].last()})
+    out["baseline_result"] = out["baseline_result"].fillna("none")
+    out["last_after_negative"] = out["last_after_negative"].fillna(False).astype(bool)
+    return out
+
+
+def _g(values) -> list[str]:
+    return [f"{v:g}" for v in values]
 
 
 def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation: str = "two_consecutive",
@@ -138,54 +171,55 @@ def negativity_status(subjects: pd.DataFrame, pcr: pd.DataFrame, *, confirmation
                               (pcr, "pcr", ("subject_id", "result", "days_since_infusion"))):
         require_columns(frame, cols, name)
     treated = subjects[subjects["treated"].astype(bool)]
-    by_subject = _day_results(pcr[pcr["subject_id"].isin(treated["subject_id"])])
-    death_days = (treated["died_on"] - treated["infused_on"]).dt.days.astype(float).to_numpy()
-    rows = []
-    for sid, arm, death in zip(treated["subject_id"], treated["arm"], death_days):
-        days, results = by_subject.get(sid, (np.zeros(0, int), np.zeros(0, str)))
-        rows.append(_classify(sid, arm, days, results, death, confirmation, horizon_days, never_positive))
-    columns = ["subject_id", "arm", "baseline_result", "n_results_after_infusion", "last_result_day",
-               "first_negative_day", "negativity_day", "death_day", "time_days", "event", "status", "reason"]
-    out = pd.DataFrame(rows, columns=columns)
-    out["n_results_after_infusion"] = out["n_results_after_infusion"].astype(int)
-    for c in ("last_result_day", "first_negative_day", "negativity_day", "death_day", "time_days"):
-        out[c] = out[c].astype(float)
-    out["event"] = pd.array(out["event"], dtype="Int64")
-    out["status"] = pd.Categorical(out["status"], categories=PCR_STATUSES)
+    facts = _per_subject(_day_results(pcr[isin(pcr["subject_id"], treated["subject_id"])]), confirmation)
+    facts = facts.reindex(treated["subject_id"].to_numpy())
+    death = (treated["died_on"] - treated["infused_on"]).dt.days.astype(float).to_numpy()
+    has_days = facts["n_days"].notna().to_numpy()
+    baseline = facts["baseline_result"].fillna("none").to_numpy(object)
+    n_after = facts["n_after"].fillna(0).to_numpy(int)
+    positive_after = facts["positive_after"].fillna(False).to_numpy(bool)
+    last_after_negative = facts["last_after_negative"].fillna(False).to_numpy(bool)
+    first_negative = facts["first_negative_day"].to_numpy(float)
+    negativity = facts["negativity_day"].to_numpy(float)
+    last_day = facts["last_day"].to_numpy(float)
+    last = np.where(np.isnan(last_day), 0.0, last_day)
+    horizon = float(horizon_days)
+    # rules in the order they apply (the first that holds decides)
+    never = has_days & (baseline != "positive") & ~positive_after
+    excluded = never & (never_positive == "exclude")
+    negative = ~excluded & (negativity <= horizon) & ~(death < negativity)
+    died = ~excluded & ~negative & (death <= horizon)
+    rest = ~(excluded | negative | died)
+    no_result = rest & ~has_days
+    beyond = rest & has_days & (last >= horizon)
+    short = rest & has_days & ~(last >= horizon)
+    time = np.select([excluded, negative, died, no_result, beyond], [np.nan, negativity, death, 0.0, horizon], last)
+    event = np.select([negative, died], [1, 2], 0)
+    status = np.select([excluded, negative, died], [PCR_STATUSES[3], PCR_STATUSES[0], PCR_STATUSES[1]], PCR_STATUSES[2])
+    reason = np.empty(len(treated), dtype=object)
+    reason[excluded] = np.where(baseline[excluded] == "negative", "negative at baseline",
+                                "no baseline result").astype(object) + ", never positive after"
+    reason[negative] = [f"{_SHORT_RULES[confirmation]} on day {v}" for v in _g(negativity[negative])]
+    reason[died] = [f"died on day {v} before RT-PCR negativity" for v in _g(death[died])]
+    reason[no_result] = "no positive or negative RT-PCR result"
+    reason[beyond] = f"not negative by day {horizon_days}"
+    unconfirmed = short & last_after_negative
+    nothing_after = short & ~last_after_negative & (n_after == 0) & (last == 0)
+    other = short & ~unconfirmed & ~nothing_after
+    reason[unconfirmed] = [f"negative on day {v}, not yet confirmed" for v in _g(last[unconfirmed])]
+    reason[nothing_after] = "no RT-PCR result after the infusion"
+    reason[other] = [f"no RT-PCR result after day {v}" for v in _g(last[other])]
+    out = pd.DataFrame({"subject_id": treated["subject_id"].to_numpy(), "arm": treated["arm"].to_numpy(),
+                        "baseline_result": baseline, "n_results_after_infusion": n_after,
+                        "last_result_day": last_day, "first_negative_day": first_negative,
+                        "negativity_day": negativity, "death_day": death, "time_days": time,
+                        "event": pd.array(np.where(excluded, None, event), dtype="Int64"),
+                        "status": pd.Categorical(status, categories=PCR_STATUSES),
+                        "reason": reason})
     out["in_analysis"] = out["event"].notna().to_numpy(bool)
     out["negativity_rule"] = CONFIRMATION_RULES[confirmation]
     out["never_positive"] = never_positive
     return out
-
-
-def _classify(sid, arm, days, results, death, confirmation, horizon, never_positive):
-    before = days <= 0
-    baseline = str(results[before][-1]) if before.any() else "none"
-    after_days, after = days[~before], results[~before]
-    first_negative = float(after_days[after == "negative"][0]) if (after == "negative").any() else np.nan
-    negativity = _negativity_day(after_days, after, confirmation)
-    last = float(days[days >= 0][-1]) if (days >= 0).any() else 0.0
-    base = [sid, arm, baseline, after.size, last if (days >= 0).any() else np.nan, first_negative,
-            negativity, death]
-    never = days.size > 0 and baseline != "positive" and not (after == "positive").any()
-    if never and never_positive == "exclude":
-        why = "negative at baseline" if baseline == "negative" else "no baseline result"
-        return base + [np.nan, pd.NA, PCR_STATUSES[3], f"{why}, never positive after"]
-    if negativity <= horizon and not death < negativity:
-        return base + [negativity, 1, PCR_STATUSES[0], f"{_SHORT_RULES[confirmation]} on day {negativity:g}"]
-    if death <= horizon:
-        return base + [death, 2, PCR_STATUSES[1], f"died on day {death:g} before RT-PCR negativity"]
-    if days.size == 0:
-        return base + [0.0, 0, PCR_STATUSES[2], "no positive or negative RT-PCR result"]
-    if last >= horizon:
-        return base + [float(horizon), 0, PCR_STATUSES[2], f"not negative by day {horizon}"]
-    if (after == "negative").any() and after[-1] == "negative":
-        why = f"negative on day {last:g}, not yet confirmed"
-    elif after.size == 0:
-        why = "no RT-PCR result after the infusion" if last == 0 else f"no RT-PCR result after day {last:g}"
-    else:
-        why = f"no RT-PCR result after day {last:g}"
-    return base + [last, 0, PCR_STATUSES[2], why]
 
 
 def _analysed(status: pd.DataFrame) -> pd.DataFrame:

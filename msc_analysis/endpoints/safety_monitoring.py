@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import beta
 
 from ..definitions import safety_definitions
-from ..derive.checks import require_columns
+from ..derive.checks import isin, require_columns
 from ..derive.follow_up import follow_up, state_at_day
 from .adverse_events import LISTING_COLUMNS
 
@@ -83,7 +83,7 @@ def toxicity_events(flagged: pd.DataFrame, treated: pd.DataFrame, *, window_last
     if not if_serious and min_grade is None:
         raise ValueError("the toxicity definition needs serious events, a minimum grade, or both")
     ids = set(treated["subject_id"].astype(str))
-    ae = flagged[flagged["treatment_emergent"] & flagged["subject_id"].astype(str).isin(ids)]
+    ae = flagged[flagged["treatment_emergent"] & isin(flagged["subject_id"].astype(str), ids)]
     day = ae["days_since_infusion"].astype("Int64")
     grade = pd.to_numeric(ae["grade"])
     severe = pd.Series(False, index=ae.index)
@@ -160,7 +160,7 @@ def evaluable_subjects(treated: pd.DataFrame, toxicities: pd.DataFrame, *, cutof
                        horizon_days=window_last_day)
     state = pd.Series(np.asarray(state_at_day(follow, window_last_day), dtype=object))
     ids = follow["subject_id"].astype(str)
-    toxic = ids.isin(set(toxicities["subject_id"].astype(str)))
+    toxic = isin(ids, toxicities["subject_id"].astype(str))
     reason = state.map({"followed": "followed to the end of the window", "not yet reached": "not yet evaluable",
                         "lost to follow-up": "lost to follow-up before the end of the window",
                         "died": "died within the window" if evaluable_if_died else "not yet evaluable"})
@@ -252,18 +252,32 @@ def monitoring_boundary(n_max: int, **rule) -> pd.DataFrame:
         raise ValueError(f"n_max must be at least 1, got {n_max}")
     a, b, p0, cut = _rule(**rule)
     n = np.arange(1, int(n_max) + 1)
-    # Pr(rate > p0 | x of n) increases with x: bisect on x for all n at once.
-    lo, hi = np.zeros_like(n), n.copy()
     crossable = beta.sf(p0, a + n, b) >= cut
-    while np.any(lo < hi):
-        mid = (lo + hi) // 2
-        ok = beta.sf(p0, a + mid, b + n - mid) >= cut
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid + 1)
+    # The smallest crossing count (n when none) never decreases with n: find it on every 64th n
+    # first, then for each n between the two counts found on either side of it.
+    step = 64
+    grid = np.unique(np.r_[n[::step], n[-1]])
+    at_grid = _smallest_crossing(grid, np.zeros_like(grid), grid.copy(), a, b, p0, cut)
+    k = (n - 1) // step
+    lo = _smallest_crossing(n, at_grid[k], np.minimum(at_grid[np.minimum(k + 1, len(grid) - 1)], n), a, b, p0, cut)
     prob = beta.sf(p0, a + lo, b + n - lo)
     return pd.DataFrame({"n_evaluable": n,
                          "min_toxicity_to_cross": pd.Series(lo, dtype="Int64").where(crossable),
                          "prob_exceeds_threshold_at_min": np.where(crossable, prob, np.nan)})
+
+
+def _smallest_crossing(n, lo, hi, a, b, p0, cut) -> np.ndarray:
+    """For each ``n``, the smallest count x in ``[lo, hi]`` whose posterior Pr(rate > p0 | x of n)
+    reaches ``cut`` (it increases with x), else ``hi``: bisection, all ``n`` at once."""
+    lo, hi = lo.copy(), hi.copy()
+    active = np.flatnonzero(lo < hi)
+    while active.size:
+        mid = (lo[active] + hi[active]) // 2
+        ok = beta.sf(p0, a + mid, b + n[active] - mid) >= cut
+        hi[active] = np.where(ok, mid, hi[active])
+        lo[active] = np.where(ok, lo[active], mid + 1)
+        active = active[lo[active] < hi[active]]
+    return lo
 
 
 def _rule(*, prior_a=None, prior_b=None, threshold_prop=None, boundary_prob=None) -> tuple[float, ...]:

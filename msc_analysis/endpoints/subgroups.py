@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import definitions
-from ..derive.checks import require_columns
+from ..derive.checks import isin, require_columns
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import (NO_SUBJECT_IN_GROUP, NO_SUBJECT_INFUSED, no_subject_evaluable, reasons_at_days,
                                   with_reason)
@@ -169,9 +169,9 @@ def _rows(membership: pd.DataFrame, subgroup_definitions: pd.DataFrame | None) -
         var_label = group["variable_label"].iloc[0]
         rows += [(variable, var_label, label, order + k) for k, label in enumerate(group["label"])]
         order += len(group) + 2
-    listed = {(v, s) for v, _, s, _ in rows}
-    unlisted = np.array([(v, s) not in listed for v, s in zip(membership["subgroup_variable"], membership["subgroup"])],
-                        dtype=bool)
+    listed = pd.MultiIndex.from_tuples([(v, s) for v, _, s, _ in rows])
+    unlisted = ~pd.MultiIndex.from_arrays([membership["subgroup_variable"].astype(object),
+                                           membership["subgroup"].astype(object)]).isin(listed)
     extra = membership[unlisted]
     extra = extra.drop_duplicates(["subgroup_variable", "subgroup"])
     rows += list(extra[["subgroup_variable", "subgroup_variable_label", "subgroup", "subgroup_order"]]
@@ -234,7 +234,7 @@ def survival_by_subgroup(times: pd.DataFrame, membership: pd.DataFrame, day: flo
     day = float(day)
     rows = []
     for r in _rows(membership, subgroup_definitions).itertuples(index=False):
-        g = times[times["subject_id"].isin(r.members)]
+        g = times[isin(times["subject_id"], r.members)]
         km = kaplan_meier(g["time_days"], g["event"], times=[day]).iloc[0]
         reason = reasons_at_days([km["survival_prop"]], len(g), [km["n_at_risk"]], [day],
                                  empty=_empty_reason(r.subgroup_variable))[0]
