@@ -180,7 +180,9 @@ def test_the_page_runs_for_one_subject_code_given_as_a_parameter(tmp_path):
     page = tmp_path / "11_patient_profile.html"
     page.write_text(render_html(out, False), encoding="utf-8")
     text = visible_text(page)
-    assert "Records of subject S01" in text and "Records of subject S99" not in text
+    assert "Events of subject S01" in text and "Course of subject S01, worst value of each day" in text
+    assert "of subject S99" not in text
+    assert "Every record of the profiled subjects" in text
     assert "Unknown subject code: S99" in text
     results = pd.read_csv(tmp_path / "results" / "11_patient_profile.csv")
     assert results[["measure", "estimate", "n"]].values.tolist() == [["subjects_profiled", 1, 1]]
@@ -193,3 +195,93 @@ def test_no_subject_to_profile_gives_empty_tables_not_an_error(fixture_cut):
     assert len(pt.records_listing(records)) == 0
     no_one = pp.select_subjects(fixture_cut.subjects.assign(treated=False), fixture_cut.adverse_events)
     assert len(no_one) == 0 and pp.headline_measures(no_one)[["estimate", "n"]].values.tolist() == [[0, 0]]
+
+
+def _repeated():
+    return pd.DataFrame({
+        "subject_id": ["A"] * 6 + ["B"],
+        "time_days": [0.25, 0.25, 0.75, 0.75, 0.5, 2.1, 0.25],
+        "record": ["Liao score", "SpO2", "Liao score", "SpO2", "CRP", "PaO2/FiO2", "Liao score"],
+        "value": [9.0, 85.0, 6.0, 91.0, 12.0, 180.0, 3.0],
+        "level": ["orange", "on oxygen", "red", "room air", None, None, "yellow"],
+        "detail": [None, None, "incomplete assessment", None, None, None, None]})
+
+
+def test_the_daily_course_gives_the_worst_value_of_each_day_and_keeps_the_input():
+    records = _repeated()
+    before = records.copy()
+    d = pp.daily_worst(records)
+    assert records.equals(before)
+    assert d[["subject_id", "day"]].values.tolist() == [["A", 0], ["A", 2], ["B", 0]]
+    day0 = d.iloc[0]
+    # highest score 9 (orange) and worst level red (a single red parameter in the other assessment)
+    assert (day0["n_assessments"], day0["liao_max"], day0["liao_level_worst"]) == (2, 9.0, "red")
+    assert day0["n_incomplete"] == 1
+    assert (day0["spo2_min_pct"], day0["spo2_min_on_oxygen"]) == (85.0, True)
+    assert day0["crp_max_mg_dl"] == 12.0 and pd.isna(day0["pf_min_mmhg"])
+    day2 = d.iloc[1]
+    assert day2["n_assessments"] == 0 and pd.isna(day2["liao_max"]) and day2["pf_min_mmhg"] == 180.0
+    cells = pt.daily_table(d)
+    assert cells.iloc[0].tolist() == ["0", "2", "9 (red; 1 incomplete)", "85 (on oxygen)", "12.0", "–"]
+    assert cells.iloc[1].tolist() == ["2", "0", "–", "–", "–", "180"]
+
+
+def test_the_events_listing_has_every_event_and_no_repeated_measure(fixture_cut):
+    records = pp.profile_records(fixture_cut, ["S02"])
+    events = pt.events_listing(records)
+    assert events["Record"].tolist() == ["Admission", "Infusion", "RT-PCR", "Adverse event", "Death"]
+    assert list(events.columns) == ["Day", "Record", "Result"]
+    assert len(events) + len(pp.daily_worst(records)) > 0
+    kept = records[~records["record"].isin(pp.REPEATED_MEASURES)]
+    assert len(events) == len(kept)
+
+
+def test_the_listing_of_every_record_names_each_row_s_subject_and_never_merges_two_subjects():
+    records = pd.DataFrame({"subject_id": ["A", "A", "A", "B"], "time_days": [0.25, 0.25, 0.5, 0.25],
+                            "end_days": float("nan"), "record": ["Liao score", "SpO2", "CRP", "SpO2"],
+                            "value": [9.0, 85.0, 12.0, 88.0], "unit": ["points", "%", "mg/dL", "%"],
+                            "level": ["orange", "on oxygen", None, "room air"], "detail": None})
+    records = records.iloc[[0, 1, 2, 3]]
+    listing = pt.records_listing(records, subject=True)
+    assert list(listing.columns) == ["Subject", "Day", "Time", "Record", "Result"]
+    assert listing.values.tolist() == [
+        ["A", "0", "06:00", "Vital signs", "Liao score 9 (orange); SpO2 85 % (on oxygen)"],
+        ["A", "0", "12:00", "CRP", "12.0 mg/dL"],
+        ["B", "0", "06:00", "Vital signs", "SpO2 88 % (room air)"]]
+    # the same B reading right after A's assessment of the same time is not merged into A's row
+    same_time = pt.records_listing(records.iloc[[0, 1, 3]], subject=True)
+    assert same_time["Subject"].tolist() == ["A", "B"]
+
+
+def test_beyond_forty_codes_the_note_counts_the_subjects_not_profiled_and_points_to_the_table():
+    n = pt.CODES_NAMED + 3
+    subjects = pd.DataFrame({"subject_id": [f"S{i:03d}" for i in range(n)], "treated": True,
+                             "died_on": pd.Timestamp("2020-08-10")})
+    sel = pp.select_subjects(subjects, _aes().iloc[:0], max_subjects=2)
+    note = [x for x in pt.selection_notes(sel, "default", 2) if "not profiled" in x][0]
+    assert note.startswith(f"{n - 2} more subjects selected but not profiled")
+    assert "in the table of the subjects selected for a profile" in note and "S010" not in note
+    few = [x for x in pt.selection_notes(pp.select_subjects(subjects.iloc[:5], _aes().iloc[:0], max_subjects=2),
+                                         "default", 2) if "not profiled" in x][0]
+    assert few.endswith("S002, S003 and S004. To see them, give their codes in the parameter subjects, "
+                        "or raise max_subjects.")
+
+
+def test_every_panel_of_a_profile_shares_one_day_axis_and_the_footnote_is_under_it(fixture_cut):
+    import matplotlib.pyplot as plt
+
+    from msc_analysis.report import profile_plots
+
+    note = "Population: treated (n = 1). " + "word " * 80
+    fig = profile_plots.profile_figure(pp.profile_records(fixture_cut, ["S02"]), "Figure 11.1 S02", "", note)
+    try:
+        limits = {ax.get_xlim() for ax in fig.axes}
+        assert len(limits) == 1 and min(limits)[0] < -2 and min(limits)[1] > 10  # admission day -2, death day 10
+        fig.canvas.draw()
+        labelled = [any(t.get_visible() and t.get_text() for t in ax.get_xticklabels()) for ax in fig.axes]
+        assert labelled == [False, False, False, False, True]  # the days are written once, under the last panel
+        footnote = [t for t in fig.texts if t.get_text().startswith("Population")][0]
+        assert footnote.get_text().count("\n") >= 1  # wrapped across the figure, not cut
+        assert footnote.get_text().replace("\n", " ").split() == note.split()
+    finally:
+        plt.close(fig)

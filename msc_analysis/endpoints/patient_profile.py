@@ -19,20 +19,24 @@ Rules (written out in ``docs/endpoints/11_patient_profile.md``):
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..derive.checks import require_columns
+from ..derive.liao_score import LIAO_LEVELS
 from . import crp as crp_module
 from . import liao_improvement, pao2_fio2
 
-__all__ = ["SELECTIONS", "RECORD_KINDS", "select_subjects", "subject_summaries", "profile_records",
-           "headline_measures"]
+__all__ = ["SELECTIONS", "RECORD_KINDS", "REPEATED_MEASURES", "select_subjects", "subject_summaries",
+           "profile_records", "daily_worst", "headline_measures"]
 
 #: The named selections of the ``subjects`` parameter.
 SELECTIONS = ("default", "all")
 #: Kinds of record of a profile, in the order of the listing on a day.
 RECORD_KINDS = ("Admission", "Infusion", "Liao score", "SpO2", "CRP", "PaO2/FiO2", "RT-PCR", "CT score",
                 "Adverse event", "Discharge", "Death")
+#: Kinds of record measured again and again (summarised by day under a profile; every one is in the figure).
+REPEATED_MEASURES = ("Liao score", "SpO2", "CRP", "PaO2/FiO2")
 _DAY = pd.Timedelta(days=1)
 
 
@@ -214,7 +218,8 @@ def profile_records(cut, subject_ids) -> pd.DataFrame:
         return out
 
     def days(frame, column):
-        return ((pd.to_datetime(frame[column]) - frame["subject_id"].map(day0)) / _DAY).astype("float64")
+        start = pd.to_datetime(frame["subject_id"].astype(object).map(day0))  # datetimes even when empty
+        return ((pd.to_datetime(frame[column]) - start) / _DAY).astype("float64")
 
     parts = [
         _frame(s["subject_id"].astype(str), _day(s["admitted_on"], s["infused_on"]), "Admission"),
@@ -259,6 +264,63 @@ def profile_records(cut, subject_ids) -> pd.DataFrame:
     out = out.assign(_who=out["subject_id"].map(who), _kind=out["record"].map(order))
     return (out.sort_values(["_who", "time_days", "_kind"], kind="stable").drop(columns=["_who", "_kind"])
             .reset_index(drop=True))
+
+
+def daily_worst(records: pd.DataFrame) -> pd.DataFrame:
+    """The worst value of each day of the repeated measures, per subject.
+
+    Parameters
+    ----------
+    records : DataFrame
+        :func:`profile_records` (any subjects); only the :data:`REPEATED_MEASURES` rows are used.
+
+    Returns
+    -------
+    DataFrame
+        One row per subject and day with at least one repeated measure, in the order of
+        ``records``: ``subject_id``; ``day`` (int, days since the infusion, the day of the
+        record); ``n_assessments`` (vital-sign assessments scored that day); ``liao_max``
+        (highest Liao total, points); ``liao_level_worst`` (worst colour level of the day:
+        green < yellow < orange < red; missing when none); ``n_incomplete`` (assessments scored
+        although incomplete); ``spo2_min_pct`` (lowest SpO2); ``spo2_min_on_oxygen`` (bool, the
+        oxygen of that lowest reading; missing when no SpO2); ``crp_max_mg_dl``;
+        ``pf_min_mmhg`` (lowest PaO2/FiO2). NaN where the day has no such record.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"subject_id": ["A"] * 4, "time_days": [0.2, 0.7, 0.7, 1.5],
+    ...                   "record": ["Liao score", "Liao score", "SpO2", "CRP"], "value": [5.0, 7.0, 90.0, 12.0],
+    ...                   "level": ["yellow", "red", "room air", None], "detail": [None] * 4})
+    >>> daily_worst(r)[["day", "n_assessments", "liao_max", "liao_level_worst", "spo2_min_pct", "crp_max_mg_dl"]]
+       day  n_assessments  liao_max liao_level_worst  spo2_min_pct  crp_max_mg_dl
+    0    0              2       7.0              red          90.0            NaN
+    1    1              0       NaN              NaN           NaN           12.0
+    """
+    require_columns(records, ("subject_id", "time_days", "record", "value", "level", "detail"), "records")
+    r = records[records["record"].isin(REPEATED_MEASURES)]
+    r = r.assign(day=np.floor(r["time_days"]).astype("int64"), _who=pd.factorize(r["subject_id"])[0])
+    keys = ["_who", "subject_id", "day"]
+    out = r[keys].drop_duplicates().sort_values(["_who", "day"]).reset_index(drop=True)
+    liao = r[r["record"] == "Liao score"].assign(
+        _rank=lambda x: pd.Categorical(x["level"], categories=LIAO_LEVELS, ordered=True).codes.astype("float64"),
+        _incomplete=lambda x: x["detail"].eq("incomplete assessment"))
+    liao = liao.assign(_rank=liao["_rank"].where(liao["_rank"] >= 0))
+    by = liao.groupby(keys)
+    out = out.merge(by.agg(n_assessments=("value", "size"), liao_max=("value", "max"), _rank=("_rank", "max"),
+                           n_incomplete=("_incomplete", "sum")).reset_index(), on=keys, how="left")
+    out["liao_level_worst"] = out["_rank"].map(lambda k: LIAO_LEVELS[int(k)] if k == k else None).astype("object")
+    spo2 = r[r["record"] == "SpO2"].sort_values(keys + ["value"], kind="stable").drop_duplicates(keys)
+    out = out.merge(spo2[keys + ["value", "level"]].rename(columns={"value": "spo2_min_pct", "level": "_oxygen"}),
+                    on=keys, how="left")
+    out["spo2_min_on_oxygen"] = out["_oxygen"].map({"on oxygen": True, "room air": False}).astype("object")
+    for kind, column, how in (("CRP", "crp_max_mg_dl", "max"), ("PaO2/FiO2", "pf_min_mmhg", "min")):
+        values = r[r["record"] == kind].groupby(keys)["value"].agg(how).rename(column).reset_index()
+        out = out.merge(values, on=keys, how="left")
+    out["n_assessments"] = out["n_assessments"].fillna(0).astype("int64")
+    out["n_incomplete"] = out["n_incomplete"].fillna(0).astype("int64")
+    return out[["subject_id", "day", "n_assessments", "liao_max", "liao_level_worst", "n_incomplete", "spo2_min_pct",
+                "spo2_min_on_oxygen", "crp_max_mg_dl", "pf_min_mmhg"]].astype(
+        {c: "float64" for c in ("liao_max", "spo2_min_pct", "crp_max_mg_dl", "pf_min_mmhg")})
 
 
 def headline_measures(selection: pd.DataFrame) -> pd.DataFrame:

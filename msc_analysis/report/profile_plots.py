@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from textwrap import fill
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -17,6 +18,10 @@ __all__ = ["profile_figure"]
 _PANELS = (("Liao score", "Liao score"), ("SpO2", "SpO2, %"), ("CRP", "CRP, mg/dL"),
            ("PaO2/FiO2", "PaO2/FiO2, mmHg"))
 _PCR_MARKS = {"positive": ("P", "#c0392b"), "negative": ("o", "#2e9e44"), "inconclusive": ("X", "#888888")}
+_WIDTH_IN = 11.0  # 1,100 pixels at the page's 100 dpi
+_PANEL_IN = 1.05
+_FOOTNOTE_LINE_IN = 0.16
+_FOOTNOTE_CHARS = 165  # characters of the footnote per line at 8 pt across the figure
 _MILESTONES = {"Admission": ("#888888", ":"), "Infusion": ("#1f5fa8", "--"), "Discharge": ("#2e9e44", "-"),
                "Death": ("#111111", "-")}
 
@@ -38,7 +43,24 @@ def _empty(ax, what: str) -> None:
     ax.set_yticks([])
 
 
-def profile_figure(records: pd.DataFrame, title: str = "", subtitle: str = "") -> plt.Figure:
+def _layout(n_track_rows: int, longest_label: int, footnote_lines: int) -> tuple[plt.Figure, list]:
+    """The figure and its five axes, every margin fixed in inches (no ``tight_layout``: it measures every
+    text of the figure again, and on a page of 40 profiles that doubled the drawing time)."""
+    top, gap = 0.8, 0.12
+    panels = [_PANEL_IN] * 4 + [0.3 + 0.25 * n_track_rows]
+    bottom = 0.95 + _FOOTNOTE_LINE_IN * footnote_lines
+    height = top + sum(panels) + gap * 4 + bottom
+    left = max(0.35 + 0.062 * longest_label, 0.95)  # the y labels of the event track (8 pt) or of a panel
+    fig = plt.figure(figsize=(_WIDTH_IN, height))
+    grid = fig.add_gridspec(5, 1, height_ratios=panels, hspace=gap / (sum(panels) / 5), left=left / _WIDTH_IN,
+                            right=1 - 1.05 / _WIDTH_IN, top=1 - top / height, bottom=bottom / height)
+    axes = [fig.add_subplot(grid[i]) for i in range(5)]  # one x range, set by the caller (sharex costs a third
+    for ax in axes[:4]:                                  # of the drawing time: it measures every sibling's ticks)
+        ax.tick_params(labelbottom=False)
+    return fig, axes
+
+
+def profile_figure(records: pd.DataFrame, title: str = "", subtitle: str = "", footnote: str = "") -> plt.Figure:
     """One subject's profile: four value panels and an event track, sharing the axis of days since the infusion.
 
     Parameters
@@ -49,6 +71,8 @@ def profile_figure(records: pd.DataFrame, title: str = "", subtitle: str = "") -
         The figure's numbered title (``page.figure_title(...)``).
     subtitle : str
         One line under the title (who, outcome).
+    footnote : str
+        Written under the figure, wrapped to its width (population, n, method, data cutoff).
 
     Returns
     -------
@@ -61,11 +85,14 @@ def profile_figure(records: pd.DataFrame, title: str = "", subtitle: str = "") -
     """
     aes = records[records["record"] == "Adverse event"].reset_index(drop=True)
     track_rows = ["RT-PCR", "CT score"] + [f"AE {i + 1}: {_short(t)}" for i, t in enumerate(aes["detail"])]
-    fig, axes = plt.subplots(5, 1, sharex=True, figsize=(11, 7.2 + 0.22 * len(aes)),
-                             gridspec_kw={"height_ratios": [1, 1, 1, 1, 0.5 + 0.22 * len(track_rows)]})
-    fig.suptitle(plain_text(title), x=0.01, ha="left", fontsize=12, fontweight="bold")
+    note = fill(str(footnote), _FOOTNOTE_CHARS) if footnote else ""
+    fig, axes = _layout(len(track_rows), max(len(t) for t in track_rows), note.count("\n") + 1 if note else 0)
+    height = fig.get_figheight()
+    fig.text(0.01, 1 - 0.12 / height, plain_text(title), ha="left", va="top", fontsize=12, fontweight="bold")
     if subtitle:
-        fig.text(0.01, 0.955, plain_text(subtitle), ha="left", va="top", fontsize=9, color="#333")
+        fig.text(0.01, 1 - 0.42 / height, plain_text(subtitle), ha="left", va="top", fontsize=9, color="#333")
+    if note:  # wrapped here: matplotlib's own wrapping measures the text once per word
+        fig.text(0.01, 0.08 / height, plain_text(note), ha="left", va="bottom", fontsize=8, color="#444")
     last = records["time_days"].max() if len(records) else 1.0
     ends = aes["end_days"].dropna()
     right = max(last, ends.max() if len(ends) else last) + 1.0
@@ -132,9 +159,10 @@ def profile_figure(records: pd.DataFrame, title: str = "", subtitle: str = "") -
                 _PCR_MARKS.items() if k in set(pcr["level"].astype(str))]
     handles += [Line2D([], [], color=c, linestyle=s, label=k.lower()) for k, (c, s) in _MILESTONES.items()
                 if k in set(records["record"])]
-    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35 - 0.4 / len(track_rows)),
-              ncol=min(len(handles), 6) or 1, frameon=False)
-    ax.set_xlim(left, right)
+    for each in axes:
+        each.set_xlim(left, right)
     ax.set_xlabel("Days since infusion (day 0)")
-    fig.tight_layout(rect=(0, 0.04, 1, 0.94))
+    # at most 13 entries (5 grades, serious, 3 RT-PCR results, 4 lines): two rows of 7 in the bottom margin
+    fig.legend(handles=handles, fontsize=7, loc="lower center", ncol=min(len(handles), 7) or 1, frameon=False,
+               bbox_to_anchor=(0.5, (0.1 + _FOOTNOTE_LINE_IN * (note.count("\n") + 1 if note else 0)) / height))
     return fig

@@ -9,16 +9,29 @@ import math
 
 import pandas as pd
 
+from ..endpoints.patient_profile import REPEATED_MEASURES
 from . import formats
 
-__all__ = ["selection_notes", "selection_table", "summary_table", "records_listing", "outcome_text", "subject_line",
-           "VITALS_MERGED_NOTE"]
+__all__ = ["selection_notes", "selection_table", "summary_table", "records_listing", "events_listing", "daily_table",
+           "outcome_text", "subject_line", "VITALS_MERGED_NOTE", "EVENTS_NOTE", "DAILY_NOTE", "CODES_NAMED"]
 
 _MILLION = 1e6
 #: Footnote of the listing: how the vital signs of one assessment are shown.
 VITALS_MERGED_NOTE = ("Vital signs: the Liao (NEWS-C) total and colour level of the assessment, and its SpO2 with "
                       "oxygen or room air, on one row. Time: hours:minutes of the record; a dash where only the "
                       "date is recorded (such a record is placed at the start of its day).")
+
+#: Footnote of the events listing under a profile.
+EVENTS_NOTE = ("Every record of the subject that is not a repeated measure: admission, infusion, RT-PCR, CT, adverse "
+               "events, discharge and death. Day: days since the infusion (day 0).")
+#: Footnote of the daily course under a profile.
+DAILY_NOTE = ("One row per day with a vital sign, CRP or blood gas: the worst value of the day (highest Liao score and "
+              "worst colour level, lowest SpO2 with the oxygen of that reading, highest CRP, lowest PaO2/FiO2) "
+              "and the number of vital-sign assessments (Assessments). Every measurement is drawn in the figure "
+              "above and listed, with its time, in the listing of every record at the end of the page. Day: days "
+              "since the infusion (day 0); a dash: not measured that day.")
+#: Most codes a sentence names; beyond it the sentence counts them and points to the table of the selection.
+CODES_NAMED = 40
 
 
 def _codes(codes) -> str:
@@ -55,8 +68,10 @@ def selection_notes(selection: pd.DataFrame, which, max_subjects: int) -> list[s
         notes.append(f"Not infused, so not profiled (day 0 is the infusion; there is no time axis): {_codes(never)}.")
     left = selection.loc[selection["treated"] & ~selection["profiled"], "subject_id"].tolist()
     if left:
+        named = (f": {_codes(left)}" if len(left) <= CODES_NAMED else
+                 ", each named, with why, in the table of the subjects selected for a profile below")
         notes.append(f"{len(left)} more subject{'s' if len(left) > 1 else ''} selected but not profiled, to keep "
-                     f"the page short (at most {int(max_subjects)}): {_codes(left)}. To see them, give their codes in "
+                     f"the page short (at most {int(max_subjects)}){named}. To see them, give their codes in "
                      "the parameter subjects, or raise max_subjects.")
     return notes
 
@@ -140,30 +155,77 @@ def _result(r) -> str:
     return text + (f" ({', '.join(extra)})" if extra else "")
 
 
-def records_listing(records: pd.DataFrame) -> pd.DataFrame:
-    """Day | Time | Record | Result: every record of one subject, in time order (one row per record).
+def records_listing(records: pd.DataFrame, *, subject: bool = False) -> pd.DataFrame:
+    """Day | Time | Record | Result: every record, in time order (one row per record).
 
-    ``records`` are the rows of one subject of
-    :func:`~msc_analysis.endpoints.patient_profile.profile_records`. The Liao score and the SpO2
-    of one vital-sign assessment share a row ("Vital signs").
+    ``records`` are rows of :func:`~msc_analysis.endpoints.patient_profile.profile_records`. The
+    Liao score and the SpO2 of one vital-sign assessment share a row ("Vital signs"). With
+    ``subject``, a first column Subject (for the records of several subjects).
     """
     rows = []
-    for r in records.to_dict("records"):
+    records = records.sort_values("subject_id", kind="stable", key=lambda c: pd.Series(pd.factorize(c)[0], c.index))
+    who = records["subject_id"].astype(str).tolist()
+    for k, r in enumerate(records.to_dict("records")):
         t = r["time_days"]
         day = formats.count(math.floor(t))
         time = _time(t, r["record"] in _DATED_ONLY)
         result = _result(r)
-        if (r["record"] == "SpO2" and rows and rows[-1][4] == t and rows[-1][2] == "Vital signs"):
+        if (r["record"] == "SpO2" and rows and rows[-1][4] == t and rows[-1][2] == "Vital signs"
+                and rows[-1][5] == who[k]):
             rows[-1][3] += "; SpO2 " + result
             continue
         if r["record"] == "Liao score":
-            rows.append([day, time, "Vital signs", "Liao score " + result, t])
+            rows.append([day, time, "Vital signs", "Liao score " + result, t, who[k]])
         elif r["record"] == "SpO2":
-            rows.append([day, time, "Vital signs", "SpO2 " + result, t])
+            rows.append([day, time, "Vital signs", "SpO2 " + result, t, who[k]])
         else:
-            rows.append([day, time, r["record"], result, t])
-    frame = pd.DataFrame(rows, columns=["Day", "Time", "Record", "Result", "_t"])
-    return frame.drop(columns="_t")
+            rows.append([day, time, r["record"], result, t, who[k]])
+    frame = pd.DataFrame(rows, columns=["Day", "Time", "Record", "Result", "_t", "Subject"]).drop(columns="_t")
+    return frame[["Subject", "Day", "Time", "Record", "Result"]] if subject else frame.drop(columns="Subject")
+
+
+def events_listing(records: pd.DataFrame) -> pd.DataFrame:
+    """Day | Record | Result: every record of one subject except the repeated measures (see :data:`EVENTS_NOTE`).
+
+    These records carry a date only, so the listing has no column of times.
+    """
+    return records_listing(records[~records["record"].isin(REPEATED_MEASURES)]).drop(columns="Time")
+
+
+def daily_table(daily: pd.DataFrame) -> pd.DataFrame:
+    """The worst values of each day in words, from :func:`~msc_analysis.endpoints.patient_profile.daily_worst`.
+
+    >>> d = pd.DataFrame({"day": [0], "n_assessments": [2], "liao_max": [7.0], "liao_level_worst": ["red"],
+    ...                   "n_incomplete": [1], "spo2_min_pct": [90.0], "spo2_min_on_oxygen": [True],
+    ...                   "crp_max_mg_dl": [float("nan")], "pf_min_mmhg": [180.4]})
+    >>> daily_table(d).iloc[0].tolist()
+    ['0', '2', '7 (red; 1 incomplete)', '90 (on oxygen)', '–', '180']
+    """
+    def liao(score, level, incomplete):
+        if formats.is_missing(score):
+            return formats.DASH
+        extra = [str(level)] if not formats.is_missing(level) else []
+        extra += [f"{int(incomplete)} incomplete"] if incomplete else []
+        return formats.number(score, 0) + (f" ({'; '.join(extra)})" if extra else "")
+
+    def spo2(value, oxygen):
+        if formats.is_missing(value):
+            return formats.DASH
+        return formats.number(value, 0) + ("" if formats.is_missing(oxygen) else
+                                           " (on oxygen)" if oxygen else " (room air)")
+
+    def value(v, decimals):
+        return formats.DASH if formats.is_missing(v) else formats.number(v, decimals)
+
+    return pd.DataFrame({
+        "Day": [formats.count(d) for d in daily["day"]],
+        "Assessments": [formats.count(n) for n in daily["n_assessments"]],
+        "Liao score, highest (worst level)": [liao(*a) for a in zip(daily["liao_max"], daily["liao_level_worst"],
+                                                                    daily["n_incomplete"])],
+        "SpO2 %, lowest": [spo2(*a) for a in zip(daily["spo2_min_pct"], daily["spo2_min_on_oxygen"])],
+        "CRP mg/dL, highest": [value(v, 1) for v in daily["crp_max_mg_dl"]],
+        "PaO2/FiO2 mmHg, lowest": [value(v, 0) for v in daily["pf_min_mmhg"]],
+    })
 
 
 def subject_line(row) -> str:
