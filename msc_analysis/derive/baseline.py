@@ -21,7 +21,7 @@ import pandas as pd
 from .. import definitions
 from ..definitions import DAY0_VALUES
 from ..definitions import check_baseline_rule as _check_rule
-from .checks import isin, require_columns
+from .checks import positions, require_columns
 
 __all__ = ["DAY0_VALUES", "baseline_rules", "baseline_rule", "derive_baseline", "add_change"]
 
@@ -114,27 +114,26 @@ def derive_baseline(
     if subjects["subject_id"].duplicated().any():
         raise ValueError("subjects.subject_id must be unique")
 
-    ids = subjects["subject_id"].astype(str)
+    at = positions(values["subject_id"], subjects["subject_id"])  # by position: integers sort fast
     day = values["days_since_infusion"].astype("Float64")
     in_window = ((day >= -window_days_before) & (day <= 0)).fillna(False)
-    keep = (isin(values["subject_id"].astype(str), ids) & values[value_column].notna()
-            & in_window).to_numpy(bool)
-    v = values.loc[keep, ["subject_id", time_column, value_column, *carry]].copy()
-    v["subject_id"] = v["subject_id"].astype(str)
+    keep = (at >= 0) & (values[value_column].notna() & in_window).to_numpy(bool)
+    v = values.loc[keep, [time_column, value_column, *carry]].copy()
+    v["_subject"] = at[keep]
     v["_day"] = day[keep].astype("int64").to_numpy()
     v["_row"] = np.flatnonzero(keep)
-    v = v.sort_values(["subject_id", "_day", time_column, "_row"], kind="stable")
+    v = v.sort_values(["_subject", "_day", time_column, "_row"], kind="stable")
     on_day0 = v["_day"] == 0
     if day0_values == "none":
         v = v[~on_day0]
     elif day0_values == "earliest":
-        later_same_day = on_day0 & v.duplicated(["subject_id", "_day"], keep="first")
+        later_same_day = on_day0 & v.duplicated(["_subject", "_day"], keep="first")
         v = v[~later_same_day]
-    chosen = v.drop_duplicates("subject_id", keep="last").set_index("subject_id")
+    chosen = v.drop_duplicates("_subject", keep="last").set_index("_subject")
 
     out = pd.DataFrame({"subject_id": subjects["subject_id"].to_numpy()})
-    out["has_baseline"] = isin(ids, chosen.index).to_numpy()
-    picked = chosen.reindex(ids).reset_index(drop=True)
+    out["has_baseline"] = np.isin(np.arange(len(subjects)), chosen.index.to_numpy())
+    picked = chosen.reindex(pd.RangeIndex(len(subjects))).reset_index(drop=True)
     out["baseline_value"] = picked[value_column]
     out["baseline_days_since_infusion"] = picked["_day"].astype("Int64")
     out["baseline_time"] = picked[time_column]

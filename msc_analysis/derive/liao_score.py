@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .. import definitions
-from .checks import require_columns
+from .checks import positions, require_columns
 
 __all__ = ["LIAO_LEVELS", "LIAO_PARAMETERS", "liao_bands", "liao_level_rules", "liao_score",
            "adult_score_min_age", "children_scored_adult", "without_children"]
@@ -258,7 +258,7 @@ def liao_score(
                 continue  # age_points == 0: age scores 0 and is never missing
             rows = rows.assign(points=rows["points"].where(rows["points"] == 0, age_points))
             ages = np.append(subjects["age_years"].to_numpy(float, na_value=np.nan), np.nan)
-            inputs["age"] = ages[pd.Index(subjects["subject_id"]).get_indexer(vitals["subject_id"])]
+            inputs["age"] = ages[positions(vitals["subject_id"], subjects["subject_id"])]
         points[:, i] = _band_points(inputs[parameter], rows, on_oxygen)
 
     is_missing = np.isnan(points)
@@ -274,7 +274,7 @@ def liao_score(
     codes = np.select(conditions, [LIAO_LEVELS.index(lv) for lv in rules["level"]], default=-1)
 
     result = pd.DataFrame(
-        {f"{p}_points": pd.array(points[:, i], dtype="Int64")
+        {f"{p}_points": pd.arrays.IntegerArray(scored[:, i].copy(), is_missing[:, i].copy())
          for i, p in enumerate(LIAO_PARAMETERS)}
         | {
             "liao_total": total,

@@ -30,7 +30,7 @@ from ..definitions import check_visit_windows as check_windows
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured
 from ..stats.paired import MEASURED, visit_groups
 from .baseline import add_change, derive_baseline
-from .checks import isin, require_columns
+from .checks import isin, positions, require_columns
 from .follow_up import follow_up
 
 __all__ = [
@@ -210,14 +210,14 @@ def assign_visits(
     lower, upper = w["lower_day"].to_numpy(), w["upper_day"].to_numpy()
 
     day = values["days_since_infusion"].astype("Float64")
-    keep = (isin(values["subject_id"].astype(str), course["subject_id"])
-            & values[value_column].notna() & (day >= 1).fillna(False)).to_numpy(bool)
-    v = values.loc[keep, [time_column, value_column, *carry]].rename(columns={value_column: "value"})
     # match rows to subjects by position in ``course`` (integers sort and merge much faster than
     # text); by code when a code is repeated
     key = "_order" if course["subject_id"].is_unique else "subject_id"
-    ids = values.loc[keep, "subject_id"].astype(str)
-    v.insert(0, key, pd.Index(course["subject_id"]).get_indexer(ids) if key == "_order" else ids.to_numpy())
+    at = positions(values["subject_id"], course["subject_id"]) if key == "_order" else None
+    known = at >= 0 if key == "_order" else isin(values["subject_id"].astype(str), course["subject_id"]).to_numpy(bool)
+    keep = known & (values[value_column].notna() & (day >= 1).fillna(False)).to_numpy(bool)
+    v = values.loc[keep, [time_column, value_column, *carry]].rename(columns={value_column: "value"})
+    v.insert(0, key, at[keep] if key == "_order" else values.loc[keep, "subject_id"].astype(str).to_numpy())
     v["days_since_infusion"] = day[keep].astype("int64").to_numpy()
     v["_row"] = np.flatnonzero(keep)
     window = np.searchsorted(lower, v["days_since_infusion"].to_numpy(), side="right") - 1
@@ -298,12 +298,12 @@ def longitudinal(
         "death_day": course["death_day"], "discharge_day": course["discharge_day"], "window_end_day": 0,
         "evaluable_by_calendar": (course["days_to_cutoff"] >= 0).astype("boolean")})
     first["_order"] = np.arange(len(first))
-    visits["_order"] = pd.Index(base["subject_id"].astype(str)).get_indexer(visits["subject_id"].astype(str))
+    visits["_order"] = positions(visits["subject_id"], base["subject_id"])
     frames = [f for f in (first, visits) if len(f)]
     both = pd.concat(frames, ignore_index=True) if frames else visits
     both = both.sort_values(["_order", "target_day"], kind="stable").drop(columns="_order")
     base_cols = ["has_baseline", "baseline_value", *(f"baseline_{c}" for c in carry)]
-    at = pd.Index(base["subject_id"].astype(str)).get_indexer(both["subject_id"].astype(str))
+    at = positions(both["subject_id"], base["subject_id"])
     both = both.reset_index(drop=True)
     for column in base_cols:
         both[column] = base[column].iloc[at].reset_index(drop=True)

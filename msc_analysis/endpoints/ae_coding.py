@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 
+import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
@@ -77,10 +78,20 @@ def code_adverse_events(adverse_events: pd.DataFrame, terms: pd.DataFrame | None
     require_columns(adverse_events, ("term",), "adverse_events")
     lookup = _lookup(terms)
     out = adverse_events.copy()
-    found = [lookup.get(term_key(t)) for t in out["term"]]
-    table_pt = pd.Series([f[0] if f else str(t).strip() for f, t in zip(found, out["term"])], index=out.index)
-    table_soc = pd.Series([f[1] if f else UNCODED for f in found], index=out.index)
-    table_src = pd.Series(["CTCAE v5.0 table" if f else UNCODED for f in found], index=out.index)
+    # each distinct reported term is looked up once, then spread to its rows; each missing term
+    # (None, NaN: worded as given) on its own
+    at, distinct = pd.factorize(out["term"])
+    missing = np.flatnonzero(at < 0)
+    at[missing] = len(distinct) + np.arange(len(missing))
+    distinct = [*distinct, *out["term"].iloc[missing]]
+    found = [lookup.get(term_key(t)) for t in distinct]
+
+    def spread(words: list[str]) -> pd.Series:
+        return pd.Series(np.array(words, dtype=object)[at].tolist() if len(at) else [], index=out.index)
+
+    table_pt = spread([f[0] if f else str(t).strip() for f, t in zip(found, distinct)])
+    table_soc = spread([f[1] if f else UNCODED for f in found])
+    table_src = spread(["CTCAE v5.0 table" if f else UNCODED for f in found])
     site = pd.Series(False, index=out.index)
     if "soc" in out and "pt" in out:
         site = ~_blank(out["soc"]) & ~_blank(out["pt"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..derive.checks import positions
 from ..derive.visits import visit_windows
 from . import crp, liao_improvement, pao2_fio2, radiology
 
@@ -51,18 +52,22 @@ def baseline_severity(subjects: pd.DataFrame, vitals: pd.DataFrame, labs: pd.Dat
     none = {"windows": visit_windows().iloc[:0]}
     liao = liao_improvement.liao_by_visit(liao_improvement.score_assessments(vitals, subjects), subjects, **none)
     base_time = _baseline(liao, "measured_at")
-    unique = vitals.drop_duplicates(["subject_id", "measured_at"])
-    # membership, not a merge: an empty baseline has no subject_id dtype to join on
-    is_base = pd.MultiIndex.from_frame(unique[["subject_id", "measured_at"]]).isin(
-        list(zip(base_time.index, base_time.to_numpy())))
-    record = unique[is_base].set_index("subject_id")
+    # the vital-sign record of each baseline assessment: the first row of the subject at that time
+    at = positions(vitals["subject_id"], ids)
+    when = np.full(len(ids) + 1, np.datetime64("NaT"), dtype=vitals["measured_at"].to_numpy().dtype)
+    when[positions(base_time.index.to_series(), ids)] = base_time.to_numpy()
+    rows = np.flatnonzero(vitals["measured_at"].to_numpy() == when[at])  # at -1: NaT, never equal
+    subject, first = np.unique(at[rows], return_index=True)
+    record = vitals.iloc[rows[first]]
     oxygen = record["on_oxygen"].astype("boolean")
-    oxygen_text = pd.Series(np.where(oxygen.isna().to_numpy(bool), pd.NA,
-                                     np.where(oxygen.fillna(False).to_numpy(bool), "yes", "no")).astype(object),
-                            index=record.index, dtype=object)
     out = pd.DataFrame({"subject_id": ids.to_numpy()})
-    out["spo2_pct_baseline"] = ids.map(pd.to_numeric(record["spo2_pct"], errors="coerce")).to_numpy(dtype=float)
-    out["on_oxygen_baseline"] = ids.map(oxygen_text).astype(object).to_numpy()
+    spo2 = np.full(len(ids), np.nan)
+    spo2[subject] = pd.to_numeric(record["spo2_pct"], errors="coerce").to_numpy(dtype=float)
+    out["spo2_pct_baseline"] = spo2
+    on_oxygen = np.full(len(ids), np.nan, dtype=object)
+    on_oxygen[subject] = np.where(oxygen.isna().to_numpy(bool), pd.NA,
+                                  np.where(oxygen.fillna(False).to_numpy(bool), "yes", "no"))
+    out["on_oxygen_baseline"] = on_oxygen
     out["crp_mg_dl_baseline"] = ids.map(
         _baseline(crp.crp_by_visit(labs, subjects, **none), "crp_mg_dl")).to_numpy(dtype=float)
     out["pf_ratio_mmhg_baseline"] = ids.map(

@@ -30,7 +30,7 @@ from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, summarise
 from ..stats.binomial import exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable
 from ..stats.paired import signed_rank_by_visit
-from ..derive.checks import isin
+from ..derive.checks import isin, positions
 from ..derive.liao_score import adult_score_min_age, children_scored_adult, without_children
 from ..derive.populations import site_level_agreement
 from .liao_results import (ADULTS_ONLY_MEASURES, IMPROVED_MEASURES, children_measures, headline_measures,
@@ -260,33 +260,35 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
                            carry=("liao_level",), window_days_before=rule["window_days_before"],
                            day0_values=rule["day0_values"])
     follow = follow_up(subjects, cutoff_or_latest_date(subjects, cutoff))
-    base_code = pd.Series(_level_code(base["baseline_liao_level"]), index=base["subject_id"].astype(str))
+    base_code = _level_code(base["baseline_liao_level"]).astype("int64")
     post = usable[(usable["days_since_infusion"] >= 1).fillna(False).to_numpy(bool)]
-    post_id = post["subject_id"].astype(str)
-    below = _level_code(post["liao_level"]) <= base_code.reindex(post_id).fillna(-1).to_numpy() - 1
-    below &= _level_code(post["liao_level"]) >= 0
-    first = (post.loc[below, "days_since_infusion"].astype("int64")
-             .groupby(post_id[below].to_numpy()).min())
-    first_day = pd.array(first.reindex(base["subject_id"].astype(str)).to_numpy(), dtype="Int64")
-    at = pd.Index(follow["subject_id"].astype(str)).get_indexer(base["subject_id"].astype(str))
+    post_at = positions(post["subject_id"], base["subject_id"])  # the subject's row of ``base``
+    post_code = _level_code(post["liao_level"])
+    below = (post_code <= np.append(base_code, -1)[post_at] - 1) & (post_code >= 0)  # -1: no baseline row
+    never = np.iinfo(np.int64).max
+    first = np.full(len(base), never, dtype=np.int64)  # first day below baseline, by subject
+    np.minimum.at(first, post_at[below], post.loc[below, "days_since_infusion"].astype("int64").to_numpy())
+    first_day = pd.arrays.IntegerArray(first, first == never)
+    at = positions(base["subject_id"], follow["subject_id"])
     if (at < 0).any():
         raise ValueError("subjects must be the treated population (a subject is not treated)")
     follow = follow.iloc[at].reset_index(drop=True)
     frames = []
+    level = pd.Categorical(base["baseline_liao_level"].astype(object), categories=LIAO_LEVELS, ordered=True)
+    code = {o: i for i, o in enumerate(IMPROVEMENT_OUTCOMES)}  # outcomes as category codes
     for h in horizons:
         calendar = evaluable_by_calendar(follow, h)
         outcome = np.select(
             [~base["has_baseline"].to_numpy(bool), follow["death_day"].to_numpy(float) <= h, ~calendar,
              follow["follow_up_days"].to_numpy(float) < h, pd.Series(first_day <= h).fillna(False).to_numpy(bool)],
-            ["no baseline", "died", "not yet evaluable", "lost to follow-up", "improved"], default="not improved")
-        known = np.isin(outcome, ["improved", "not improved", "died"])
+            [code["no baseline"], code["died"], code["not yet evaluable"], code["lost to follow-up"],
+             code["improved"]], default=code["not improved"])
+        known = np.isin(outcome, [code["improved"], code["not improved"], code["died"]])
         frames.append(pd.DataFrame({
             "subject_id": base["subject_id"].to_numpy(), "horizon_day": int(h),
-            "liao_level_baseline": pd.Categorical(base["baseline_liao_level"].astype(object),
-                                                  categories=LIAO_LEVELS, ordered=True),
-            "first_improvement_day": first_day,
-            "outcome": pd.Categorical(outcome, categories=IMPROVEMENT_OUTCOMES),
-            "improved": outcome == "improved", "evaluable_by_calendar": calendar,
+            "liao_level_baseline": level, "first_improvement_day": first_day,
+            "outcome": pd.Categorical.from_codes(outcome, categories=IMPROVEMENT_OUTCOMES),
+            "improved": outcome == code["improved"], "evaluable_by_calendar": calendar,
             "evaluable": known & calendar, "known": known}))
     columns = ["subject_id", "horizon_day", "liao_level_baseline", "first_improvement_day", "outcome",
                "improved", "evaluable_by_calendar", "evaluable", "known"]

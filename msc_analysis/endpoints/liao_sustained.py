@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import definitions
-from ..derive.checks import isin, require_columns
+from ..derive.checks import positions, require_columns
 from ..derive.follow_up import follow_up
 from ..derive.visits import subject_course
 from ..stats.competing_risks import cumulative_incidence
@@ -98,23 +98,26 @@ def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_sco
     first, last_day, n_after = _first_sustained_runs(usable_assessments(scored, include_incomplete), ids,
                                                      "liao_total", low_score_max, hold_hours,
                                                      hold_tolerance_hours, horizon_days)
-    hit = isin(ids, first.index).to_numpy()
+    hit = first["day"].notna().to_numpy()
     death, discharge = course["death_day"], course["discharge_day"]
     in_hospital_death = (death <= horizon_days) & (discharge.isna() | (discharge > death))
     died = ~hit & in_hospital_death.fillna(False).to_numpy(bool)
     event = np.where(hit, 1, np.where(died, 2, 0))
     censor = np.minimum(last_day.fillna(0).to_numpy(float), horizon_days)
-    time = np.where(hit, first["day"].reindex(ids).to_numpy(float),
+    time = np.where(hit, first["day"].to_numpy(float),
                     np.where(died, death.to_numpy(float, na_value=np.nan), censor))
     discharged = (event == 0) & (discharge <= horizon_days).fillna(False).to_numpy(bool)
-    age = (scored.assign(sid=scored["subject_id"].astype(str)).groupby("sid")["age_points"].max()
-           if "age_points" in scored else pd.Series(dtype="float64"))
-    possible = (age.reindex(ids).fillna(0).to_numpy(float) <= low_score_max)
+    if "age_points" in scored:
+        at = positions(scored["subject_id"], ids)
+        age = scored["age_points"][at >= 0].groupby(at[at >= 0]).max().reindex(pd.RangeIndex(len(ids)))
+    else:
+        age = pd.Series(np.nan, index=pd.RangeIndex(len(ids)))
+    possible = (age.fillna(0).to_numpy(float) <= low_score_max)
     return pd.DataFrame({
         "subject_id": course["subject_id"].to_numpy(), "time_days": time.astype("int64"),
         "event": event.astype("int64"), "outcome": [SUSTAINED_OUTCOMES[e] for e in event],
-        "run_start_at": first["start"].reindex(ids).to_numpy(),
-        "run_confirmed_at": first["confirmed"].reindex(ids).to_numpy(),
+        "run_start_at": first["start"].to_numpy(),
+        "run_confirmed_at": first["confirmed"].to_numpy(),
         "discharged_before_event": discharged, "low_score_possible": possible,
         "n_assessments_after_infusion": n_after.to_numpy()})
 
@@ -200,7 +203,7 @@ def stable_or_discharged(scored: pd.DataFrame, subjects: pd.DataFrame, cutoff=No
     usable = usable.assign(_physiology=physiology_total(usable))
     first, last_day, n_after = _first_sustained_runs(usable, ids, "_physiology", low_score_max, hold_hours,
                                                      hold_tolerance_hours, horizon_days)
-    run = first["day"].reindex(ids).to_numpy(float)
+    run = first["day"].to_numpy(float)
     death, discharge = follow["death_day"].to_numpy(float), follow["discharge_day"].to_numpy(float)
     discharge_alive = np.where((discharge <= horizon_days) & ~(death < discharge), discharge, np.nan)
     success = np.fmin(run, discharge_alive)
@@ -233,15 +236,15 @@ def _first_sustained_runs(usable: pd.DataFrame, ids: pd.Series, column: str, low
                           hold_hours: float, hold_tolerance_hours: float, horizon_days: int):
     """First sustained run of ``column <= low_score_max`` of each subject starting by ``horizon_days``.
 
-    Returns ``(first, last_day, n_after)``: ``first`` indexed by subject (str) with ``start``,
-    ``confirmed`` (datetimes) and ``day`` (int, day of ``start``); ``last_day`` (day of the last
-    assessment from day 1 on, NaN if none) and ``n_after`` (int, assessments from day 1 on), both
-    indexed like ``ids``.
+    Returns ``(first, last_day, n_after)``, each with one row per subject of ``ids`` (unique codes),
+    in its order: ``first`` has ``start``, ``confirmed`` (datetimes) and ``day`` (float, day of
+    ``start``), all missing without such a run; ``last_day`` (day of the last assessment from day
+    1 on, NaN if none) and ``n_after`` (int, assessments from day 1 on).
     """
-    day = usable["days_since_infusion"]
-    a = usable[(day >= 1).fillna(False).to_numpy(bool)
-               & isin(usable["subject_id"].astype(str), ids).to_numpy(bool)]
-    a = pd.DataFrame({"sid": a["subject_id"].astype(str).to_numpy(), "at": a["measured_at"].to_numpy(),
+    at = positions(usable["subject_id"], ids)  # subjects by position in ``ids``: integers sort fast
+    take = (usable["days_since_infusion"] >= 1).fillna(False).to_numpy(bool) & (at >= 0)
+    a = usable[take]
+    a = pd.DataFrame({"sid": at[take], "at": a["measured_at"].to_numpy(),
                       "day": a["days_since_infusion"].astype("int64").to_numpy(),
                       "low": (a[column] <= low_score_max).to_numpy(bool),
                       "row": np.arange(len(a))}).sort_values(["sid", "at", "row"], kind="stable")
@@ -252,9 +255,11 @@ def _first_sustained_runs(usable: pd.DataFrame, ids: pd.Series, column: str, low
     low = a[a["low"]].join(runs["start"], on="run")
     confirming = low[low["at"] - low["start"] >= need].groupby("run")["at"].first()
     runs = runs.join(confirming.rename("confirmed"), how="inner")
-    first = runs[runs["day"] <= horizon_days].sort_values("start").drop_duplicates("sid").set_index("sid")
-    last_day = a.groupby("sid")["day"].max().reindex(ids)
-    n_after = a.groupby("sid").size().reindex(ids).fillna(0).astype("int64")
+    every = pd.RangeIndex(len(ids))
+    first = (runs[runs["day"] <= horizon_days].sort_values("start").drop_duplicates("sid").set_index("sid")
+             .reindex(every))
+    last_day = a.groupby("sid")["day"].max().reindex(every).reset_index(drop=True)
+    n_after = pd.Series(np.bincount(a["sid"].to_numpy(), minlength=len(ids)).astype("int64"))
     return first, last_day, n_after
 
 

@@ -27,6 +27,8 @@ risk, the estimate is missing and ``not_estimable_reason`` says why in words.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 import pandas as pd
 
@@ -74,6 +76,13 @@ def _value_text(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
+
+
+def _values_text(values: pd.Series, present: np.ndarray) -> list[str]:
+    """:func:`_value_text` of each value, worded once per distinct value; "" where not ``present``."""
+    codes, uniques = pd.factorize(values)
+    texts = np.array([_value_text(u) for u in uniques] + [""], dtype=object)
+    return np.where(present, texts[codes], "").tolist()
 
 
 def _in_subgroup(values: pd.Series, rule) -> np.ndarray:
@@ -150,19 +159,21 @@ def subgroup_membership(subjects: pd.DataFrame, subgroup_definitions: pd.DataFra
         frames.append(pd.DataFrame({
             "subject_id": treated["subject_id"].to_numpy(), "subgroup_variable": variable,
             "subgroup_variable_label": var_label, "subgroup": label, "subgroup_order": rank.astype("int64"),
-            "value": [_value_text(v) if p else "" for v, p in zip(values, present)]}))
+            "value": _values_text(values, present)}))
         order += len(group) + 2
     if not frames:
         return pd.DataFrame(columns=list(MEMBERSHIP_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(MEMBERSHIP_COLUMNS)]
 
 
-def _rows(membership: pd.DataFrame, subgroup_definitions: pd.DataFrame | None) -> pd.DataFrame:
+_Row = namedtuple("_Row", "subgroup_variable subgroup_variable_label subgroup subgroup_order members")
+
+
+def _rows(membership: pd.DataFrame, subgroup_definitions: pd.DataFrame | None) -> list[_Row]:
     """Every row to report: the overall row, each listed subgroup (even empty), each "other
-    value" or "missing" row with someone in it; with their members' ids as a list."""
+    value" or "missing" row with someone in it; with their members' ids (an Index), in display order."""
     rules = _definitions(subgroup_definitions)
     require_columns(membership, MEMBERSHIP_COLUMNS, "membership")
-    everyone = list(dict.fromkeys(membership["subject_id"]))
     rows = [(OVERALL_VARIABLE, "Overall", OVERALL_LABEL, -1)]
     order = 0
     for variable, group in rules.groupby("variable", sort=False):
@@ -177,10 +188,17 @@ def _rows(membership: pd.DataFrame, subgroup_definitions: pd.DataFrame | None) -
     rows += list(extra[["subgroup_variable", "subgroup_variable_label", "subgroup", "subgroup_order"]]
                  .itertuples(index=False, name=None))
     out = pd.DataFrame(rows, columns=["subgroup_variable", "subgroup_variable_label", "subgroup", "subgroup_order"])
-    members = membership.groupby(["subgroup_variable", "subgroup"], sort=False)["subject_id"].agg(list)
-    out["members"] = [everyone if v == OVERALL_VARIABLE else members.get((v, s), [])
-                      for v, s in zip(out["subgroup_variable"], out["subgroup"])]
-    return out.sort_values("subgroup_order", kind="stable").reset_index(drop=True)
+    out = out.sort_values("subgroup_order", kind="stable").reset_index(drop=True)
+    codes = membership["subject_id"]
+    at = membership.groupby(["subgroup_variable", "subgroup"], sort=False).indices  # rows of each group
+    everyone = pd.Index(codes.drop_duplicates())
+
+    def members(variable, subgroup) -> pd.Index:
+        if variable == OVERALL_VARIABLE:
+            return everyone
+        return pd.Index(codes.iloc[at.get((variable, subgroup), [])])
+
+    return [_Row(*r, members(r[0], r[2])) for r in out.itertuples(index=False, name=None)]
 
 
 def _empty_reason(variable: str) -> str:
@@ -233,7 +251,7 @@ def survival_by_subgroup(times: pd.DataFrame, membership: pd.DataFrame, day: flo
     require_columns(times, ["subject_id", "time_days", "event"], "times")
     day = float(day)
     rows = []
-    for r in _rows(membership, subgroup_definitions).itertuples(index=False):
+    for r in _rows(membership, subgroup_definitions):
         g = times[isin(times["subject_id"], r.members)]
         km = kaplan_meier(g["time_days"], g["event"], times=[day]).iloc[0]
         reason = reasons_at_days([km["survival_prop"]], len(g), [km["n_at_risk"]], [day],
@@ -326,7 +344,7 @@ def proportion_by_subgroup(per_subject: pd.DataFrame, membership: pd.DataFrame, 
     succeeded = evaluable & outcome[success].fillna(False).astype(bool)
     how = "; ".join(p for p in (method, EXACT_CI_METHOD) if p)
     rows = []
-    for r in _rows(membership, subgroup_definitions).itertuples(index=False):
+    for r in _rows(membership, subgroup_definitions):
         ids = pd.Index(r.members)
         n_eval = int(evaluable.reindex(ids, fill_value=False).sum())
         n_ok = int(succeeded.reindex(ids, fill_value=False).sum())

@@ -82,10 +82,15 @@ def worst_rank_quantile(values, states, q: float, *, higher_is_worse: bool) -> t
     ...                     higher_is_worse=True)
     (nan, 'died')
     """
+    return _quantiles(values, states, [q], higher_is_worse)[0]
+
+
+def _quantiles(values, states, qs, higher_is_worse: bool) -> list[tuple[float, str]]:
+    """:func:`worst_rank_quantile` at each of ``qs``, ranking the subjects once."""
     x = np.asarray(values, dtype=float)
     s = np.asarray(states, dtype=object)
     if len(s) == 0:
-        return (math.nan, "")
+        return [(math.nan, "")] * len(qs)
     unknown = set(s) - set(WORST_RANK_STATES)
     if unknown:
         raise ValueError(f"states must be {WORST_RANK_STATES}, got {sorted(unknown)}")
@@ -93,6 +98,11 @@ def worst_rank_quantile(values, states, q: float, *, higher_is_worse: bool) -> t
     key = np.where(s == top, np.inf, np.where(s == bottom, -np.inf, x))
     order = np.argsort(key, kind="stable")
     key, s = key[order], s[order]
+    return [_quantile(key, s, q) for q in qs]
+
+
+def _quantile(key: np.ndarray, s: np.ndarray, q: float) -> tuple[float, str]:
+    """Quantile ``q`` of the ranked keys ``key`` (sorted) with their states ``s``."""
     h = (len(key) - 1) * q
     j = int(math.floor(h))
     g = h - j
@@ -182,8 +192,8 @@ def worst_rank_by_visit(long: pd.DataFrame, score_column: str, *, higher_is_wors
                "n_discharged": int(discharged.sum()), "n_ranked": int(ranked.sum()),
                "n_lost_to_follow_up": int((status == _LOST).sum()),
                "n_no_value": int(len(pop) - ranked.sum() - (status == _LOST).sum())}
-        for name, q in (("median", 0.5), ("q1", 0.25), ("q3", 0.75)):
-            number, state = worst_rank_quantile(score[ranked], states, q, higher_is_worse=higher_is_worse)
+        quantiles = _quantiles(score[ranked], states, (0.5, 0.25, 0.75), higher_is_worse)
+        for name, (number, state) in zip(("median", "q1", "q3"), quantiles):
             row[f"{stem}_{name}"], row[f"{stem}_{name}_state"] = number, state
         row["not_estimable_reason"] = ("" if row["n_ranked"] else NO_SUBJECT_INFUSED if not len(g)
                                        else no_subject_evaluable(int(day)))
