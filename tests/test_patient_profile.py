@@ -228,7 +228,7 @@ def test_the_daily_course_gives_the_worst_value_of_each_day_and_keeps_the_input(
 
 def test_the_events_listing_has_every_event_and_no_repeated_measure(fixture_cut):
     records = pp.profile_records(fixture_cut, ["S02"])
-    events = pt.events_listing(records)
+    events = pt.events_listing(records, pp.REPEATED_MEASURES)
     assert events["Record"].tolist() == ["Admission", "Infusion", "RT-PCR", "Adverse event", "Death"]
     assert list(events.columns) == ["Day", "Record", "Result"]
     assert len(events) + len(pp.daily_worst(records)) > 0

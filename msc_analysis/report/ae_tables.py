@@ -16,6 +16,10 @@ __all__ = ["format_soc_term_table", "format_relatedness_by_grade", "format_event
 _INDENT = "\u2003"  # an em space: a term sits under its organ class
 
 
+def _resolved(day) -> str:
+    return "" if pd.isna(day) else f"resolved (day {int(day)})"
+
+
 def _yes_no(value) -> str:
     return formats.DASH if formats.is_missing(value) else ("yes" if bool(value) else "no")
 
@@ -123,22 +127,22 @@ def format_coded_listing(listing: pd.DataFrame) -> pd.DataFrame:
     """
     onset = pd.to_numeric(listing["days_since_infusion"], errors="coerce")
     end = pd.to_numeric(listing["resolved_days_since_infusion"], errors="coerce")
-    no_onset = onset.isna()
+    no_onset, no_end = onset.isna().to_numpy(), end.isna().to_numpy()
+    fatal = (pd.to_numeric(listing["grade"], errors="coerce") == 5).to_numpy()
     return pd.DataFrame({
         "Subject": listing["subject_id"].astype(str).to_numpy(),
         "AE term (as reported)": listing["term"].astype(str).to_numpy(),
         "Coded term": listing["pt"].astype(str).to_numpy(),
         "System organ class": listing["soc"].astype(str).to_numpy(),
         "Period": listing["period"].astype(str).to_numpy(),
-        "Onset day": [formats.DASH if m else formats.count(v) for v, m in zip(onset, no_onset)],
-        "Duration, days": [formats.DASH if m else ("ongoing" if pd.isna(e) else formats.count(e - o))
-                           for o, e, m in zip(onset, end, no_onset)],
-        "Grade": [formats.count(g) for g in listing["grade"]],
-        "Serious": [_yes_no(v) for v in listing["serious"]],
+        "Onset day": [formats.DASH if m else v for v, m in zip(formats.each(onset, formats.count), no_onset)],
+        "Duration, days": [formats.DASH if m else ("ongoing" if e else d)
+                           for d, e, m in zip(formats.each(end - onset, formats.count), no_end, no_onset)],
+        "Grade": formats.each(listing["grade"], formats.count),
+        "Serious": formats.each(listing["serious"], _yes_no),
         "Relationship (investigator)":
             listing["related"].astype("string").fillna("not assessed").astype(str).to_numpy(),
-        "Counted as related": [_yes_no(v) for v in listing["related_to_msc"]],
-        "Outcome": [formats.DASH if m else "fatal" if g == 5 else ("ongoing at the cutoff" if pd.isna(e)
-                    else f"resolved (day {int(e)})")
-                    for e, m, g in zip(end, no_onset, pd.to_numeric(listing["grade"], errors="coerce"))],
+        "Counted as related": formats.each(listing["related_to_msc"], _yes_no),
+        "Outcome": [formats.DASH if m else "fatal" if g else ("ongoing at the cutoff" if e else r)
+                    for r, e, m, g in zip(formats.each(end, _resolved), no_end, no_onset, fatal)],
     })

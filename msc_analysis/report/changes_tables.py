@@ -40,6 +40,10 @@ def _first_upper(value) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _day(value) -> str:
+    return "not infused" if formats.is_missing(value) else formats.days(value)
+
+
 def _text(value) -> str:
     return formats.DASH if formats.is_missing(value) or str(value) == "" else str(value)
 
@@ -64,13 +68,13 @@ def changed_values_table(values: pd.DataFrame) -> pd.DataFrame:
     """``changed_values`` in words, in its order (corrections first): kind, table, subject, record, field,
     value in the previous cut, in this cut, change."""
     return pd.DataFrame({
-        "Kind": [_first_upper(k) for k in values["kind"]],
-        "Table": [_words(t) for t in values["table"]],
+        "Kind": formats.each(values["kind"], _first_upper),
+        "Table": formats.each(values["table"], _words),
         "Subject": values["subject_id"].astype(str),
-        "Record": [_text(v) for v in values["record"]],
+        "Record": formats.each(values["record"], _text),
         "Field": values["field"].astype(str),
-        "Previous cut": [_text(v) for v in values["value_before"]],
-        "This cut": [_text(v) for v in values["value_after"]],
+        "Previous cut": formats.each(values["value_before"], _text),
+        "This cut": formats.each(values["value_after"], _text),
         "Change": values["change"].astype(str),
     })
 
@@ -81,9 +85,9 @@ def new_subjects_table(subjects: pd.DataFrame) -> pd.DataFrame:
         return formats.DASH if formats.is_missing(v) else ("yes" if bool(v) else "no")
     return pd.DataFrame({
         "Subject": subjects["subject_id"].astype(str),
-        "Screened on": [_date(v) for v in subjects["screened_on"]],
-        "Enrolled": [yes(v) for v in subjects["enrolled"]],
-        "Treated": [yes(v) for v in subjects["treated"]],
+        "Screened on": formats.each(subjects["screened_on"], _date),
+        "Enrolled": formats.each(subjects["enrolled"], yes),
+        "Treated": formats.each(subjects["treated"], yes),
     })
 
 
@@ -95,12 +99,11 @@ def new_events_table(events: pd.DataFrame, event: str | None = None) -> pd.DataF
     """
     rows = events if event is None else events[events["event"] == event]
     out = pd.DataFrame({
-        "Event": [_first_upper(e) for e in rows["event"]],
+        "Event": formats.each(rows["event"], _first_upper),
         "Subject": rows["subject_id"].astype(str),
-        "Date": [_date(v) for v in rows["date"]],
-        "Day since infusion": ["not infused" if formats.is_missing(v) else formats.days(v)
-                               for v in rows["days_since_infusion"]],
-        "Detail": [_text(v) for v in rows["detail"]],
+        "Date": formats.each(rows["date"], _date),
+        "Day since infusion": formats.each(rows["days_since_infusion"], _day),
+        "Detail": formats.each(rows["detail"], _text),
     }).reset_index(drop=True)
     if event is not None:
         out = out.drop(columns=["Event"] + (["Detail"] if (out["Detail"] == formats.DASH).all() else []))

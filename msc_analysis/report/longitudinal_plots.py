@@ -26,6 +26,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..derive.checks import isin
 from ..stats.estimability import NO_SUBJECT_INFUSED
 from ..stats.paired import MEASURED
 from .figures import not_estimable_figure, plain_text
@@ -144,9 +145,9 @@ def spaghetti_figure(by_visit: pd.DataFrame, value_column: str, *, ylabel: str, 
     fig, ax = plt.subplots(figsize=(11, 6.2))
     shown = set(_sample(by_visit["subject_id"].drop_duplicates().to_numpy(), max_lines, seed))
     died = set(by_visit.loc[by_visit["death_day"].notna(), "subject_id"])
-    lines = measured[measured["subject_id"].isin(shown)].sort_values(["subject_id", "x"])
+    lines = measured[isin(measured["subject_id"], shown)].sort_values(["subject_id", "x"])
     for dead, colour, width, alpha in ((False, _LINE, 0.7, 0.45), (True, _DEAD, 0.9, 0.8)):
-        part = lines[lines["subject_id"].isin(died) == dead]
+        part = lines[isin(lines["subject_id"], died) == dead]
         if len(part):
             sns.lineplot(data=part, x="x", y="y", units="subject_id", estimator=None, color=colour, lw=width,
                          alpha=alpha, zorder=2, legend=False, ax=ax)

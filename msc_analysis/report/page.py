@@ -36,6 +36,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from . import formats
+from .cells import marker_notes, table_cells
 from .figures import use_house_theme
 from .results import _NEEDS_APOSTROPHE
 
@@ -53,8 +54,6 @@ _LISTING_BOX_ROWS = 25
 LISTING_ROWS_ON_PAGE = 500
 #: Folder of ``results_dir`` holding the listings too long for their page.
 LISTINGS_FOLDER = "listings"
-_TEXT_TOKENS = {"nan", "NaN", "None", "<NA>", "NaT", "inf", "-inf", "Inf", "NA"}
-_MARKER = {m: re.compile(rf"(?<![\w]){re.escape(m)}(?![\w])") for m in formats.MARKER_NOTES}
 
 
 class UnknownParameterError(ValueError):
@@ -157,53 +156,6 @@ def check_parameters(history: list[str] | None = None) -> PageParameters:
             f"this page has no parameter named {names} (given to papermill); its parameters are: "
             f"{', '.join(sorted(defaults))}. Correct the name: the page was not run with its defaults.")
     return PageParameters(defaults, given)
-
-
-def _text(value, decimals: int) -> str:
-    if isinstance(value, str):
-        return formats.DASH if value.strip() in _TEXT_TOKENS else value
-    if value is None or formats.is_missing(value):
-        return formats.DASH
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, pd.Timestamp):
-        return str(value.date()) if value == value.normalize() else value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, (int, float)) or hasattr(value, "dtype"):
-        number = float(value)
-        if number in (float("inf"), float("-inf")):
-            return formats.number(number)
-        if number == round(number) and abs(number) < 1e15:
-            return formats.count(number)
-        return formats.number(number, decimals)
-    return str(value)
-
-
-def table_cells(frame: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
-    """``frame`` as text cells with string column labels, its index kept as columns when it means something.
-
-    >>> table_cells(pd.DataFrame({"n": [8.0, None], "x": [0.123456, float("inf")], "t": ["a", "None"]}))
-       n    x  t
-    0  8  0.1  a
-    1  –   NR  –
-    """
-    out = frame.copy()
-    if isinstance(out.columns, pd.MultiIndex):
-        out.columns = [" - ".join(str(p) for p in c if str(p) and not str(p).startswith("Unnamed")) for c in out.columns]
-    if not isinstance(out.index, pd.RangeIndex) or any(name is not None for name in out.index.names):
-        names = [n if n is not None else "" for n in out.index.names]
-        out.index = out.index.set_names([n or f"level {i}" for i, n in enumerate(names)])
-        out = out.reset_index()
-        out.columns = [("" if str(c).startswith("level ") else c) for c in out.columns]
-    out.columns = [str(c) for c in out.columns]
-    out = out.astype(object)
-    for i in range(out.shape[1]):
-        out.isetitem(i, [_text(v, decimals) for v in out.iloc[:, i]])
-    return out.reset_index(drop=True)
-
-
-def _markers(cells: pd.DataFrame) -> list[str]:
-    text = "\n".join(cells.astype(str).to_numpy().ravel())
-    return [formats.MARKER_NOTES[m] for m, pattern in _MARKER.items() if pattern.search(text)]
 
 
 @dataclass
@@ -382,7 +334,7 @@ class Page:
             heading += f" (N = {int(n)})"
         cells = table_cells(data, decimals)
         notes = [str(f) for f in ([footnotes] if isinstance(footnotes, str) else footnotes) if f]
-        notes += _markers(cells)
+        notes += marker_notes(cells)
         if self.cutoff_note:
             notes.append(self.cutoff_note)
         file = ""

@@ -9,7 +9,6 @@ import math
 
 import pandas as pd
 
-from ..endpoints.patient_profile import REPEATED_MEASURES
 from . import formats
 
 __all__ = ["selection_notes", "selection_table", "summary_table", "records_listing", "events_listing", "daily_table",
@@ -184,12 +183,14 @@ def records_listing(records: pd.DataFrame, *, subject: bool = False) -> pd.DataF
     return frame[["Subject", "Day", "Time", "Record", "Result"]] if subject else frame.drop(columns="Subject")
 
 
-def events_listing(records: pd.DataFrame) -> pd.DataFrame:
+def events_listing(records: pd.DataFrame, repeated: tuple[str, ...]) -> pd.DataFrame:
     """Day | Record | Result: every record of one subject except the repeated measures (see :data:`EVENTS_NOTE`).
 
-    These records carry a date only, so the listing has no column of times.
+    ``repeated`` names the records that are repeated measures (the endpoint's
+    ``patient_profile.REPEATED_MEASURES``; the report layer knows no endpoint). These records carry a
+    date only, so the listing has no column of times.
     """
-    return records_listing(records[~records["record"].isin(REPEATED_MEASURES)]).drop(columns="Time")
+    return records_listing(records[~records["record"].isin(list(repeated))]).drop(columns="Time")
 
 
 def daily_table(daily: pd.DataFrame) -> pd.DataFrame:

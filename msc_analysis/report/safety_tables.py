@@ -55,6 +55,10 @@ def _day(value, missing: str = formats.DASH) -> str:
     return missing if formats.is_missing(value) else formats.days(value)
 
 
+def _resolved_day(value) -> str:
+    return _day(value, "ongoing or not recorded")
+
+
 def rules_table(rules: dict | None = None, target_cells_per_kg: float | None = None) -> pd.DataFrame:
     """The rules in force (``definitions/safety.yaml``), as a two-column table for the page.
 
@@ -140,14 +144,15 @@ def format_listing(listing: pd.DataFrame) -> pd.DataFrame:
         "Subject": listing["subject_id"].astype(str).to_numpy(),
         "AE term": listing["term"].astype(str).to_numpy(),
         "Period": listing["period"].astype(str).to_numpy(),
-        "Onset day": [_day(v) for v in listing["days_since_infusion"]],
-        "Resolved day": [formats.DASH if formats.is_missing(onset) else _day(v, "ongoing or not recorded")
-                         for v, onset in zip(listing["resolved_days_since_infusion"], listing["days_since_infusion"])],
-        "Grade": [formats.count(g) for g in listing["grade"]],
-        "Serious": [yes_no(v) for v in listing["serious"]],
+        "Onset day": formats.each(listing["days_since_infusion"], _day),
+        "Resolved day": [formats.DASH if no_onset else day for day, no_onset in zip(
+            formats.each(listing["resolved_days_since_infusion"], _resolved_day),
+            listing["days_since_infusion"].isna().to_numpy())],
+        "Grade": formats.each(listing["grade"], formats.count),
+        "Serious": formats.each(listing["serious"], yes_no),
         "Relationship (investigator)": related.astype(str).to_numpy(),
-        "Counted as related": [yes_no(v) for v in listing["related_to_msc"]],
-        "Infusion-related": [yes_no(v) for v in listing["infusion_related"]],
+        "Counted as related": formats.each(listing["related_to_msc"], yes_no),
+        "Infusion-related": formats.each(listing["infusion_related"], yes_no),
     })
 
 

@@ -198,13 +198,16 @@ def status_table(counts: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"Total": "All"})
 
 
+def _day_of(timestamp) -> str:
+    return formats.DASH if formats.is_missing(timestamp) else str(pd.Timestamp(timestamp).date())
+
+
 def status_listing(status: pd.DataFrame) -> pd.DataFrame:
     """One row per treated subject (``overview.status_at_cutoff``): subject, infusion, follow-up, statuses."""
     return pd.DataFrame({
         "Subject": status["subject_id"].astype(str),
-        "Infused on": [formats.DASH if formats.is_missing(d) else str(pd.Timestamp(d).date())
-                       for d in status["infused_on"]],
-        "Days of follow-up": [formats.days(v) for v in status["follow_up_days"]],
+        "Infused on": formats.each(status["infused_on"], _day_of),
+        "Days of follow-up": formats.each(status["follow_up_days"], formats.days),
         "Follow-up status": status["status_text"].astype(str),
         "Hospital status": status["hospital_status"].astype(str),
     }).sort_values("Subject", kind="stable").reset_index(drop=True)
