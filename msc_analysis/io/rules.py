@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .problems import Problem
 from .spec import RECORD_KEYS, canonical_lab_test, lab_units, normalise_test_name
+from .text_lookup import isin
 
 __all__ = ["check_rules", "exact_duplicates", "isin", "DATE_ORDER"]
 
@@ -125,16 +124,6 @@ def check_rules(tables: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
             lambda r: f"grade 5 means the event caused death (CTCAE), but subject {ae.at[r, 'subject_id']} "
                       "has no death date in subjects (died_on); record the death or correct the grade")
     return problems
-
-
-def isin(column: pd.Series, values) -> pd.Series:
-    """``column.isin(values)`` for a text column; one Arrow kernel for Arrow-backed text (pandas
-    turns each of ``values`` into a Python object first, slow for 100,000 subject codes)."""
-    if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
-        return column.isin(values)
-    cells = pa.array(column.array)
-    found = pc.is_in(cells, value_set=pa.array(values, from_pandas=True).cast(cells.type))
-    return pd.Series(found.to_numpy(zero_copy_only=False).astype(bool), index=column.index)
 
 
 def _comparable(table: str, frame: pd.DataFrame) -> pd.DataFrame:
