@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import math
 from textwrap import fill
 
 import matplotlib.pyplot as plt
@@ -110,7 +111,12 @@ def add_footnote(fig: plt.Figure, text: str) -> plt.Figure:
     as ``\\$``; ``parse_math=False`` is not enough, since matplotlib's line wrapping ignores it).
     """
     fig.text(0.01, 0.005, plain_text(text), ha="left", va="bottom", fontsize=8, color="#444", wrap=True)
-    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16))
+    # Room for the x tick labels and axis label (about 0.6 inch) above every line the footnote wraps
+    # to (8 pt text: about 15 characters per inch of width, 0.14 inch per line), so a long footnote
+    # never runs into the axis label.
+    width_in, height_in = fig.get_size_inches()
+    lines = max(1, math.ceil(len(text) / (15 * width_in)))
+    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16, min(0.45, (0.6 + 0.14 * lines) / height_in)))
     return fig
 
 
