@@ -7,6 +7,7 @@ import re
 import subprocess
 from collections import Counter
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -132,7 +133,7 @@ def test_no_pdf_skips_the_packet_and_the_default_writes_it(tmp_path):
 
 
 def test_a_pdf_that_cannot_be_made_is_a_warning_and_the_html_report_stands(tmp_path, monkeypatch):
-    from msc_analysis.run import runner
+    from msc_analysis.run import finish, runner
 
     real_run = subprocess.run
 
@@ -141,7 +142,7 @@ def test_a_pdf_that_cannot_be_made_is_a_warning_and_the_html_report_stands(tmp_p
             return subprocess.CompletedProcess(command, 1, "", "Traceback ...\nOSError: no fonts on this machine\n")
         return real_run(command, *args, **kwargs)
 
-    monkeypatch.setattr(runner.subprocess, "run", broken)
+    monkeypatch.setattr(finish.subprocess, "run", broken)
     warnings = []
     summary = runner.run_cut(load_cut(FIXTURE_CUT), FIXTURE_CUT, tmp_path / "out", notebooks_dir=_quick(tmp_path),
                              log=lambda line: None, warn=warnings.append)
@@ -178,3 +179,33 @@ def test_the_packet_fetches_nothing_but_data_uris(tmp_path):
     HTML(string=document, url_fetcher=Recording()).write_pdf(tmp_path / "x.pdf")
     assert (tmp_path / "x.pdf").stat().st_size > 0
     assert any(u.startswith("http://") for u in asked)  # asked, and refused
+
+
+def test_the_packet_uses_each_page_body_its_worker_made_and_makes_the_missing_ones(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from msc_analysis.run import packet
+
+    work, bodies = tmp_path / "work", tmp_path / "work" / ".packet-bodies"
+    bodies.mkdir(parents=True)
+    for stem in ("01_a", "02_b"):
+        write_notebook(work / f"{stem}.ipynb", f"print('{stem} made from the notebook')")
+    (bodies / "01_a.html").write_text("<p>01_a made by its worker</p>", encoding="utf-8")
+    documents = []
+
+    class Captured:  # WeasyPrint's HTML, keeping the document instead of laying it out
+        def __init__(self, string, **kwargs):
+            documents.append(string)
+
+        def write_pdf(self, target):
+            Path(target).write_bytes(b"%PDF-")
+
+    monkeypatch.setattr(packet, "HTML", Captured)
+    pages = [{"stem": "01_a", "title": "A"}, {"stem": "02_b", "title": "B"}]
+    results = [SimpleNamespace(stem=p["stem"], ok=True, error="") for p in pages]
+    packet.build_packet(work, tmp_path / "p.pdf", SimpleNamespace(study_id="S", cut_id="c1"), {}, results, [],
+                        pages, bodies)
+    assert "01_a made by its worker" in documents[0]
+    assert "01_a made from the notebook" not in documents[0]
+    page_b = documents[0].split("id='page-02_b'", 1)[1]  # rendered now, from its executed notebook by nbconvert
+    assert "celltag_parameters" in page_b and "worker" not in page_b

@@ -229,7 +229,9 @@ def test_a_notebook_whose_kernel_failed_to_start_is_retried(tmp_path, monkeypatc
 
 
 def _marked_processes(marker: str) -> list[str]:
-    """Command lines of the live processes whose environment holds ``marker`` (NAME=value)."""
+    """Command lines, with the process name, of the live processes whose environment holds ``marker``
+    (NAME=value). A kernel forked from the worker's template (warm_kernels.py) has the template's
+    command line and the name "ipykernel"."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -238,7 +240,8 @@ def _marked_processes(marker: str) -> list[str]:
             if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
                 continue  # a zombie has ended; it only waits to be reaped
             if marker.encode() in (proc / "environ").read_bytes().split(b"\0"):
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                             + f" [{(proc / 'comm').read_text().strip()}]")
         except (OSError, IndexError):
             continue
     return found

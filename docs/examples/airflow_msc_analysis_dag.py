@@ -2,8 +2,9 @@
 
 An EXAMPLE for a coordinating centre that already runs Airflow (2.x with
 ``apache-airflow-providers-papermill``; Airflow 3 imports noted below). The kit's own runner,
-``msc-analysis run``, remains the reference: it makes the same report plus the PDF packet, with
-time limits and retries, and is what the kit's tests check. docs/scaling.md explains every task,
+``msc-analysis run``, remains the reference: it makes the same report, with time limits and
+retries, and is what the kit's tests check; the publish step here calls the runner's own last
+steps (``msc_analysis.run.finish.finish_report``). docs/scaling.md explains every task,
 what runs in parallel, where the files go and how a failed notebook keeps the previous report;
 ``tests/test_orchestration_example.py`` checks this file against the task table there.
 
@@ -61,7 +62,8 @@ def validate_and_cache() -> None:
 
 
 def publish_report() -> None:
-    """Render every executed notebook as a page, write the index, and publish atomically.
+    """Render every executed notebook as a page, then the runner's own last steps: provenance,
+    safety alerts, the PDF packet, the index, and an atomic publication (``finish_report``).
 
     Runs only when every notebook task succeeded (Airflow's default trigger rule), so a failed
     notebook leaves the previous report of this cut in place, untouched.
@@ -70,11 +72,10 @@ def publish_report() -> None:
     import json
 
     from msc_analysis import load_cut
-    from msc_analysis.run.alerts import ALERTS_FILE, run_alerts
     from msc_analysis.run.batch import NotebookResult
     from msc_analysis.run.cuts import CutFolder
-    from msc_analysis.run.index import provenance, write_index
-    from msc_analysis.run.publish import publish, report_path, run_lock
+    from msc_analysis.run.finish import finish_report
+    from msc_analysis.run.publish import report_path, run_lock
     from msc_analysis.run.worker import page_title, render_html
 
     cut = load_cut(CUT_DIR)  # from the cache written by validate_and_cache
@@ -84,18 +85,12 @@ def publish_report() -> None:
               "fingerprint": "airflow", "kit_version": "", "pages": pages}
     for stem in NOTEBOOKS:
         (BUILD / f"{stem}.html").write_text(render_html(BUILD / f"{stem}.ipynb", False, chrome), encoding="utf-8")
-    results = [NotebookResult(stem, ok=True) for stem in NOTEBOOKS]
-    started = dt.datetime.fromtimestamp((BUILD / "results").stat().st_ctime).astimezone()
-    record = provenance(cut, started, dt.datetime.now().astimezone(), "airflow", [vars(r) for r in results],
-                        PREVIOUS_CUT_DIR)
-    record["cut_folder"] = str(CUT_DIR.resolve())  # as the runner: a report is tied to its cut folder
-    (BUILD / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
     previous = CutFolder(PREVIOUS_CUT_DIR, load_cut(PREVIOUS_CUT_DIR).cut_id) if PREVIOUS_CUT_DIR else None
-    alerts = run_alerts(cut, BUILD, previous, PREVIOUS_RESULTS if previous else None, [])
-    (BUILD / ALERTS_FILE).write_text(json.dumps(alerts, indent=2), encoding="utf-8")
-    write_index(BUILD, cut, record, results, alerts)
+    started = dt.datetime.fromtimestamp((BUILD / "results").stat().st_ctime).astimezone()
     with run_lock(REPORTS, cut.cut_id):
-        publish(BUILD, report_path(REPORTS, cut.cut_id))
+        finish_report(BUILD, report_path(REPORTS, cut.cut_id), cut, [NotebookResult(s, ok=True) for s in NOTEBOOKS],
+                      cut_dir=CUT_DIR.resolve(), started=started, fingerprint="airflow", pages=pages,
+                      previous=previous, previous_results=PREVIOUS_RESULTS if previous else None)
 
 
 def notebook_parameters(stem: str) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .worker import WorkerGroup, WorkerProcess, render_html
 
-__all__ = ["NotebookResult", "declared_parameters", "run_batch", "run_notebook"]
+__all__ = ["NotebookResult", "declared_parameters", "longest_first", "run_batch", "run_notebook"]
 
 _ATTEMPTS = 3
 
@@ -46,6 +46,26 @@ def declared_parameters(notebook: Path) -> set[str] | None:
             if isinstance(t, ast.Name)}
 
 
+def longest_first(notebooks: list[Path], seconds: dict) -> list[Path]:
+    """``notebooks`` with the slowest first, by ``seconds`` (stem -> seconds of an earlier report).
+
+    With two workers, a page that takes three times the others (the patient profiles of a large
+    cut) ends the run alone if it starts last; started first, the others run beside it. A
+    notebook without an earlier time counts as an average one; ties keep the notebooks' order.
+
+    >>> [p.stem for p in longest_first([Path("00_a"), Path("01_b"), Path("02_c")], {"01_b": 9.0, "02_c": 1.0})]
+    ['01_b', '00_a', '02_c']
+    """
+    known = [float(v) for v in seconds.values() if isinstance(v, (int, float)) and v >= 0]
+    typical = sum(known) / len(known) if known else 0.0
+
+    def cost(nb: Path) -> float:
+        v = seconds.get(nb.stem)
+        return float(v) if isinstance(v, (int, float)) and v >= 0 else typical
+
+    return sorted(notebooks, key=lambda nb: -cost(nb))
+
+
 def run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
                timeout_s: float, jobs: int, report, extra: dict | None = None) -> list[NotebookResult]:
     """Run ``notebooks`` on at most ``jobs`` workers; call ``report`` as each one finishes.
@@ -60,7 +80,7 @@ def run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
     pending = queue.SimpleQueue()
     for nb in notebooks:
         pending.put(nb)
-    results, workers = [], WorkerGroup()
+    results, workers = [], WorkerGroup(notebooks[0].parent)
 
     def drain():
         worker = WorkerProcess(workers)
@@ -107,6 +127,8 @@ def run_notebook(worker: WorkerProcess, notebook: Path, work: Path, params: dict
         if status is None:
             result.error = f"stopped after the time limit of {timeout_s:.0f} s"
             result.seconds = timeout_s
+            if spec.get("packet_bodies"):  # the PDF packet shows this page as far as it ran
+                (Path(spec["packet_bodies"]) / f"{notebook.stem}.html").unlink(missing_ok=True)
             if not spec.get("results_only"):
                 _render_partial(notebook, work, with_code, spec.get("chrome"))
             return result

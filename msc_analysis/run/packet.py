@@ -24,6 +24,8 @@ from types import SimpleNamespace
 
 from weasyprint import HTML, URLFetcher
 
+from .worker import packet_body
+
 __all__ = ["build_packet", "packet_html", "shared_table_styles", "DataOnlyFetcher", "PRINT_CSS", "main"]
 
 #: Print stylesheet of the packet. The running header and footer are margin boxes.
@@ -109,26 +111,6 @@ class DataOnlyFetcher(URLFetcher):
         if not str(url).lower().startswith("data:"):
             raise ValueError(f"the PDF packet loads nothing from outside the report: refused {str(url)[:80]}")
         return super().fetch(url, headers)
-
-
-def _exporter():
-    """nbconvert's ``basic`` HTML exporter (the page body only), without code or prompts."""
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                        exclude_output_prompt=True, embed_images=True)
-
-
-def _page_body(executed: Path, exporter=None) -> str:
-    """The body of an executed notebook without code, its ``# `` title heading removed."""
-    import nbformat
-
-    from .worker import _drop_title
-
-    nb = nbformat.read(executed, as_version=4)
-    _drop_title(nb)
-    body, _ = (exporter or _exporter()).from_notebook_node(nb)
-    return body
 
 
 def shared_table_styles(bodies: dict[str, str]) -> tuple[dict[str, str], str]:
@@ -254,17 +236,23 @@ the input files and their hashes are listed in the report's <code>provenance.jso
 </body></html>"""
 
 
-def build_packet(work: Path, pdf_path: Path, cut, record: dict, notebooks, alerts, pages: list[dict]) -> Path:
+def build_packet(work: Path, pdf_path: Path, cut, record: dict, notebooks, alerts, pages: list[dict],
+                 bodies_dir: Path | None = None) -> Path:
     """Write the PDF packet of the report being built in ``work`` to ``pdf_path``.
 
     Every page whose executed notebook is in ``work`` is included, failed ones as far as they
-    ran. Raises whatever rendering raises; the runner turns that into a warning.
+    ran. A page's body is read from ``bodies_dir/<stem>.html`` when its worker wrote it there
+    (:func:`~msc_analysis.run.worker.packet_body`, made as each page finished), else made now.
+    Raises whatever rendering raises; the runner turns that into a warning.
     """
-    bodies, exporter = {}, _exporter()
+    bodies = {}
     for p in pages:
         executed = Path(work) / f"{p['stem']}.ipynb"
-        if executed.exists():
-            bodies[p["stem"]] = _page_body(executed, exporter)
+        made = Path(bodies_dir) / f"{p['stem']}.html" if bodies_dir else None
+        if made is not None and made.is_file() and not made.is_symlink():
+            bodies[p["stem"]] = made.read_text(encoding="utf-8")
+        elif executed.exists():
+            bodies[p["stem"]] = packet_body(executed)
     bodies, table_css = shared_table_styles(bodies)
     document = packet_html(cut, record, notebooks, alerts, pages, bodies, table_css)
     HTML(string=document, url_fetcher=DataOnlyFetcher(), base_url=None).write_pdf(str(pdf_path))
@@ -277,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     The runner makes the PDF in this separate process, with a time limit, so that a huge or
     broken packet can neither stall nor crash the publication of the HTML report. SPEC holds
     ``work``, ``pdf``, ``cut`` (``study_id``, ``cut_id``), ``record``, ``notebooks`` (``stem``,
-    ``ok``, ``error``), ``alerts``, ``pages`` and ``parent_pid``.
+    ``ok``, ``error``), ``alerts``, ``pages``, ``parent_pid`` and ``bodies`` (optional: the folder
+    of the page bodies the workers made).
     """
     parser = argparse.ArgumentParser(prog="python -m msc_analysis.run.packet")
     parser.add_argument("spec", type=Path)
@@ -286,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
 
     die_with_parent(spec.get("parent_pid"))
     build_packet(Path(spec["work"]), Path(spec["pdf"]), SimpleNamespace(**spec["cut"]), spec["record"],
-                 [SimpleNamespace(**n) for n in spec["notebooks"]], spec["alerts"], spec["pages"])
+                 [SimpleNamespace(**n) for n in spec["notebooks"]], spec["alerts"], spec["pages"],
+                 Path(spec["bodies"]) if spec.get("bodies") else None)
     return 0
 
 

@@ -20,23 +20,20 @@ import json
 import os
 import shutil
 import stat
-import subprocess
-import sys
 import tempfile
 import threading
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from ..io.cache import CACHE_ENV, kit_fingerprint, read_by_the_loader, read_cut_cache, write_cut_cache
 from ..io.meta import META_FILE
-from .alerts import ALERTS_FILE, read_alerts, run_alerts
-from .batch import NotebookResult, declared_parameters, run_batch
+from .alerts import read_alerts
+from .batch import NotebookResult, declared_parameters, longest_first, run_batch
 from .cuts import CutFolder, find_cuts, previous_folder, read_cut_yaml
-from .index import provenance, write_index
+from .finish import CUT_CACHE_FOLDER, PACKET_BODIES, finish_report
 from .previous_results import PREVIOUS_RESULTS_FOLDER, compute_previous_results, schema_v2_results
-from .publish import (RunRefused, building_prefix, check_apart, publish, published_record,
+from .publish import (RunRefused, building_prefix, check_apart, published_record,
                       remove_stale_builds, report_path, restore_interrupted, run_lock)
 from .worker import page_title
 
@@ -45,8 +42,6 @@ __all__ = ["NotebookResult", "RunSummary", "run_cut", "check_out_dir", "default_
 
 #: Parameters the runner can give a notebook: paths only, never data or secrets.
 KNOWN_PARAMETERS = ("cut_dir", "results_dir", "previous_cut_dir", "previous_results_dir")
-#: Build-folder subfolder holding the validated cuts the notebooks read (:mod:`~msc_analysis.io.cache`).
-CUT_CACHE_FOLDER = ".cut-cache"
 
 
 @dataclass
@@ -217,7 +212,8 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
         try:
             work.chmod(0o755)  # mkdtemp makes it private; reports are meant to be read
             later = [nb for nb in notebooks if "previous_results_dir" in (declared_parameters(nb) or ())]
-            first = [nb for nb in notebooks if nb not in later]
+            first = longest_first([nb for nb in notebooks if nb not in later],
+                                  _earlier_seconds(out_dir, cut.cut_id, previous))
             jobs = max(1, jobs or os.cpu_count() or 1)
             load_previous = _cut_loader(work / CUT_CACHE_FOLDER)
             env = _cache_cuts(work / CUT_CACHE_FOLDER, cut, previous, load_previous, warn)
@@ -242,30 +238,35 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
                     log(f"  [{len(done)}/{total}] {state} {result.stem} ({result.seconds:.0f} s)"
                         + (f": {result.error}" if not result.ok else ""))
 
+            extra = {"chrome": chrome, "env": env, **({"packet_bodies": str(work / PACKET_BODIES)} if pdf else {})}
             for batch in (first, later):
-                run_batch(batch, work, params, with_code, timeout_s, jobs, report, {"chrome": chrome, "env": env})
+                run_batch(batch, work, params, with_code, timeout_s, jobs, report, extra)
+            record, summary.alerts = finish_report(
+                work, final, cut, done, cut_dir=cut_dir, started=started, fingerprint=fingerprint, pages=pages,
+                previous=previous, previous_results=previous_results if previous_usable else None,
+                previous_results_computed=bool(compute_previous and previous_usable), pdf=pdf,
+                timeout_s=timeout_s, warn=warn, load_previous=load_previous)
             summary.notebooks = sorted(done, key=lambda r: r.stem)
-            record = provenance(cut, started, dt.datetime.now().astimezone(), fingerprint,
-                                [asdict(r) for r in summary.notebooks], previous.path if previous else None)
-            record.update(cut_folder=str(cut_dir), previous_cut=previous.cut_id if previous else None,
-                          previous_cut_folder=str(previous.path) if previous else None,
-                          previous_results_computed=bool(compute_previous and previous_usable))
-            (work / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
-            summary.alerts = run_alerts(cut, work, previous, previous_results if previous_usable else None,
-                                        [r.stem for r in summary.failed], warn if previous_usable else None,
-                                        load_previous)
-            shutil.rmtree(work / CUT_CACHE_FOLDER, ignore_errors=True)  # not part of the report
-            (work / ALERTS_FILE).write_text(json.dumps(summary.alerts, indent=2), encoding="utf-8")
-            shutil.rmtree(work / PREVIOUS_RESULTS_FOLDER, ignore_errors=True)  # not part of the report
-            if pdf:
-                record["pdf"] = _make_packet(work, cut, record, summary, pages, warn, timeout_s)
-                (work / "provenance.json").write_text(json.dumps(record, indent=2, default=str))
-            write_index(work, cut, record, summary.notebooks, summary.alerts)
-            publish(work, final)
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return summary
+
+
+def _earlier_seconds(out_dir: Path, cut_id: str, previous: CutFolder | None) -> dict:
+    """Seconds per page of this cut's published report, else of the previous cut's (or {})."""
+    for report_cut in [cut_id] + ([previous.cut_id] if previous else []):
+        try:
+            record = published_record(report_path(out_dir, report_cut))
+        except RunRefused:
+            continue
+        try:
+            seconds = {str(n["stem"]): n["seconds"] for n in record.get("notebooks", [])}
+        except (TypeError, KeyError, AttributeError):
+            continue
+        if seconds:
+            return seconds
+    return {}
 
 
 def _cut_loader(root: Path):
@@ -324,44 +325,6 @@ def _kit_version() -> str:
         return metadata.version("msc-analysis")
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def _make_packet(work: Path, cut, record: dict, summary: RunSummary, pages: list[dict], warn,
-                 timeout_s: float) -> dict:
-    """Write ``<cut_id>.pdf`` in ``work`` (in a separate process, at most ``timeout_s``).
-
-    On any failure (WeasyPrint missing or failing, the time limit, the process killed) warn in
-    one line and carry on: the HTML report stands without its PDF.
-    """
-    started = time.monotonic()
-    name = f"{cut.cut_id}.pdf"
-    spec_path = work / ".packet.json"
-    spec = {"work": str(work), "pdf": str(work / name), "cut": {"study_id": cut.study_id, "cut_id": cut.cut_id},
-            "record": record, "notebooks": [{"stem": r.stem, "ok": r.ok, "error": r.error} for r in summary.notebooks],
-            "alerts": summary.alerts, "pages": pages, "parent_pid": os.getpid()}
-    error = ""
-    try:
-        spec_path.write_text(json.dumps(spec, default=str), encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-m", "msc_analysis.run.packet", str(spec_path)],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s)
-        if proc.returncode != 0:
-            lines = [line for line in proc.stderr.splitlines() if line.strip()]
-            error = lines[-1].strip() if lines else f"the PDF process ended with status {proc.returncode}"
-        elif not (work / name).is_file():
-            error = "the PDF process wrote no file"
-    except subprocess.TimeoutExpired:
-        error = f"stopped after the time limit of {timeout_s:.0f} s"
-    except OSError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    finally:
-        spec_path.unlink(missing_ok=True)
-    seconds = round(time.monotonic() - started, 1)
-    if error:
-        error = error[:300]
-        warn(f"warning: the PDF packet {name} could not be made ({error}); the HTML report is complete")
-        (work / name).unlink(missing_ok=True)
-        return {"file": None, "made": False, "error": error, "seconds": seconds}
-    return {"file": name, "made": True, "error": "", "seconds": seconds}
 
 
 def _unchanged(final: Path, fingerprint: str) -> bool:

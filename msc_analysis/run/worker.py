@@ -3,7 +3,9 @@
 The runner starts a few of these workers (``python -m msc_analysis.run.worker``), each
 serving one notebook at a time: it reads a JSON spec per line on standard input and answers
 with a JSON status line. Keeping the worker alive saves importing papermill and nbconvert for
-every notebook; every notebook still gets a fresh kernel. A worker over its time limit is
+every notebook; every notebook still gets a fresh kernel, forked from a process that has
+already imported the kit (``warm_kernels.py``; ``MSC_ANALYSIS_WARM_KERNELS=0`` starts each
+kernel the ordinary way). A worker over its time limit is
 killed by the runner and replaced. Both ends of that exchange live here: :func:`serve` in the
 worker, :class:`WorkerProcess` and :class:`WorkerGroup` in the runner.
 
@@ -29,7 +31,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["render_html", "page_title", "page_chrome", "run_spec", "serve", "die_with_parent", "WorkerGroup",
+__all__ = ["render_html", "packet_body", "page_title", "page_chrome", "run_spec", "serve", "die_with_parent", "WorkerGroup",
            "WorkerProcess", "INTERRUPTED"]
 
 #: Error of a notebook whose run was interrupted (Ctrl-C, SIGTERM).
@@ -118,6 +120,25 @@ def render_html(executed: Path, with_code: bool, chrome: dict | None = None) -> 
     return body
 
 
+def packet_body(executed: Path) -> str:
+    """The body of an executed notebook for the PDF packet: no code, no page chrome, its ``# ``
+    title heading removed (the packet heads every page itself); nbconvert's ``basic`` template."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    _drop_title(nb)
+    body, _ = _body_exporter(threading.get_ident()).from_notebook_node(nb)
+    return body
+
+
+@functools.lru_cache(maxsize=8)
+def _body_exporter(thread: int):
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, embed_images=True)
+
+
 @functools.lru_cache(maxsize=8)
 def _exporter(with_code: bool, thread: int):
     """The page exporter, made once per worker (and thread): compiling its template costs more
@@ -135,13 +156,16 @@ def run_spec(spec: dict) -> dict:
 
     ``spec``: ``notebook``, ``out_dir``, ``parameters``, ``with_code``, ``cell_timeout_s``,
     ``chrome`` (optional, see :func:`page_chrome`), ``results_only`` (optional: execute
-    only, no HTML page; used to compute a previous cut's results) and ``env`` (optional:
-    environment variables for this notebook's kernel only, e.g. the runner's cut cache).
+    only, no HTML page; used to compute a previous cut's results), ``env`` (optional:
+    environment variables for this notebook's kernel only, e.g. the runner's cut cache) and
+    ``packet_bodies`` (optional: a folder for the page's PDF packet body, :func:`packet_body`).
     The status holds ``ok``, ``error``, ``error_anchor`` (the failing cell's anchor in the
     page), ``seconds`` and ``retry`` (true when the kernel did not start: worth another try).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+
+    from .warm_kernels import WarmKernelManager
 
     notebook, out_dir = Path(spec["notebook"]), Path(spec["out_dir"])
     executed = out_dir / notebook.name
@@ -154,7 +178,8 @@ def run_spec(spec: dict) -> dict:
         pm.execute_notebook(str(notebook), str(executed), parameters=spec["parameters"],
                             kernel_name="python3", language="python", cwd=str(notebook.parent),
                             progress_bar=False, log_output=False,
-                            execution_timeout=spec.get("cell_timeout_s"))
+                            execution_timeout=spec.get("cell_timeout_s"),
+                            **({"kernel_manager_class": WarmKernelManager} if _warm_kernels() else {}))
         status["ok"] = True
     except PapermillExecutionError as exc:
         status["error"] = f"{exc.ename}: {exc.evalue}"
@@ -174,8 +199,28 @@ def run_spec(spec: dict) -> dict:
                 render_html(executed, spec["with_code"], spec.get("chrome")), encoding="utf-8")
         except Exception as exc:  # a page that cannot be rendered is a failure, not a crash
             status.update(ok=False, error=f"the page could not be rendered: {exc}")
+        if spec.get("packet_bodies"):  # the PDF packet's copy, made now beside the other pages
+            _write_packet_body(executed, Path(spec["packet_bodies"]))
     status["seconds"] = round(time.time() - started, 1)
     return status
+
+
+def _write_packet_body(executed: Path, folder: Path) -> None:
+    """Write :func:`packet_body` to ``folder/<stem>.html`` whole or not at all (the packet makes
+    a missing one itself)."""
+    target = folder / f"{executed.stem}.html"
+    partial = folder / f".{executed.stem}.{os.getpid()}.partial"
+    try:
+        folder.mkdir(exist_ok=True)
+        target.unlink(missing_ok=True)  # a retried notebook: never the first attempt's body
+        partial.write_text(packet_body(executed), encoding="utf-8")
+        partial.replace(target)
+    except Exception:  # noqa: BLE001 - the packet renders this page itself
+        partial.unlink(missing_ok=True)
+
+
+def _warm_kernels() -> bool:
+    return os.environ.get("MSC_ANALYSIS_WARM_KERNELS", "1") != "0"
 
 
 def _any_cell_ran(executed: Path) -> bool:
@@ -202,12 +247,20 @@ def die_with_parent(parent_pid: int | None) -> None:
         os._exit(1)
 
 
-def serve(parent_pid: int | None = None) -> int:
-    """Answer one JSON spec per input line with one JSON status line, until input ends."""
+def serve(parent_pid: int | None = None, notebook_dir: str | None = None) -> int:
+    """Answer one JSON spec per input line with one JSON status line, until input ends.
+
+    ``notebook_dir``: the notebooks this worker will run; their kernels' template starts now
+    and imports what they import while the first one is sent.
+    """
     die_with_parent(parent_pid)
     # A matplotlib backend set in the environment (e.g. Agg) would reach the kernel and keep
     # every figure out of the page; the kernel's own inline backend must be used.
     os.environ.pop("MPLBACKEND", None)
+    if _warm_kernels():
+        from .warm_kernels import template
+
+        template(Path(notebook_dir) if notebook_dir else None)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not garble answers
     import nbconvert  # noqa: F401  (imported once here, used by every notebook)
@@ -217,6 +270,10 @@ def serve(parent_pid: int | None = None) -> int:
         if line.strip():
             answers.write(json.dumps(run_spec(json.loads(line))) + "\n")
             answers.flush()
+    if _warm_kernels():
+        from .warm_kernels import close_template
+
+        close_template()
     return 0
 
 
@@ -228,17 +285,19 @@ class WorkerGroup:
     outlives it, so the worker dies only when the runner does.
     """
 
-    def __init__(self):
+    def __init__(self, notebook_dir: Path | None = None):
         self._lock = threading.Lock()
         self._procs: set[subprocess.Popen] = set()
         self.cancelled = False
+        self.notebook_dir = notebook_dir
 
     def start(self) -> subprocess.Popen | None:
         with self._lock:
             if self.cancelled:
                 return None
             proc = subprocess.Popen([sys.executable, "-m", "msc_analysis.run.worker",
-                                     "--parent-pid", str(os.getpid())],
+                                     "--parent-pid", str(os.getpid())]
+                                    + (["--notebooks", str(self.notebook_dir)] if self.notebook_dir else []),
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True, start_new_session=True)
             self._procs.add(proc)
@@ -315,8 +374,10 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m msc_analysis.run.worker")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="process id of the runner; the worker dies with it")
+    parser.add_argument("--notebooks", default=None, help="folder of the notebooks this worker will run")
     return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
-    sys.exit(serve(_arguments().parent_pid))
+    arguments = _arguments()
+    sys.exit(serve(arguments.parent_pid, arguments.notebooks))
