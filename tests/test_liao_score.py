@@ -447,3 +447,13 @@ def test_input_frames_are_not_modified():
         out.loc[:, "subject_id"] = "changed"
     pd.testing.assert_frame_equal(vitals, vitals_before)
     pd.testing.assert_frame_equal(people, people_before)
+
+
+def test_per_parameter_false_leaves_out_only_the_seven_physiological_points():
+    vitals = pd.concat([assessment(resp_rate_per_min=25, spo2_pct=np.nan), assessment(consciousness="V")],
+                       ignore_index=True)
+    full = liao_score(vitals, subjects(70))
+    short = liao_score(vitals, subjects(70), per_parameter=False)
+    physiology = [f"{p}_points" for p in ("resp_rate", "spo2", "oxygen", "temperature", "sbp", "heart_rate",
+                                          "consciousness")]
+    pd.testing.assert_frame_equal(short, full.drop(columns=physiology))

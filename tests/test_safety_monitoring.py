@@ -221,3 +221,13 @@ def test_banner_says_plainly_whether_the_boundary_is_crossed():
     calm = monitoring_banner(sm.posterior_from_counts(3, 9, **RULE))
     assert "not crossed" in calm and "0.879" in calm and "3 of 9 evaluable" in calm
     assert "prior" in monitoring_banner(sm.posterior_from_counts(0, 0, **RULE))
+
+
+def test_monitoring_boundary_is_the_smallest_crossing_count_at_every_n():
+    # Brute force: every count 0..n at every n up to 300 (the search narrows from every 64th n down).
+    from scipy.stats import beta
+
+    b = sm.monitoring_boundary(300, **RULE)
+    for n in range(1, 301):
+        crossing = [x for x in range(n + 1) if beta.sf(0.2, 1 + x, 1 + n - x) >= 0.9]
+        assert b["min_toxicity_to_cross"].iloc[n - 1] == crossing[0]

@@ -37,3 +37,20 @@ def test_subgroup_values_are_worded_per_value_whole_numbers_without_decimals():
                          "values": "", "lower": [None, 65], "upper": [65, None]})
     s = pd.DataFrame({"subject_id": list("ABCDE"), "age_years": [40.0, 65.5, None, 40.0, 70.0]})
     assert subgroup_membership(s, defs)["value"].tolist() == ["40", "65.5", "", "40", "70"]
+
+
+def test_row_order_is_the_stable_lexicographic_order_of_its_keys():
+    from msc_analysis.derive.checks import row_order
+
+    rng = np.random.default_rng(5)
+    subject, day = rng.integers(0, 50, 2000), rng.integers(-3, 30, 2000)
+    at = np.datetime64("2020-08-01T08:00:00") + rng.integers(0, 4, 2000) * np.timedelta64(1, "h")
+    assert (row_order(subject, day, at) == np.lexsort((at, day, subject))).all()
+
+
+def test_row_order_declines_keys_it_cannot_pack():
+    from msc_analysis.derive.checks import row_order
+
+    assert row_order(np.array([0.5, 1.5])) is None
+    assert row_order(np.array(["2020-08-01", "NaT"], dtype="datetime64[s]")) is None
+    assert row_order(np.array([-2 ** 40, 2 ** 40]), np.array([-2 ** 40, 2 ** 40])) is None

@@ -21,7 +21,7 @@ import pandas as pd
 from .. import definitions
 from ..definitions import DAY0_VALUES
 from ..definitions import check_baseline_rule as _check_rule
-from .checks import positions, require_columns
+from .checks import positions, require_columns, row_order
 
 __all__ = ["DAY0_VALUES", "baseline_rules", "baseline_rule", "derive_baseline", "add_change"]
 
@@ -114,15 +114,18 @@ def derive_baseline(
     if subjects["subject_id"].duplicated().any():
         raise ValueError("subjects.subject_id must be unique")
 
-    at = positions(values["subject_id"], subjects["subject_id"])  # by position: integers sort fast
     day = values["days_since_infusion"].astype("Float64")
     in_window = ((day >= -window_days_before) & (day <= 0)).fillna(False)
-    keep = (at >= 0) & (values[value_column].notna() & in_window).to_numpy(bool)
+    keep = (values[value_column].notna() & in_window).to_numpy(bool)
+    at = np.full(len(values), -1, dtype=np.int64)  # by position: integers sort fast
+    at[keep] = positions(values["subject_id"][keep], subjects["subject_id"])
+    keep &= at >= 0
     v = values.loc[keep, [time_column, value_column, *carry]].copy()
     v["_subject"] = at[keep]
     v["_day"] = day[keep].astype("int64").to_numpy()
     v["_row"] = np.flatnonzero(keep)
-    v = v.sort_values(["_subject", "_day", time_column, "_row"], kind="stable")
+    order = row_order(v["_subject"], v["_day"], v[time_column])  # then by row: v is in row order
+    v = v.sort_values(["_subject", "_day", time_column, "_row"], kind="stable") if order is None else v.iloc[order]
     on_day0 = v["_day"] == 0
     if day0_values == "none":
         v = v[~on_day0]

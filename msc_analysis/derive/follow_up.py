@@ -86,8 +86,8 @@ def hospital_status(discharged_on: pd.Series, died_on: pd.Series) -> pd.Categori
     ['discharged alive', 'died in hospital', 'in hospital at the cutoff']
     """
     discharged, died = discharged_on.notna().to_numpy(), died_on.notna().to_numpy()
-    status = np.select([discharged, ~discharged & died], HOSPITAL_STATUSES[:2], default=HOSPITAL_STATUSES[2])
-    return pd.Categorical(status, categories=HOSPITAL_STATUSES)
+    status = np.select([discharged, ~discharged & died], [0, 1], default=2)  # codes of HOSPITAL_STATUSES
+    return pd.Categorical.from_codes(status, categories=HOSPITAL_STATUSES)
 
 
 def follow_up(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | None = None) -> pd.DataFrame:
@@ -148,8 +148,7 @@ def follow_up(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | None =
     to_cutoff = (cutoff - infused).dt.days.to_numpy(int)
     complete = ~died & (known >= horizon)
     lost = ~died & ~complete & (to_cutoff >= horizon)
-    status = np.select([died, complete, lost], [FOLLOW_UP_STATUSES[0], FOLLOW_UP_STATUSES[1], FOLLOW_UP_STATUSES[3]],
-                       default=FOLLOW_UP_STATUSES[2])
+    status = np.select([died, complete, lost], [0, 1, 3], default=2)  # codes of FOLLOW_UP_STATUSES
     following = ~died & ~complete & ~lost
     no_date = np.isnan(known)
     text = np.full(len(t), f"alive, day-{horizon} follow-up complete", dtype=object)
@@ -164,7 +163,7 @@ def follow_up(subjects: pd.DataFrame, cutoff_date, *, horizon_days: int | None =
     out |= {"infused_on": infused.to_numpy(), "death_day": death, "discharge_day": discharge,
             "known_alive_day": known, "follow_up_days": follow, "days_to_cutoff": to_cutoff,
             "hospital_status": hospital_status(t["discharged_on"], t["died_on"]),
-            "status": pd.Categorical(status, categories=FOLLOW_UP_STATUSES), "status_text": text.tolist()}
+            "status": pd.Categorical.from_codes(status, categories=FOLLOW_UP_STATUSES), "status_text": text.tolist()}
     return pd.DataFrame(out)
 
 

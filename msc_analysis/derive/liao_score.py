@@ -132,10 +132,13 @@ def _check_inputs(vitals: pd.DataFrame, subjects: pd.DataFrame | None, age_point
 
 
 def _band_points(values, bands: pd.DataFrame, on_oxygen: dict[str, np.ndarray]) -> np.ndarray:
-    """Points of the band each value falls in, as float; NaN where no band applies."""
+    """Points of the band each value falls in (int8); -1 where no band applies."""
+    points = bands["points"].to_numpy(np.int8)
     if bands["category"].ne("").all():
-        codes = pd.Categorical(values, categories=list(bands["category"])).codes
-        return np.append(bands["points"].to_numpy(float), np.nan)[codes]
+        categories = list(bands["category"])
+        codes = (pd.Categorical(values, categories=categories).codes if isinstance(values, pd.Categorical)
+                 else positions(values, categories))
+        return np.append(points, np.int8(-1))[codes]
     x = np.asarray(values, dtype=float)
     conditions = []
     for band in bands.itertuples():
@@ -147,7 +150,7 @@ def _band_points(values, bands: pd.DataFrame, on_oxygen: dict[str, np.ndarray]) 
         if band.on_oxygen:
             condition &= on_oxygen[band.on_oxygen]
         conditions.append(condition)
-    return np.select(conditions, bands["points"].to_numpy(float), default=np.nan)
+    return np.select(conditions, list(points), default=np.int8(-1))
 
 
 def liao_score(
@@ -159,6 +162,7 @@ def liao_score(
     spo2_scale: int = 1,
     consciousness_scale: str = "ACVPU",
     level_rule: str = "total",
+    per_parameter: bool = True,
 ) -> pd.DataFrame:
     """Score every vital-sign assessment with NEWS-C (Liao et al. 2020) and assign its level.
 
@@ -191,6 +195,9 @@ def liao_score(
         parameter scores 3, else orange if any scores 2, else yellow if the total is >= 1,
         else green. In both, "single parameter" means the seven physiological ones, plus age
         only when ``age_triggers_single_parameter_rule``. Thresholds: ``liao_levels.csv``.
+    per_parameter : bool, default True
+        False leaves out the seven physiological ``*_points`` columns (``age_points`` and every
+        other column stay): the same scores with less memory when only totals and levels are used.
 
     Returns
     -------
@@ -201,7 +208,8 @@ def liao_score(
           scored vital signs (e.g. ``days_since_infusion``), in input order;
         - ``resp_rate_points``, ``spo2_points``, ``oxygen_points``, ``temperature_points``,
           ``sbp_points``, ``heart_rate_points``, ``consciousness_points``, ``age_points``
-          (Int64, 0-3; ``<NA>`` when the parameter could not be scored);
+          (Int64, 0-3; ``<NA>`` when the parameter could not be scored; only ``age_points`` when
+          ``per_parameter=False``);
         - ``liao_total`` (int): sum of the points, missing counted as 0 (a lower bound when
           ``incomplete``);
         - ``max_physiology_points`` (int): largest of the seven physiological points
@@ -249,7 +257,7 @@ def liao_score(
         np.where(oxygen.isna(), -1, on_oxygen["yes"]), categories=["no", "yes"])
     inputs["consciousness"] = vitals["consciousness"]
 
-    points = np.zeros((len(vitals), len(LIAO_PARAMETERS)))
+    points = np.zeros((len(LIAO_PARAMETERS), len(vitals)), dtype=np.int8)  # -1: not scored
     for i, parameter in enumerate(LIAO_PARAMETERS):
         applies = bands["scale"].isin(["", scale.get(parameter, "")])
         rows = bands[(bands["parameter"] == parameter) & applies]
@@ -259,13 +267,13 @@ def liao_score(
             rows = rows.assign(points=rows["points"].where(rows["points"] == 0, age_points))
             ages = np.append(subjects["age_years"].to_numpy(float, na_value=np.nan), np.nan)
             inputs["age"] = ages[positions(vitals["subject_id"], subjects["subject_id"])]
-        points[:, i] = _band_points(inputs[parameter], rows, on_oxygen)
+        points[i] = _band_points(inputs[parameter], rows, on_oxygen)
 
-    is_missing = np.isnan(points)
-    scored = np.where(is_missing, 0, points).astype("int64")
-    physiology = scored[:, : len(_PHYSIOLOGY)]
-    total = scored.sum(axis=1)
-    single = scored.max(axis=1) if age_triggers_single_parameter_rule else physiology.max(axis=1)
+    is_missing = points < 0
+    np.maximum(points, 0, out=points)  # a parameter not scored counts as 0
+    physiology = points[: len(_PHYSIOLOGY)].max(axis=0)
+    total = points.sum(axis=0, dtype=np.int64)
+    single = points.max(axis=0) if age_triggers_single_parameter_rule else physiology
 
     levels = liao_level_rules()
     rules = levels[levels["level_rule"] == level_rule].iloc[::-1]  # highest level first
@@ -274,17 +282,17 @@ def liao_score(
     codes = np.select(conditions, [LIAO_LEVELS.index(lv) for lv in rules["level"]], default=-1)
 
     result = pd.DataFrame(
-        {f"{p}_points": pd.arrays.IntegerArray(scored[:, i].copy(), is_missing[:, i].copy())
-         for i, p in enumerate(LIAO_PARAMETERS)}
+        {f"{p}_points": pd.arrays.IntegerArray(points[i].astype(np.int64), is_missing[i])
+         for i, p in enumerate(LIAO_PARAMETERS) if per_parameter or p == "age"}
         | {
             "liao_total": total,
-            "max_physiology_points": physiology.max(axis=1),
-            "n_parameters_missing": is_missing.sum(axis=1),
-            "incomplete": is_missing.any(axis=1),
+            "max_physiology_points": physiology.astype(np.int64),
+            "n_parameters_missing": is_missing.sum(axis=0, dtype=np.int64),
+            "incomplete": is_missing.any(axis=0),
             "liao_level": pd.Categorical.from_codes(
                 codes, dtype=pd.CategoricalDtype(LIAO_LEVELS, ordered=True)),
         },
-        index=vitals.index,
+        index=vitals.index, copy=False,
     )
     dropped = {"subject_id", "measured_at", *LIAO_PARAMETERS.values()}
     keep = ["subject_id", "measured_at", *(c for c in vitals.columns if c not in dropped)]

@@ -30,7 +30,7 @@ from ..definitions import check_visit_windows as check_windows
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_measured
 from ..stats.paired import MEASURED, visit_groups
 from .baseline import add_change, derive_baseline
-from .checks import isin, positions, require_columns
+from .checks import isin, positions, require_columns, row_order
 from .follow_up import follow_up
 
 __all__ = [
@@ -216,34 +216,49 @@ def assign_visits(
     at = positions(values["subject_id"], course["subject_id"]) if key == "_order" else None
     known = at >= 0 if key == "_order" else isin(values["subject_id"].astype(str), course["subject_id"]).to_numpy(bool)
     keep = known & (values[value_column].notna() & (day >= 1).fillna(False)).to_numpy(bool)
-    v = values.loc[keep, [time_column, value_column, *carry]].rename(columns={value_column: "value"})
-    v.insert(0, key, at[keep] if key == "_order" else values.loc[keep, "subject_id"].astype(str).to_numpy())
-    v["days_since_infusion"] = day[keep].astype("int64").to_numpy()
-    v["_row"] = np.flatnonzero(keep)
-    window = np.searchsorted(lower, v["days_since_infusion"].to_numpy(), side="right") - 1
+    rows = np.flatnonzero(keep)
+    days = day.to_numpy(float, na_value=np.nan)[rows].astype("int64")
+    window = np.searchsorted(lower, days, side="right") - 1
     inside = window >= 0
-    inside[inside] = v["days_since_infusion"].to_numpy()[inside] <= upper[window[inside]]
-    v = v[inside].assign(_w=window[inside])
-    v["_distance"] = (v["days_since_infusion"] - w["target_day"].to_numpy()[v["_w"]]).abs()
-    v = v.sort_values([key, "_w", "_distance", "days_since_infusion", time_column, "_row"],
-                      kind="stable").drop_duplicates([key, "_w"])
+    inside[inside] = days[inside] <= upper[window[inside]]
+    rows, days, window = rows[inside], days[inside], window[inside]
+    distance = np.abs(days - w["target_day"].to_numpy()[window])
+    # the row nearest the target day of each subject and visit; then the earlier day, time and row
+    order = row_order(at[rows], window, distance, days, values[time_column].to_numpy()[rows]) \
+        if key == "_order" else None
+    if order is not None:
+        rows, days, window = rows[order], days[order], window[order]
+        first = np.ones(len(rows), dtype=bool)  # the first row of each subject and visit
+        first[1:] = (at[rows][1:] != at[rows][:-1]) | (window[1:] != window[:-1])
+        rows, days, window = rows[first], days[first], window[first]
+    v = values[[time_column, value_column, *carry]].iloc[rows].rename(columns={value_column: "value"})
+    v.insert(0, key, at[rows] if key == "_order" else values["subject_id"].iloc[rows].astype(str).to_numpy())
+    v["days_since_infusion"] = days
+    v["_row"] = rows
+    v["_w"] = window
+    if order is None:
+        v = v.assign(_distance=distance).sort_values(
+            [key, "_w", "_distance", "days_since_infusion", time_column, "_row"], kind="stable") \
+            .drop_duplicates([key, "_w"]).drop(columns="_distance")
 
     grid = course.assign(_order=np.arange(len(course))).merge(
         w[["visit", "target_day", "upper_day"]].assign(_w=np.arange(len(w))), how="cross")
-    grid = grid.merge(v.drop(columns=["_row", "_distance"]), on=[key, "_w"], how="left")
+    grid = grid.merge(v.drop(columns="_row"), on=[key, "_w"], how="left")
     passed = (grid["days_to_cutoff"] >= grid["upper_day"]).astype("boolean")
     short = (grid["follow_up_days"] < grid["upper_day"]).to_numpy(bool)
-    status = np.select(
+    status = np.select(  # codes of VISIT_STATUSES
         [grid["value"].notna().to_numpy(bool),
          (grid["death_day"] <= grid["upper_day"]).fillna(False).to_numpy(bool),
          (grid["discharge_day"] <= grid["upper_day"]).fillna(False).to_numpy(bool),
          short & passed.fillna(False).to_numpy(bool), short],
-        VISIT_STATUSES[:5], default=VISIT_STATUSES[5])
-    grid["status"] = pd.Categorical(status, categories=VISIT_STATUSES)
+        range(5), default=5)
+    grid["status"] = pd.Categorical.from_codes(status, categories=VISIT_STATUSES)
     grid["window_end_day"] = grid["upper_day"].astype("int64")
     grid["evaluable_by_calendar"] = passed
     grid["days_since_infusion"] = grid["days_since_infusion"].astype("Int64")
-    grid = grid.sort_values(["_order", "_w"]).reset_index(drop=True)
+    if not (np.diff(grid["_order"].to_numpy() * len(w) + grid["_w"].to_numpy()) > 0).all():
+        grid = grid.sort_values(["_order", "_w"])  # the cross join is already in this order
+    grid = grid.reset_index(drop=True)
     if len(grid):  # back to the subjects' own codes (course holds them as text), by position
         grid["subject_id"] = subjects["subject_id"].array.take(grid["_order"].to_numpy())
     else:

@@ -30,7 +30,7 @@ from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, summarise
 from ..stats.binomial import exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable
 from ..stats.paired import signed_rank_by_visit
-from ..derive.checks import isin, positions
+from ..derive.checks import isin, positions, require_columns
 from ..derive.liao_score import adult_score_min_age, children_scored_adult, without_children
 from ..derive.populations import site_level_agreement
 from .liao_results import (ADULTS_ONLY_MEASURES, IMPROVED_MEASURES, children_measures, headline_measures,
@@ -92,13 +92,16 @@ def score_assessments(vitals: pd.DataFrame, subjects: pd.DataFrame, *, age_point
         ``n_vital_signs`` (int: physiological parameters recorded, 0-7; an assessment with
         none is never used, see ``liao_sustained.usable_assessments``).
     """
-    mine = vitals[isin(vitals["subject_id"].astype(str), subjects["subject_id"].astype(str))]
-    scored = liao_score(mine, subjects[["subject_id", "age_years"]], age_points=age_points,
-                        age_triggers_single_parameter_rule=age_triggers_single_parameter_rule,
-                        spo2_scale=spo2_scale, consciousness_scale=consciousness_scale,
-                        level_rule=level_rule)
-    physiology = [f"{p}_points" for p in list(LIAO_PARAMETERS)[:7]]
-    recorded = scored[physiology].notna().sum(axis=1).astype("int64")
+    physiology = list(LIAO_PARAMETERS.values())[:7]
+    used = ["subject_id", "measured_at", "days_since_infusion", *physiology]  # only what the score needs
+    require_columns(vitals, used, "vitals")
+    used = vitals[used]
+    keep = isin(vitals["subject_id"].astype(str), subjects["subject_id"].astype(str)).to_numpy(bool)
+    scored = liao_score(used if keep.all() else used[keep], subjects[["subject_id", "age_years"]],
+                        age_points=age_points, age_triggers_single_parameter_rule=age_triggers_single_parameter_rule,
+                        spo2_scale=spo2_scale, consciousness_scale=consciousness_scale, level_rule=level_rule,
+                        per_parameter=False)
+    recorded = len(physiology) - scored["n_parameters_missing"] + scored["age_points"].isna().astype("int64")
     return scored[["subject_id", "measured_at", "days_since_infusion", "liao_total", "liao_level",
                    "incomplete", "n_parameters_missing", "age_points"]].assign(
         n_vital_signs=recorded).reset_index(drop=True)
@@ -261,7 +264,8 @@ def level_improvement(scored: pd.DataFrame, subjects: pd.DataFrame, *,
                            day0_values=rule["day0_values"])
     follow = follow_up(subjects, cutoff_or_latest_date(subjects, cutoff))
     base_code = _level_code(base["baseline_liao_level"]).astype("int64")
-    post = usable[(usable["days_since_infusion"] >= 1).fillna(False).to_numpy(bool)]
+    post = usable[["subject_id", "days_since_infusion", "liao_level"]][
+        (usable["days_since_infusion"] >= 1).fillna(False).to_numpy(bool)]
     post_at = positions(post["subject_id"], base["subject_id"])  # the subject's row of ``base``
     post_code = _level_code(post["liao_level"])
     below = (post_code <= np.append(base_code, -1)[post_at] - 1) & (post_code >= 0)  # -1: no baseline row
@@ -338,7 +342,7 @@ def improvement_proportions(per_subject: pd.DataFrame, horizons: Sequence[int] |
     rows = []
     for h in horizons:
         g = per_subject[per_subject["horizon_day"] == h]
-        outcome = g["outcome"].astype(object)
+        outcome = g["outcome"]  # categorical: compared by code
         based = (outcome != "no baseline").to_numpy(bool)
         if denominator == "calendar":
             counted = g["evaluable"].to_numpy(bool)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import definitions
-from ..derive.checks import positions, require_columns
+from ..derive.checks import positions, require_columns, row_order
 from ..derive.follow_up import follow_up
 from ..derive.visits import subject_course
 from ..stats.competing_risks import cumulative_incidence
@@ -38,9 +38,10 @@ def usable_assessments(scored: pd.DataFrame, include_incomplete: bool) -> pd.Dat
     """
     require_columns(scored, ("subject_id", "measured_at", "days_since_infusion", "liao_total",
                              "liao_level", "incomplete"), "scored assessments")
+    keep = np.ones(len(scored), dtype=bool) if include_incomplete else ~scored["incomplete"].to_numpy(bool)
     if "n_vital_signs" in scored:
-        scored = scored[scored["n_vital_signs"] > 0]
-    return scored if include_incomplete else scored[~scored["incomplete"].astype(bool)]
+        keep &= scored["n_vital_signs"].to_numpy() > 0
+    return scored if keep.all() else scored[keep]
 
 
 def sustained_low_score(scored: pd.DataFrame, subjects: pd.DataFrame, *, low_score_max: int | None = None,
@@ -243,24 +244,40 @@ def _first_sustained_runs(usable: pd.DataFrame, ids: pd.Series, column: str, low
     """
     at = positions(usable["subject_id"], ids)  # subjects by position in ``ids``: integers sort fast
     take = (usable["days_since_infusion"] >= 1).fillna(False).to_numpy(bool) & (at >= 0)
-    a = usable[take]
-    a = pd.DataFrame({"sid": at[take], "at": a["measured_at"].to_numpy(),
-                      "day": a["days_since_infusion"].astype("int64").to_numpy(),
-                      "low": (a[column] <= low_score_max).to_numpy(bool),
-                      "row": np.arange(len(a))}).sort_values(["sid", "at", "row"], kind="stable")
-    new_run = (a["low"] != a["low"].shift()) | (a["sid"] != a["sid"].shift())
-    a["run"] = new_run.cumsum()
-    runs = a[a["low"]].groupby("run").agg(sid=("sid", "first"), start=("at", "first"), day=("day", "first"))
-    need = pd.Timedelta(hours=hold_hours - hold_tolerance_hours)
-    low = a[a["low"]].join(runs["start"], on="run")
-    confirming = low[low["at"] - low["start"] >= need].groupby("run")["at"].first()
-    runs = runs.join(confirming.rename("confirmed"), how="inner")
-    every = pd.RangeIndex(len(ids))
-    first = (runs[runs["day"] <= horizon_days].sort_values("start").drop_duplicates("sid").set_index("sid")
-             .reindex(every))
-    last_day = a.groupby("sid")["day"].max().reindex(every).reset_index(drop=True)
-    n_after = pd.Series(np.bincount(a["sid"].to_numpy(), minlength=len(ids)).astype("int64"))
-    return first, last_day, n_after
+    sid, when = at[take], usable["measured_at"].to_numpy()[take]
+    day = usable["days_since_infusion"].to_numpy(float, na_value=np.nan)[take].astype(np.int64)
+    low = (usable[column] <= low_score_max).to_numpy(bool)[take]
+    order = row_order(sid, when)  # by subject, then time, then row
+    order = np.lexsort((when, sid)) if order is None else order
+    sid, when, day, low = sid[order], when[order], day[order], low[order]
+    n = len(ids)
+    start = np.full(n, np.datetime64("NaT"), dtype=when.dtype)
+    confirmed, first_day, last_day = start.copy(), np.full(n, np.nan), np.full(n, np.nan)
+    if len(sid):
+        new_run = np.r_[True, (low[1:] != low[:-1]) | (sid[1:] != sid[:-1])]
+        run_start = np.flatnonzero(new_run)[np.cumsum(new_run) - 1]  # each row's run's first row
+        need = pd.Timedelta(hours=hold_hours - hold_tolerance_hours).to_timedelta64()
+        confirming = np.flatnonzero(low & (when - when[run_start] >= need))
+        confirming = confirming[_firsts(run_start[confirming])]  # each run's first confirming row
+        runs = run_start[confirming]  # the sustained runs, by subject, then time
+        by_horizon = day[runs] <= horizon_days
+        runs, confirming = runs[by_horizon], confirming[by_horizon]
+        first_run = _firsts(sid[runs])  # each subject's earliest run
+        subjects = sid[runs[first_run]]
+        start[subjects], first_day[subjects] = when[runs[first_run]], day[runs[first_run]]
+        confirmed[subjects] = when[confirming[first_run]]
+        each = _firsts(sid)
+        last_day[sid[each]] = np.maximum.reduceat(day, each)
+    first = pd.DataFrame({"start": start, "day": first_day, "confirmed": confirmed})
+    n_after = pd.Series(np.bincount(sid, minlength=n).astype("int64"))
+    return first, pd.Series(last_day), n_after
+
+
+def _firsts(ordered: np.ndarray) -> np.ndarray:
+    """Positions of the first of each run of equal values in ``ordered`` (sorted)."""
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return np.flatnonzero(first)
 
 
 def sustained_low_score_incidence(times: pd.DataFrame, days: Sequence[float] | None = None,

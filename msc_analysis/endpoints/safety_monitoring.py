@@ -254,12 +254,17 @@ def monitoring_boundary(n_max: int, **rule) -> pd.DataFrame:
     n = np.arange(1, int(n_max) + 1)
     crossable = beta.sf(p0, a + n, b) >= cut
     # The smallest crossing count (n when none) never decreases with n: find it on every 64th n
-    # first, then for each n between the two counts found on either side of it.
-    step = 64
-    grid = np.unique(np.r_[n[::step], n[-1]])
-    at_grid = _smallest_crossing(grid, np.zeros_like(grid), grid.copy(), a, b, p0, cut)
-    k = (n - 1) // step
-    lo = _smallest_crossing(n, at_grid[k], np.minimum(at_grid[np.minimum(k + 1, len(grid) - 1)], n), a, b, p0, cut)
+    # first, then on every 16th, every 4th and every n, each between the counts found on either side.
+    grid, at_grid = None, None
+    for step in (64, 16, 4, 1):
+        points = np.unique(np.r_[n[::step], n[-1]])
+        if grid is None:
+            lo, hi = np.zeros_like(points), points.copy()
+        else:
+            k = np.searchsorted(grid, points, side="right") - 1
+            lo, hi = at_grid[k], np.minimum(at_grid[np.minimum(k + 1, len(grid) - 1)], points)
+        grid, at_grid = points, _smallest_crossing(points, lo, hi, a, b, p0, cut)
+    lo = at_grid
     prob = beta.sf(p0, a + lo, b + n - lo)
     return pd.DataFrame({"n_evaluable": n,
                          "min_toxicity_to_cross": pd.Series(lo, dtype="Int64").where(crossable),
