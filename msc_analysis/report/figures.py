@@ -55,12 +55,51 @@ def compact_png(fig: plt.Figure) -> bytes:
     """
     from PIL import Image
 
-    full = io.BytesIO()
-    fig.savefig(full, format="png", bbox_inches="tight", facecolor="white")
-    image = Image.open(io.BytesIO(full.getvalue())).convert("RGB")
+    image = _drawn_tight(fig)
+    if image is None:
+        full = io.BytesIO()
+        fig.savefig(full, format="png", bbox_inches="tight", facecolor="white")
+        image = Image.open(io.BytesIO(full.getvalue()))
     out = io.BytesIO()
-    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(out, format="PNG")
+    image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(out, format="PNG")
     return out.getvalue()
+
+
+def _drawn_tight(fig: plt.Figure):
+    """``fig`` drawn once on its own Agg canvas, white behind it, cut to what ``bbox_inches="tight"``
+    keeps (its tight box, padded by ``savefig.pad_inches``); None when that shortcut does not apply.
+
+    ``savefig(bbox_inches="tight")`` draws the figure twice (once to measure, once to paint); here it
+    is drawn once and the measured box is cut out of the painted canvas (padding beyond the canvas's
+    edge is white, as ``savefig`` paints it). Not when something is drawn beyond the figure's edge
+    (``savefig`` would show it), when the canvas is not Agg, or when ``savefig.dpi`` differs from the
+    figure's.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    dpi = fig.dpi
+    pad = plt.rcParams["savefig.pad_inches"]
+    if (not isinstance(fig.canvas, FigureCanvasAgg) or plt.rcParams["savefig.dpi"] not in ("figure", dpi)
+            or not isinstance(pad, (int, float))):
+        return None
+    face = fig.patch.get_facecolor()
+    fig.patch.set_facecolor("white")
+    try:
+        fig.canvas.draw()
+        tight = fig.get_tightbbox(fig.canvas.get_renderer())
+        width, height = fig.get_size_inches()
+        if tight.x0 < 0 or tight.y0 < 0 or tight.x1 > width or tight.y1 > height:
+            return None
+        drawn = Image.frombuffer("RGBA", fig.canvas.get_width_height(physical=True), fig.canvas.buffer_rgba(),
+                                 "raw", "RGBA", 0, 1)
+        box = tight.padded(pad)
+        image = Image.new("RGB", (int(box.width * dpi), int(box.height * dpi)), "white")
+        image.paste(Image.alpha_composite(Image.new("RGBA", drawn.size, "white"), drawn).convert("RGB"),
+                    (-round(box.x0 * dpi), -round((height - box.y1) * dpi)))
+        return image
+    finally:
+        fig.patch.set_facecolor(face)
 
 
 _BOX = dict(boxstyle="round,pad=0.5", facecolor="#f4f6fa", edgecolor="#3b4a6b")

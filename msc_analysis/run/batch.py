@@ -67,10 +67,12 @@ def longest_first(notebooks: list[Path], seconds: dict) -> list[Path]:
 
 
 def run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
-               timeout_s: float, jobs: int, report, extra: dict | None = None) -> list[NotebookResult]:
+              timeout_s: float, jobs: int, report, extra: dict | None = None,
+              workers: WorkerGroup | None = None) -> list[NotebookResult]:
     """Run ``notebooks`` on at most ``jobs`` workers; call ``report`` as each one finishes.
 
-    ``extra`` is added to every worker spec (``chrome``, ``results_only``).
+    ``extra`` is added to every worker spec (``chrome``, ``results_only``). ``workers``: the
+    run's workers (see :meth:`WorkerGroup.prestart`); by default, new ones for this batch.
 
     If the calling thread is interrupted (Ctrl-C, SIGTERM turned into an exception), every
     worker is killed before the exception goes on.
@@ -80,7 +82,7 @@ def run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
     pending = queue.SimpleQueue()
     for nb in notebooks:
         pending.put(nb)
-    results, workers = [], WorkerGroup(notebooks[0].parent)
+    results, workers = [], workers or WorkerGroup(notebooks[0].parent)
 
     def drain():
         worker = WorkerProcess(workers)

@@ -47,11 +47,12 @@ def schema_v2_results(results: Path | None) -> bool:
 
 
 def compute_previous_results(previous: CutFolder, folder: Path, notebooks: list[Path], timeout_s: float,
-                              jobs: int, log, warn, load=None, env: dict | None = None) -> Path | None:
+                             jobs: int, log, warn, load=None, env: dict | None = None, workers=None) -> Path | None:
     """Run ``notebooks`` on the previous cut, results only, into ``folder/results``; None if it is invalid.
 
     ``load`` (default :func:`~msc_analysis.cut.load_cut`) loads the previous cut to check it; ``env``
-    is given to the notebook kernels (the runner's cut cache, see :mod:`~msc_analysis.io.cache`).
+    is given to the notebook kernels (the runner's cut cache, see :mod:`~msc_analysis.io.cache`);
+    ``workers``: the run's workers (:class:`~msc_analysis.run.worker.WorkerGroup`).
     """
     if load is None:
         from ..cut import load_cut as load
@@ -72,7 +73,8 @@ def compute_previous_results(previous: CutFolder, folder: Path, notebooks: list[
               "previous_results_dir": ""}
     failed = []
     run_batch(notebooks, folder, params, False, timeout_s, jobs,
-               lambda r: failed.append(r.stem) if not r.ok else None, {"results_only": True, "env": env or {}})
+              lambda r: failed.append(r.stem) if not r.ok else None, {"results_only": True, "env": env or {}},
+              workers)
     if failed:
         warn(f"warning: {len(failed)} notebook(s) failed on the previous cut {previous.cut_id} "
              f"({', '.join(sorted(failed))}); their previous estimates are missing from the comparison")

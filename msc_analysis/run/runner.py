@@ -35,7 +35,7 @@ from .finish import CUT_CACHE_FOLDER, PACKET_BODIES, finish_report
 from .previous_results import PREVIOUS_RESULTS_FOLDER, compute_previous_results, schema_v2_results
 from .publish import (RunRefused, building_prefix, check_apart, published_record,
                       remove_stale_builds, report_path, restore_interrupted, run_lock)
-from .worker import page_title
+from .worker import WorkerGroup, page_title
 
 __all__ = ["NotebookResult", "RunSummary", "run_cut", "check_out_dir", "default_notebooks_dir",
            "KNOWN_PARAMETERS"]
@@ -209,18 +209,20 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
             work = Path(tempfile.mkdtemp(prefix=building_prefix(cut.cut_id), dir=out_dir))
         except OSError as exc:
             raise RunRefused(f"cannot create a folder in the report folder {out_dir} ({exc.strerror})") from None
+        jobs = max(1, jobs or os.cpu_count() or 1)
+        workers = WorkerGroup(notebooks[0].parent)
+        workers.prestart(min(jobs, len(notebooks)))  # they import while the cut is cached
         try:
             work.chmod(0o755)  # mkdtemp makes it private; reports are meant to be read
             later = [nb for nb in notebooks if "previous_results_dir" in (declared_parameters(nb) or ())]
             first = longest_first([nb for nb in notebooks if nb not in later],
                                   _earlier_seconds(out_dir, cut.cut_id, previous))
-            jobs = max(1, jobs or os.cpu_count() or 1)
             load_previous = _cut_loader(work / CUT_CACHE_FOLDER)
             env = _cache_cuts(work / CUT_CACHE_FOLDER, cut, previous, load_previous, warn)
             previous_usable = previous is not None
             if compute_previous:
                 previous_results = compute_previous_results(previous, work / PREVIOUS_RESULTS_FOLDER, first,
-                                                             timeout_s, jobs, log, warn, load_previous, env)
+                                                            timeout_s, jobs, log, warn, load_previous, env, workers)
                 previous_usable = previous_results is not None
             params = {"cut_dir": str(cut_dir), "results_dir": str(work / "results"),
                       "previous_cut_dir": str(previous.path) if previous_usable else "",
@@ -240,14 +242,19 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
 
             extra = {"chrome": chrome, "env": env, **({"packet_bodies": str(work / PACKET_BODIES)} if pdf else {})}
             for batch in (first, later):
-                run_batch(batch, work, params, with_code, timeout_s, jobs, report, extra)
+                run_batch(batch, work, params, with_code, timeout_s, jobs, report, extra, workers)
+            workers.close()
             record, summary.alerts = finish_report(
                 work, final, cut, done, cut_dir=cut_dir, started=started, fingerprint=fingerprint, pages=pages,
                 previous=previous, previous_results=previous_results if previous_usable else None,
                 previous_results_computed=bool(compute_previous and previous_usable), pdf=pdf,
                 timeout_s=timeout_s, warn=warn, load_previous=load_previous)
             summary.notebooks = sorted(done, key=lambda r: r.stem)
+        except BaseException:
+            workers.kill_all()
+            raise
         finally:
+            workers.close()
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return summary
