@@ -214,15 +214,19 @@ def _run(args) -> int:
 def _run_cut(cut_dir: Path, args) -> tuple[int, str]:
     """Load and run one cut; return its exit status and a one-line outcome."""
     from .cut import load_cut
-    from .run.runner import check_out_dir, run_cut
+    from .run.runner import check_out_dir, run_cut, start_workers
 
     check_out_dir(cut_dir, args.out)
-    cut = load_cut(cut_dir)
-    _say(f"Cut {cut.cut_id} (cutoff {cut.cutoff_date.date()}) from {cut_dir}:")
-    summary = run_cut(cut, cut_dir, args.out, notebooks_dir=args.notebooks, jobs=args.jobs,
-                      with_code=args.with_code, force=args.force, timeout_s=args.timeout,
-                      pdf=getattr(args, "pdf", True),
-                      log=_say, warn=lambda line: _say(line, err=True))
+    workers = start_workers(args.notebooks, args.jobs)  # they import the kit while the cut is validated
+    try:
+        cut = load_cut(cut_dir)
+        _say(f"Cut {cut.cut_id} (cutoff {cut.cutoff_date.date()}) from {cut_dir}:")
+        summary = run_cut(cut, cut_dir, args.out, notebooks_dir=args.notebooks, jobs=args.jobs,
+                          with_code=args.with_code, force=args.force, timeout_s=args.timeout,
+                          pdf=getattr(args, "pdf", True), log=_say, warn=lambda line: _say(line, err=True),
+                          workers=workers)
+    finally:
+        workers.kill_all()  # any the run did not use and end (an invalid cut, a refused or skipped run)
     if summary.skipped:
         _say("  unchanged since the last run (same input files, notebooks and kit): nothing to do. "
              "Use --force to run again.")

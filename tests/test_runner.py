@@ -204,7 +204,7 @@ def test_a_notebook_without_a_parameters_cell_is_not_run_and_is_reported(tmp_pat
 
 def test_a_notebook_whose_kernel_failed_to_start_is_retried(tmp_path, monkeypatch, quick_notebooks):
     from msc_analysis.run import batch
-    from msc_analysis.run.worker import WorkerProcess
+    from msc_analysis.run.pool import WorkerProcess
 
     real_run, attempts = WorkerProcess.run, []
 
@@ -282,7 +282,7 @@ def test_a_killed_or_interrupted_runner_takes_its_workers_and_kernels_with_it(tm
 
 def test_a_misspelt_parameter_fails_the_page_naming_it_and_the_real_parameters(tmp_path):
     from msc_analysis.run.runner import NotebookResult
-    from msc_analysis.run.worker import WorkerProcess
+    from msc_analysis.run.pool import WorkerProcess
 
     nb = write_notebook(tmp_path / "06_switch.ipynb",
                         "from msc_analysis.report.page import Page\npage = Page(6, None)\nprint('ran')",
@@ -380,3 +380,36 @@ def test_pages_carry_title_navigation_banner_and_provenance_footer(tmp_path, qui
     assert "Content-Security-Policy" in page
     first = (out / "late" / "00_first.html").read_text()
     assert "<title>00_first - X-1 - late</title>" in first and "msc-previous" not in first
+
+
+def test_the_workers_started_ahead_serve_every_batch_of_a_run(tmp_path, quick_notebooks, monkeypatch):
+    from msc_analysis.run import runner
+    from msc_analysis.run.pool import WorkerGroup
+
+    write_notebook(quick_notebooks / "10_compare.ipynb", "print('after the others')",  # a batch of its own
+                   parameters='cut_dir = ""\nresults_dir = ""\nprevious_cut_dir = ""\nprevious_results_dir = ""')
+    started, real_start = [], WorkerGroup.start
+
+    def counted(self):
+        started.append(1)
+        return real_start(self)
+
+    monkeypatch.setattr(WorkerGroup, "start", counted)
+    summary = runner.run_cut(load_cut(FIXTURE_CUT), FIXTURE_CUT, tmp_path / "out", notebooks_dir=quick_notebooks,
+                             jobs=2, pdf=False, log=lambda line: None)
+    assert [r.stem for r in summary.notebooks] == ["01_quick", "10_compare"] and not summary.failed
+    assert len(started) == 2  # two workers for both batches, not two more for 10_compare
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_workers_started_while_an_invalid_cut_is_validated_do_not_outlive_the_command(tmp_path, quick_notebooks):
+    name, value = "MSC_ANALYSIS_TEST_RUN", uuid.uuid4().hex
+    bad = tmp_path / "cut"
+    shutil.copytree(FIXTURE_CUT, bad)
+    (bad / "subjects.csv").write_text("not,a,subjects,file\n")
+    proc = _run(bad, tmp_path / "out", quick_notebooks, env={**os.environ, name: value})
+    assert proc.returncode == 2 and "cannot be used" in proc.stderr + proc.stdout
+    deadline = time.time() + 10
+    while _marked_processes(f"{name}={value}") and time.time() < deadline:
+        time.sleep(0.2)
+    assert _marked_processes(f"{name}={value}") == []

@@ -11,7 +11,7 @@ import papermill as pm
 import pytest
 
 from msc_analysis.run import warm_kernels
-from msc_analysis.run.worker import WorkerProcess
+from msc_analysis.run.pool import WorkerProcess
 
 from .helpers import write_notebook
 

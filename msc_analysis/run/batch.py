@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .worker import WorkerGroup, WorkerProcess, render_html
+from .pool import WorkerGroup, WorkerProcess
+from .worker import render_html
 
 __all__ = ["NotebookResult", "declared_parameters", "longest_first", "run_batch", "run_notebook"]
 

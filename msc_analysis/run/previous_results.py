@@ -52,7 +52,7 @@ def compute_previous_results(previous: CutFolder, folder: Path, notebooks: list[
 
     ``load`` (default :func:`~msc_analysis.cut.load_cut`) loads the previous cut to check it; ``env``
     is given to the notebook kernels (the runner's cut cache, see :mod:`~msc_analysis.io.cache`);
-    ``workers``: the run's workers (:class:`~msc_analysis.run.worker.WorkerGroup`).
+    ``workers``: the run's workers (:class:`~msc_analysis.run.pool.WorkerGroup`).
     """
     if load is None:
         from ..cut import load_cut as load

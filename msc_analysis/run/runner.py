@@ -35,9 +35,10 @@ from .finish import CUT_CACHE_FOLDER, PACKET_BODIES, finish_report
 from .previous_results import PREVIOUS_RESULTS_FOLDER, compute_previous_results, schema_v2_results
 from .publish import (RunRefused, building_prefix, check_apart, published_record,
                       remove_stale_builds, report_path, restore_interrupted, run_lock)
-from .worker import WorkerGroup, page_title
+from .pool import WorkerGroup
+from .worker import page_title
 
-__all__ = ["NotebookResult", "RunSummary", "run_cut", "check_out_dir", "default_notebooks_dir",
+__all__ = ["NotebookResult", "RunSummary", "run_cut", "start_workers", "check_out_dir", "default_notebooks_dir",
            "KNOWN_PARAMETERS"]
 
 #: Parameters the runner can give a notebook: paths only, never data or secrets.
@@ -142,7 +143,8 @@ def _made_from_another_folder(final: Path, cut_dir: Path, cut_id: str) -> Path |
 
 def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = None,
             jobs: int | None = None, with_code: bool = False, force: bool = False,
-            timeout_s: float = 900, pdf: bool = True, log=print, warn=None) -> RunSummary:
+            timeout_s: float = 900, pdf: bool = True, log=print, warn=None,
+            workers: WorkerGroup | None = None) -> RunSummary:
     """Run every notebook of ``notebooks_dir`` on the validated ``cut``; publish the report.
 
     Returns a :class:`RunSummary`; ``skipped`` is true when the same inputs, notebooks and
@@ -159,7 +161,9 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
     The cut is read and validated once: its typed tables (and the previous cut's) are stored in
     ``.cut-cache/`` of the build folder, which the pages read instead of the CSV files
     (:mod:`~msc_analysis.io.cache`; used only while the files and the kit match exactly), and
-    which is removed before the report is published.
+    which is removed before the report is published. ``workers`` (see :func:`start_workers`):
+    workers started ahead by the caller, used and ended by the run; by default the run starts
+    its own once it knows it will run.
 
     Raises
     ------
@@ -210,8 +214,7 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
         except OSError as exc:
             raise RunRefused(f"cannot create a folder in the report folder {out_dir} ({exc.strerror})") from None
         jobs = max(1, jobs or os.cpu_count() or 1)
-        workers = WorkerGroup(notebooks[0].parent)
-        workers.prestart(min(jobs, len(notebooks)))  # they import while the cut is cached
+        workers = workers or start_workers(notebooks_dir, jobs)  # they import while the cut is cached
         try:
             work.chmod(0o755)  # mkdtemp makes it private; reports are meant to be read
             later = [nb for nb in notebooks if "previous_results_dir" in (declared_parameters(nb) or ())]
@@ -258,6 +261,16 @@ def run_cut(cut, cut_dir: Path, out_dir: Path, *, notebooks_dir: Path | None = N
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return summary
+
+
+def start_workers(notebooks_dir: Path | None = None, jobs: int | None = None) -> WorkerGroup:
+    """Start the workers of a run now (one per job, at most one per notebook), each with its kernel
+    template importing the kit: they are ready when the cut is. Call from the thread that runs the
+    report; end them with :meth:`~msc_analysis.run.pool.WorkerGroup.kill_all` if it does not run."""
+    folder = Path(notebooks_dir or default_notebooks_dir())
+    workers = WorkerGroup(folder)
+    workers.prestart(min(max(1, jobs or os.cpu_count() or 1), max(1, len(list(folder.glob("[0-9]*.ipynb"))))))
+    return workers
 
 
 def _earlier_seconds(out_dir: Path, cut_id: str, previous: CutFolder | None) -> dict:
