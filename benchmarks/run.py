@@ -216,12 +216,13 @@ def scale(n: int, cuts: Path, work: Path, full_report: bool) -> dict:
               **json.loads(proc.stdout.strip().splitlines()[-1])}
     result["endpoints_s"] = sum(p["wall_s"] for p in result["pages"].values())
     result["endpoints_cpu_s"] = sum(p["cpu_s"] for p in result["pages"].values())
-    if full_report:
+    if full_report:  # HTML pages only (as the target was set, before the PDF packet), then as a user runs it
         reports = work / f"reports-{n}"
-        run = measured([runner_command(cut, reports)])
-        run.update(_report_facts(reports / cut.name, run))
-        run["lines"] = run["lines"][-20:]
-        result["report"] = run
+        for key, extra in (("report_html", ("--no-pdf",)), ("report", ())):
+            run = measured([runner_command(cut, reports, *extra)])
+            run.update(_report_facts(reports / cut.name, run))
+            run["lines"] = run["lines"][-20:]
+            result[key] = run
     return result
 
 
