@@ -1,6 +1,7 @@
 """The runner is safe for scheduled runs: it skips unchanged cuts, keeps the previous report
 when killed, refuses to run twice at once, and publishes self-contained pages."""
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -413,3 +414,15 @@ def test_workers_started_while_an_invalid_cut_is_validated_do_not_outlive_the_co
     while _marked_processes(f"{name}={value}") and time.time() < deadline:
         time.sleep(0.2)
     assert _marked_processes(f"{name}={value}") == []
+
+
+def test_pages_run_slowest_first_by_the_last_report_and_a_long_page_goes_first_without_one(tmp_path):
+    from msc_analysis.run.batch import longest_first
+
+    paths = [write_notebook(tmp_path / f"{stem}.ipynb", "pass") for stem in ("00_a", "01_b", "11_long")]
+    nb = json.loads(paths[2].read_text())
+    nb["metadata"]["msc_analysis"] = {"start_first": True}
+    paths[2].write_text(json.dumps(nb))
+    assert [p.stem for p in longest_first(paths, {})] == ["11_long", "00_a", "01_b"]
+    assert [p.stem for p in longest_first(paths, {"00_a": 2.0, "01_b": 9.0, "11_long": 4.0})] == \
+        ["01_b", "11_long", "00_a"]  # an earlier report's times come before the hint

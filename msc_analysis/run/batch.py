@@ -52,7 +52,9 @@ def longest_first(notebooks: list[Path], seconds: dict) -> list[Path]:
 
     With two workers, a page that takes three times the others (the patient profiles of a large
     cut) ends the run alone if it starts last; started first, the others run beside it. A
-    notebook without an earlier time counts as an average one; ties keep the notebooks' order.
+    notebook without an earlier time counts as an average one, except one whose metadata says
+    ``"msc_analysis": {"start_first": true}`` (a page known to be long: it goes first); ties keep
+    the notebooks' order.
 
     >>> [p.stem for p in longest_first([Path("00_a"), Path("01_b"), Path("02_c")], {"01_b": 9.0, "02_c": 1.0})]
     ['01_b', '00_a', '02_c']
@@ -62,9 +64,19 @@ def longest_first(notebooks: list[Path], seconds: dict) -> list[Path]:
 
     def cost(nb: Path) -> float:
         v = seconds.get(nb.stem)
-        return float(v) if isinstance(v, (int, float)) and v >= 0 else typical
+        if isinstance(v, (int, float)) and v >= 0:
+            return float(v)
+        return float("inf") if _starts_first(nb) else typical
 
     return sorted(notebooks, key=lambda nb: -cost(nb))
+
+
+def _starts_first(notebook: Path) -> bool:
+    try:
+        meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {}).get("msc_analysis", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(meta, dict) and meta.get("start_first") is True
 
 
 def run_batch(notebooks: list[Path], work: Path, params: dict, with_code: bool,
