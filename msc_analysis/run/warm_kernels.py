@@ -125,6 +125,7 @@ def _become_kernel(request: dict) -> None:
         os.dup2(null, 0)  # the template's input is the worker's request pipe
         os.dup2(null, 1)  # and its output the answers; a kernel's stray output goes nowhere, as before
         os.close(null)
+        os.close(request["answers_fd"])  # the template's copy of the answer pipe is not the kernel's
         os.environ.clear()
         os.environ.update(request["env"])
         if request.get("cwd"):
@@ -174,7 +175,7 @@ def serve(parent_pid: str = "", notebook_dir: str = "") -> int:
         if not line.strip():
             continue
         request = json.loads(line)
-        request["template_pid"] = os.getpid()
+        request.update(template_pid=os.getpid(), answers_fd=answers.fileno())
         pid = os.fork()
         if pid == 0:
             _become_kernel(request)
