@@ -95,7 +95,9 @@ class WorkerGroup:
             self._kept.discard(proc)
 
     def kill_all(self) -> None:
-        """Stop every worker now (its kernel follows it: ipykernel exits when its parent dies)."""
+        """Stop every worker now (its kernel template is in its process group; their kernels die with
+        the template, ``PR_SET_PDEATHSIG``, or with a worker that started one the ordinary way,
+        ipykernel's watch on its parent)."""
         with self._lock:
             self.cancelled = True
             for proc in self._procs:

@@ -2,8 +2,8 @@
 
 A fresh kernel spends more CPU importing pandas, scipy, matplotlib, great_tables and the kit
 than a trial-sized page spends computing, and a report starts twelve of them. Each worker
-therefore keeps one *template* process (``python -m msc_analysis.run.warm_kernels``) that
-imports those modules once and then waits. For every notebook, papermill's kernel manager
+therefore keeps one *template* process (:data:`_PROGRAM`, :func:`serve`) that imports those
+modules once and then waits. For every notebook, papermill's kernel manager
 (:class:`WarmKernelManager`) asks the template to ``fork()``: the child resets what it
 inherited (signals, standard streams, environment, working folder, session) and runs the
 ordinary ipykernel with the connection file jupyter_client wrote. Every page still gets a
@@ -249,14 +249,17 @@ class Template:
 
 
 _TEMPLATE: Template | None = None
+_NOTEBOOKS: list = [None]  # the notebook folder of this worker's first template
 
 
 def template(notebook_dir: Path | None = None) -> Template | None:
-    """This worker's template, started on first use (and again if it died)."""
+    """This worker's template, started on first use (and again, for the same notebooks, if it died)."""
     global _TEMPLATE
+    if notebook_dir is not None:
+        _NOTEBOOKS[0] = notebook_dir
     if _TEMPLATE is None or not _TEMPLATE.alive():
         try:
-            _TEMPLATE = Template(notebook_dir)
+            _TEMPLATE = Template(_NOTEBOOKS[0])
         except OSError:
             _TEMPLATE = None
     return _TEMPLATE
@@ -307,9 +310,13 @@ class _WarmProvisioner(LocalProvisioner):
         warm = template() if _is_ipykernel(cmd) else None
         cwd = kwargs.get("cwd") or os.getcwd()  # papermill changes into the notebook's folder to start it
         pid = warm.fork(cmd[3:], dict(kwargs.get("env") or os.environ), str(cwd)) if warm else None
-        if pid is None:
+        try:
+            process = _ForkedKernel(pid) if pid is not None else None
+        except OSError:  # it has already ended: something is wrong with the template
+            process = None
+        if process is None:
             return await super().launch_kernel(cmd, **kwargs)
-        self.process = _ForkedKernel(pid)
+        self.process = process
         self.pid = self.pgid = pid
         self.cwd = cwd
         return self.connection_info
