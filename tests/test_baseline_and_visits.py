@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from msc_analysis.derive.baseline import add_change, baseline_rule, baseline_rules, derive_baseline
+from msc_analysis.derive.visit_summary import summarise_visits
 from msc_analysis.derive.visits import (VISIT_STATUSES, assign_visits, check_windows, family_rule,
-                                        longitudinal, subject_course, summarise_visits, visit_windows)
+                                        longitudinal, subject_course, visit_windows)
 from msc_analysis.report.longitudinal_tables import median_measures
 from msc_analysis.stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 

@@ -256,7 +256,7 @@ def test_a_single_treated_subject_alive_gives_100_percent_and_a_median_not_reach
 def test_figures_with_nothing_to_draw_say_why_in_words_instead_of_empty_axes(cuts):
     import matplotlib.pyplot as plt
 
-    from msc_analysis.report import survival_plots
+    from msc_analysis.report import hospital_plots, survival_plots
 
     none, gases = cuts["no-infusion"], cuts["no-gases"]
     status = pcr_negativity.negativity_status(cuts["no-pcr"].subjects, cuts["no-pcr"].pcr)
@@ -266,7 +266,7 @@ def test_figures_with_nothing_to_draw_say_why_in_words_instead_of_empty_axes(cut
             lp.spaghetti_figure(crp.crp_by_visit(none.labs, treated(none)), "crp_mg_dl", ylabel="CRP"),
             lp.impression_bars_figure(radiology.impression_counts(radiology.impression_by_visit(
                 none.imaging, treated(none)))),
-            survival_plots.stay_distribution_figure(course),
+            hospital_plots.stay_distribution_figure(course, hospital_stay.HOSPITAL_STATUSES),
             survival_plots.cumulative_incidence_figure(hospital_stay.discharge_curves(course),
                                                        hospital_stay.risk_table(course), horizon_days=60,
                                                        ylabel="Cumulative incidence")],

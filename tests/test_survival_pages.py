@@ -10,7 +10,7 @@ from msc_analysis.endpoints import overall_survival as os_
 from msc_analysis.endpoints import pcr_follow_up as pf
 from msc_analysis.endpoints import pcr_negativity as pn
 from msc_analysis.endpoints import survival_follow_up as sf
-from msc_analysis.report import survival_plots, survival_tables
+from msc_analysis.report import follow_up_tables, survival_plots, survival_tables
 from msc_analysis.report.results import result_rows
 
 from .conftest import ROOT
@@ -144,7 +144,7 @@ def test_final_demo_cut_says_lost_to_follow_up_and_nobody_is_not_yet_followed(de
     lost = f[f["follow_up"] == "lost to follow-up before day 60"]
     assert lost["detail"].tolist() == ["lost to follow-up (last known alive day 25)"]
     assert not (f["follow_up"] == "not yet followed to day 60").any()
-    listing = survival_tables.follow_up_listing(f)
+    listing = follow_up_tables.follow_up_listing(f)
     assert listing["Subject"].tolist() == lost["subject_id"].tolist()
 
 

@@ -8,7 +8,8 @@ day 0 is the infusion day and an AE is treatment-emergent when its onset is on o
 "related" is possible/probable/definite, with a missing assessment counted as related; an
 infusion reaction is ``infusion_related`` with onset on day 0 or 1 (onset is a date only, so
 "within 24 h" is read on days); a subject counts once per summary row, at their worst grade.
-The listings (one row per AE or death) are in :mod:`.ae_listings` and offered here too.
+The listings (one row per AE or death) are in :mod:`.ae_listings`, the tables by organ class and
+by relatedness in :mod:`.ae_by_class`; both are offered here too.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..stats.estimability import NO_SUBJECT_INFUSED, with_reason
 from .ae_listings import (LISTING_COLUMNS, adverse_event_listing, death_listing, infusion_reaction_listing,
                           late_infusion_related_listing, pre_infusion_listing, serious_ae_listing,
                           treatment_emergent_of)
+from .ae_by_class import RELATEDNESS_ROWS, SOC_TERM_COLUMNS, adverse_events_by_soc_and_term, relatedness_by_grade
 
 __all__ = ["classify_adverse_events", "SUMMARY_CATEGORIES",
            "subjects_with_adverse_events", "adverse_events_by_term", "onset_counts",
@@ -289,118 +291,3 @@ def headline_measures(summary: pd.DataFrame, deaths: pd.DataFrame, rules: dict |
     rows.append(dict(measure="deaths", group="treated", estimate=int(deaths["died"].sum()), n=n_treated,
                      unit="subjects", method="count of treated subjects with a recorded death date, any cause"))
     return pd.DataFrame(rows)
-
-
-_GRADE_COLUMNS = tuple(f"n_subjects_grade_{g}" for g in range(1, 6))
-#: Columns of :func:`adverse_events_by_soc_and_term`.
-SOC_TERM_COLUMNS = ("level", "soc", "term", *_GRADE_COLUMNS, "n_subjects_any_grade",
-                    "n_subjects_grade_3_plus", "n_events", "n_treated", "any_grade_prop")
-
-
-def _worst_grade_row(rows: pd.DataFrame) -> dict:
-    """Subjects (once, at their worst grade within ``rows``) per grade, and the events of ``rows``."""
-    worst = rows.groupby("subject_id")["grade"].max()
-    out = {c: int((worst == g).sum()) for g, c in enumerate(_GRADE_COLUMNS, start=1)}
-    out.update(n_subjects_any_grade=int(len(worst)), n_subjects_grade_3_plus=int((worst >= 3).sum()),
-               n_events=int(len(rows)))
-    return out
-
-
-def adverse_events_by_soc_and_term(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
-    """Subjects with treatment-emergent AEs by system organ class and term, at their worst grade (AET02/AET04).
-
-    A subject counts once in a row, at the worst grade of their events in it: once per term, once
-    per SOC (over all its terms) and once in the "any" row.
-
-    Parameters
-    ----------
-    flagged : DataFrame
-        Output of :func:`classify_adverse_events` on coded AEs
-        (:func:`~msc_analysis.endpoints.ae_coding.code_adverse_events`: ``soc``, ``pt``).
-    treated : DataFrame
-        Treated population (``subject_id``), the denominator.
-
-    Returns
-    -------
-    DataFrame
-        :data:`SOC_TERM_COLUMNS`: ``level`` ("any", "soc" or "term"), ``soc`` ("" in the "any"
-        row), ``term`` (the coded term; "" in "any" and "soc" rows), ``n_subjects_grade_1`` ...
-        ``_5`` (subjects whose worst grade in the row is g), ``n_subjects_any_grade``,
-        ``n_subjects_grade_3_plus``, ``n_events``, ``n_treated``, ``any_grade_prop`` (NaN when
-        nobody was treated). The "any" row first, then SOCs by descending number of subjects
-        (then name), each followed by its terms by descending number of subjects (then name).
-
-    Examples
-    --------
-    >>> ae = classify_adverse_events(pd.DataFrame({"subject_id": ["A", "A", "B"],
-    ...     "term": ["Fever", "Chills", "Fever"], "soc": ["General"] * 3, "pt": ["Fever", "Chills", "Fever"],
-    ...     "grade": [1, 3, 2], "serious": False, "related": "unrelated", "infusion_related": False,
-    ...     "days_since_infusion": [1, 2, 3]}))
-    >>> t = adverse_events_by_soc_and_term(ae, pd.DataFrame({"subject_id": ["A", "B", "C"]}))
-    >>> t[["level", "term", "n_subjects_grade_2", "n_subjects_grade_3", "n_events"]].values.tolist()
-    [['any', '', 1, 1, 3], ['soc', '', 1, 1, 3], ['term', 'Fever', 1, 0, 2], ['term', 'Chills', 0, 1, 1]]
-    """
-    require_columns(flagged, ("soc", "pt"), "flagged adverse events (code them with code_adverse_events first)")
-    te = treatment_emergent_of(flagged, treated)
-    n_treated = int(treated["subject_id"].nunique())
-    rows = [dict(level="any", soc="", term="", **_worst_grade_row(te))]
-    if not te.empty:
-        te = te.assign(soc=te["soc"].astype(str), pt=te["pt"].astype(str))
-        socs = sorted(((-te.loc[te["soc"] == s, "subject_id"].nunique(), s) for s in te["soc"].unique()))
-        for _, soc in socs:
-            in_soc = te[te["soc"] == soc]
-            rows.append(dict(level="soc", soc=soc, term="", **_worst_grade_row(in_soc)))
-            terms = sorted((-in_soc.loc[in_soc["pt"] == p, "subject_id"].nunique(), p) for p in in_soc["pt"].unique())
-            rows += [dict(level="term", soc=soc, term=p, **_worst_grade_row(in_soc[in_soc["pt"] == p]))
-                     for _, p in terms]
-    out = pd.DataFrame(rows)
-    out["n_treated"] = n_treated
-    out["any_grade_prop"] = out["n_subjects_any_grade"] / n_treated if n_treated else float("nan")
-    return out[list(SOC_TERM_COLUMNS)]
-
-
-#: Rows of :func:`relatedness_by_grade`: the recorded assessment, in order of increasing likelihood.
-RELATEDNESS_ROWS = ("unrelated", "unlikely", "possible", "probable", "definite", "not assessed")
-
-
-def relatedness_by_grade(flagged: pd.DataFrame, treated: pd.DataFrame) -> pd.DataFrame:
-    """Treatment-emergent AEs by the recorded relationship to MSC and by grade.
-
-    Returns
-    -------
-    DataFrame
-        One row per :data:`RELATEDNESS_ROWS` entry (another recorded text gets its own row after
-        them): ``related`` (text), ``counts_as_related`` (bool, the kit's rule), ``n_events_grade_1``
-        ... ``n_events_grade_5`` and ``n_events`` (events), ``n_subjects`` (subjects with >= 1
-        such event, each counted once), ``n_treated``.
-
-    Examples
-    --------
-    >>> ae = classify_adverse_events(pd.DataFrame({"subject_id": ["A", "A", "B"], "term": ["Fever"] * 3,
-    ...     "grade": [1, 3, 1], "serious": False, "related": ["possible", "possible", None],
-    ...     "infusion_related": False, "days_since_infusion": [1, 2, 3]}))
-    >>> r = relatedness_by_grade(ae, pd.DataFrame({"subject_id": ["A", "B"]})).set_index("related")
-    >>> r.loc[["possible", "not assessed"], ["n_events_grade_1", "n_events_grade_3", "n_subjects"]].values.tolist()
-    [[1, 1, 1], [1, 0, 1]]
-    """
-    te = treatment_emergent_of(flagged, treated)
-    text = te["related"].astype("string").str.strip().str.lower().fillna("")
-    te = te.assign(related=text.where(text != "", "not assessed").astype(str))
-    extra = sorted(set(te["related"]) - set(RELATEDNESS_ROWS))
-    rows = []
-    for category in (*RELATEDNESS_ROWS, *extra):
-        hit = te[te["related"] == category]
-        rule = bool(hit["related_to_msc"].any()) if len(hit) else _counts_as_related(category)
-        row = dict(related=category, counts_as_related=rule)
-        row.update({f"n_events_grade_{g}": int((hit["grade"] == g).sum()) for g in range(1, 6)})
-        row.update(n_events=int(len(hit)), n_subjects=int(hit["subject_id"].nunique()),
-                   n_treated=int(treated["subject_id"].nunique()))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _counts_as_related(category: str) -> bool:
-    a = safety_definitions()["adverse_events"]
-    if category == "not assessed":
-        return bool(a["missing_relatedness_counts_as_related"])
-    return category in [c.lower() for c in a["related_categories"]]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..derive.checks import require_columns
-from ..derive.visits import family_rule, longitudinal, summarise_visits, visit_windows
+from ..derive.visit_summary import summarise_visits
+from ..derive.visits import family_rule, longitudinal, visit_windows
 from ..report.longitudinal_tables import median_measures, worst_rank_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 from ..stats.worst_rank import worst_rank_by_visit
@@ -112,7 +113,7 @@ def crp_by_visit(labs: pd.DataFrame, subjects: pd.DataFrame, *, windows: pd.Data
 def crp_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
     """Subjects behind each visit; median and quartiles of CRP and of its change.
 
-    Returns the frame of :func:`msc_analysis.derive.visits.summarise_visits` with the value
+    Returns the frame of :func:`msc_analysis.derive.visit_summary.summarise_visits` with the value
     columns ``crp_mg_dl_median``, ``crp_mg_dl_q1``, ``crp_mg_dl_q3`` and
     ``crp_change_mg_dl_median``, ``crp_change_mg_dl_q1``, ``crp_change_mg_dl_q3``, and
     ``crp_mg_dl_not_estimable_reason``, ``crp_change_mg_dl_not_estimable_reason`` (why a median

@@ -26,7 +26,8 @@ from .. import definitions
 from ..derive.baseline import derive_baseline
 from ..derive.follow_up import evaluable_by_calendar, follow_up
 from ..derive.liao_score import LIAO_LEVELS, LIAO_PARAMETERS, liao_score
-from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, summarise_visits, visit_windows
+from ..derive.visit_summary import summarise_visits
+from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, visit_windows
 from ..stats.binomial import exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable
 from ..stats.paired import signed_rank_by_visit
@@ -169,7 +170,7 @@ def liao_by_visit(scored: pd.DataFrame, subjects: pd.DataFrame, *, include_incom
 
 
 def score_change_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
-    """``derive.visits.summarise_visits`` of the total (``liao_total_*``) and its change (``liao_change_*``),
+    """``derive.visit_summary.summarise_visits`` of the total (``liao_total_*``) and its change (``liao_change_*``),
     ``*_not_estimable_reason`` saying why a median is missing; every Liao visit is reported even with
     no subject (nobody infused yet), with zero counts."""
     return summarise_visits(by_visit, "liao_total", "liao_change", visits=visit_windows(FAMILY))

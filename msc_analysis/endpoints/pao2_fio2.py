@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..derive.checks import require_columns
-from ..derive.visits import (BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal, summarise_visits,
-                             visit_windows)
+from ..derive.visit_summary import summarise_visits
+from ..derive.visits import BASELINE_VISIT, VISIT_STATUSES, family_rule, longitudinal, visit_windows
 from ..report.longitudinal_tables import median_measures, worst_rank_measures
 from ..stats.paired import geometric_mean_ratio_by_visit, signed_rank_by_visit
 from ..stats.worst_rank import worst_rank_by_visit
@@ -149,7 +149,7 @@ def pf_by_visit(blood_gases: pd.DataFrame, subjects: pd.DataFrame, *,
 def pf_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
     """Subjects behind each visit; median and quartiles of P/F (``pf_ratio_mmhg_*``) and of its
     change (``pf_ratio_change_mmhg_*``), with ``*_not_estimable_reason`` saying why a median is
-    missing; see :func:`msc_analysis.derive.visits.summarise_visits`. Every P/F visit is reported
+    missing; see :func:`msc_analysis.derive.visit_summary.summarise_visits`. Every P/F visit is reported
     even with no subject (nobody infused yet), with zero counts."""
     return summarise_visits(by_visit, "pf_ratio_mmhg", "pf_ratio_change_mmhg", visits=visit_windows(FAMILY))
 

@@ -24,7 +24,8 @@ import pandas as pd
 
 from .. import definitions
 from ..derive.checks import require_columns
-from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, summarise_visits, visit_windows
+from ..derive.visit_summary import summarise_visits
+from ..derive.visits import VISIT_STATUSES, family_rule, longitudinal, visit_windows
 from ..report.longitudinal_tables import median_measures, worst_rank_measures
 from ..stats.binomial import EXACT_CI_METHOD, exact_proportion
 from ..stats.estimability import NO_SUBJECT_INFUSED, no_subject_evaluable, with_reason
@@ -87,7 +88,7 @@ def ct_by_visit(imaging: pd.DataFrame, subjects: pd.DataFrame, *, windows: pd.Da
 def ct_summary(by_visit: pd.DataFrame) -> pd.DataFrame:
     """Subjects behind each visit; median and quartiles of the score (``ct_severity_score_*``)
     and of its change (``ct_score_change_*``), ``*_not_estimable_reason`` saying why a median is
-    missing; see ``derive.visits.summarise_visits``. Every CT visit is reported even with no subject
+    missing; see ``derive.visit_summary.summarise_visits``. Every CT visit is reported even with no subject
     (nobody infused yet), with zero counts."""
     return summarise_visits(by_visit, "ct_severity_score", "ct_score_change", visits=visit_windows(FAMILY))
 

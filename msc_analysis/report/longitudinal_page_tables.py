@@ -60,7 +60,7 @@ def visit_value_table(summary: pd.DataFrame, value_column: str, *, decimals: int
     Parameters
     ----------
     summary : DataFrame
-        From ``derive.visits.summarise_visits`` (via an endpoint module): ``visit``,
+        From ``derive.visit_summary.summarise_visits`` (via an endpoint module): ``visit``,
         ``target_day``, ``n_measured``, ``n_died``, ``n_discharged``, ``n_not_reached``,
         ``n_no_value``, ``<value_column>_median``, ``_q1``, ``_q3``.
     value_column : str
@@ -123,7 +123,7 @@ def change_table(summary: pd.DataFrame, change_column: str, *, decimals: int, un
     Parameters
     ----------
     summary : DataFrame
-        From ``derive.visits.summarise_visits``: ``visit``, ``target_day``, ``n_change``,
+        From ``derive.visit_summary.summarise_visits``: ``visit``, ``target_day``, ``n_change``,
         ``<change_column>_median``, ``_q1``, ``_q3``.
     change_column : str
         Column stem of the change (value - baseline).

@@ -57,7 +57,7 @@ def baseline_note(family: str, summary: pd.DataFrame) -> str:
     Parameters
     ----------
     summary : DataFrame
-        From ``derive.visits.summarise_visits``: ``n_subjects``, ``n_no_baseline``.
+        From ``derive.visit_summary.summarise_visits``: ``n_subjects``, ``n_no_baseline``.
     """
     rule = baseline_rule(family)
     n = int(summary["n_subjects"].iloc[0]) if len(summary) else 0
@@ -132,7 +132,7 @@ def visit_summary_display(summary: pd.DataFrame, *, value_column: str, change_co
     Parameters
     ----------
     summary : DataFrame
-        From ``derive.visits.summarise_visits`` (via an endpoint module).
+        From ``derive.visit_summary.summarise_visits`` (via an endpoint module).
     value_column, change_column : str
         Column stems of the value and of the change in ``summary``.
     tests, ratio : DataFrame, optional
@@ -212,7 +212,7 @@ def median_measures(summary: pd.DataFrame, column: str, *, measure: str, unit: s
     Parameters
     ----------
     summary : DataFrame
-        From :func:`~msc_analysis.derive.visits.summarise_visits`: ``target_day``,
+        From :func:`~msc_analysis.derive.visit_summary.summarise_visits`: ``target_day``,
         ``n_subjects``, ``n_no_baseline``, ``<column>_median``, ``_q1``, ``_q3``, ``n_column`` and (optional)
         ``<column>_not_estimable_reason``. Every visit is reported, a visit without data with
         a missing estimate, ``n`` 0 and a ``method`` saying why.

@@ -21,7 +21,7 @@ from ..stats.estimability import NO_SUBJECT_INFUSED
 from .figures import not_estimable_figure, plain_text
 from .km_annotations import annotate_landmarks, stagger_tick_labels
 
-__all__ = ["km_figure", "cumulative_incidence_figure", "swimmer_figure", "select_lanes", "stay_distribution_figure",
+__all__ = ["km_figure", "cumulative_incidence_figure", "swimmer_figure", "select_lanes",
            "KM_RISK_ROWS", "CIF_RISK_ROWS", "competing_risk_rows"]
 
 #: Rows of the risk table of a Kaplan-Meier plot, shown on the page and drawn under the plot:
@@ -365,46 +365,4 @@ def swimmer_figure(lanes: pd.DataFrame, *, max_subjects: int = 60, horizon_days:
     fig.subplots_adjust(left=0.15, right=0.97, top=1 - (0.95 + room) / height, bottom=1.3 / height)
     if title:
         _title(fig, title, room=0.0)
-    return fig
-
-
-def stay_distribution_figure(course: pd.DataFrame, *, column: str = "inpatient_days_from_admission",
-                             statuses=("discharged alive", "died in hospital", "in hospital at the cutoff"),
-                             max_points: int = 300) -> plt.Figure:
-    """Inpatient days by hospital status: a box (median, quartiles) per status with the
-    subjects as dots; above ``max_points`` subjects in a status only the box is drawn.
-
-    Parameters
-    ----------
-    course : pandas.DataFrame
-        ``hospital_status`` and ``column`` (e.g.
-        :func:`~msc_analysis.endpoints.hospital_stay.hospital_course`).
-    column : str
-        The days to show.
-    statuses : sequence of str
-        Statuses, top to bottom; each gets a row (labelled with its n) even when empty.
-        Without any subject (nobody infused yet) the figure says so in words.
-    """
-    if course.empty:
-        return not_estimable_figure(NO_SUBJECT_INFUSED, "No hospital stay to draw")
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.8 * len(statuses)))
-    labels = []
-    for i, status in enumerate(statuses):
-        values = course.loc[course["hospital_status"] == status, column].dropna().to_numpy(float)
-        labels.append(f"{status}\n(n = {values.size})")
-        if values.size == 0:
-            ax.text(0.5, i, "none", va="center", color="#777", fontsize=9)
-            continue
-        ax.boxplot([values], positions=[i], orientation="horizontal", widths=0.5, showfliers=False,
-                   medianprops=dict(color="#c0392b", lw=2), boxprops=dict(color="#3b4a6b"))
-        if values.size <= max_points:
-            jitter = np.random.default_rng(i).uniform(-0.12, 0.12, values.size)  # fixed seed: same page each run
-            ax.plot(values, i + jitter, "o", ms=4, color=_COLORS[i % len(_COLORS)], alpha=0.6)
-    ax.set_yticks(range(len(statuses)), labels, fontsize=9)
-    ax.set_ylim(len(statuses) - 0.5, -0.5)
-    ax.set_xlim(left=0)
-    ax.set_xlabel("Days in hospital" + (" (so far, for those still in hospital)" if "in hospital at the cutoff"
-                                         in statuses else ""))
-    ax.grid(axis="x", alpha=0.3)
-    fig.subplots_adjust(left=0.25, right=0.97, top=0.95, bottom=0.3)
     return fig

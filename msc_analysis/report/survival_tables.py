@@ -15,9 +15,10 @@ import math
 import pandas as pd
 
 from . import formats
+from .follow_up_tables import days_range
 
 __all__ = ["RISK_TABLE_CONVENTION", "RISK_FIGURE_NOTE", "group_label", "estimate_cell", "median_cell", "survival_cells", "median_cells",
-           "risk_cells", "logrank_cells", "incidence_cells", "follow_up_cells", "follow_up_listing", "sensitivity_cells",
+           "risk_cells", "logrank_cells", "incidence_cells", "sensitivity_cells",
            "median_days_cells", "pcr_status_cells", "median_quartile_cells", "follow_up_time_cells",
            "NE", "NE_NOTE", "format_days", "format_not_estimable", "format_percent_ci", "format_days_ci",
            "incidence_table"]
@@ -270,7 +271,7 @@ def follow_up_time_cells(follow_up: pd.DataFrame) -> pd.DataFrame:
             formats.days_interval(m, lo, hi) for m, lo, hi in
             zip(follow_up["median_days"], follow_up["ci95_lower"], follow_up["ci95_upper"])],
         "Observed follow-up, days: median (min to max)": [
-            _days_range(m, lo, hi) for m, lo, hi in zip(follow_up["observed_median_days"],
+            days_range(m, lo, hi) for m, lo, hi in zip(follow_up["observed_median_days"],
                                                        follow_up["observed_min_days"], follow_up["observed_max_days"])]})
     return (cells if _groups_shown(follow_up) else cells.drop(columns="Group")).reset_index(drop=True)
 
@@ -326,44 +327,6 @@ def incidence_cells(at_days: pd.DataFrame) -> pd.DataFrame:
             zip(at_days["cumulative_incidence_prop"], at_days["ci95_lower"], at_days["ci95_upper"],
                 at_days["n_at_risk"], _reasons(at_days))],
     }).reset_index(drop=True)
-
-
-def _days_range(median, low, high) -> str:
-    if formats.is_missing(median):
-        return formats.DASH
-    if low == high:
-        return formats.days(median)
-    return f"{formats.days(median)} ({formats.days(low)} to {formats.days(high)})"
-
-
-def follow_up_cells(summary: pd.DataFrame, n: int) -> pd.DataFrame:
-    """Follow-up states (:func:`~msc_analysis.endpoints.overall_survival.follow_up_summary`) as
-    cells: Follow-up, Subjects (n (%) of ``n``), Day of death or last known alive, median (range)."""
-    return pd.DataFrame({
-        "Follow-up": summary["follow_up"].astype(str).map(lambda s: s[:1].upper() + s[1:]),
-        "Subjects": [formats.count_pct(k, n) for k in summary["n_subjects"]],
-        "Day of death or last known alive, median (range)": [
-            _days_range(m, lo, hi) for m, lo, hi in
-            zip(summary["median_time_days"], summary["min_time_days"], summary["max_time_days"])]})
-
-
-def follow_up_listing(follow: pd.DataFrame) -> pd.DataFrame:
-    """The subjects of ``follow`` (``follow_up_to_day`` of overall survival or ``follow_up_to_horizon``
-    of RT-PCR negativity) lost to follow-up or not yet followed to the end of the window, one row
-    each, by subject: Subject, Follow-up window closes on, Follow-up (the ``detail``).
-
-    >>> f = pd.DataFrame({"subject_id": ["B", "A"], "window_closes_on": pd.to_datetime(["2020-12-27", "2020-11-01"]),
-    ...     "follow_up": ["lost to follow-up before day 60", "alive, followed to day 60"],
-    ...     "detail": ["lost to follow-up (last known alive day 25)", "last known alive day 60"]})
-    >>> follow_up_listing(f).values.tolist()
-    [['B', '2020-12-27', 'lost to follow-up (last known alive day 25)']]
-    """
-    state = follow["follow_up"].astype(str)
-    shown = follow[state.str.startswith("lost to follow-up") | state.str.startswith("not yet followed")]
-    shown = shown.sort_values("subject_id")
-    return pd.DataFrame({"Subject": shown["subject_id"].astype(str),
-                         "Follow-up window closes on": pd.to_datetime(shown["window_closes_on"]).dt.strftime("%Y-%m-%d"),
-                         "Follow-up": shown["detail"].astype(str)}).reset_index(drop=True)
 
 
 def median_days_cells(median: pd.DataFrame, event_label: str) -> pd.DataFrame:
